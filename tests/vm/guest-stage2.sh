@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Second stage of the testbed guest, running from the host's own tree: set
+# up the system, run the command the host left in /p2pmr-out/cmd, and leave
+# its exit status, output and kernel log in /p2pmr-out for the host.
+out=/p2pmr-out
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=755 tmpfs /run
+mkdir -p /dev/pts /dev/shm
+# What udev would have made: bash's process substitution needs /dev/fd.
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t debugfs debugfs /sys/kernel/debug
+ip link set lo up
+# There is no udev: bind the testbed devices' drivers as coldplug would.
+modprobe -q virtio_net
+modprobe -q nvme
+hostname p2pmr-guest
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TERM=${TERM:-linux}
+# shellcheck disable=SC1091
+[ -r $out/env ] && . $out/env
+
+finish() {
+	dmesg >$out/dmesg 2>&1
+	sync
+	# Power-off tears the devices down under us: wait in a shell builtin,
+	# on a FIFO opened read-write so it never sees end of file.
+	mkfifo /run/p2pmr-halt
+	echo o >/proc/sysrq-trigger
+	while :; do
+		read -r _ <>/run/p2pmr-halt
+	done
+}
+
+if [ -n "${P2PMR_VM_SHELL:-}" ]; then
+	echo "p2pmr guest shell: the host tree is at /, results at $out;" \
+	     "exit to power off." >/dev/console
+	setsid -c bash -l <>/dev/ttyS0 >&0 2>&1
+	echo $? >$out/rc
+	finish
+fi
+
+cd "${P2PMR_VM_CWD:-/}" || true
+bash $out/cmd </dev/null >$out/output 2>&1
+echo $? >$out/rc.tmp
+mv $out/rc.tmp $out/rc
+finish

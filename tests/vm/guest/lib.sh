@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for scripts that run inside the testbed guest (source this file).
+#
+# Devices are found by what they are and where they sit, never by a fixed
+# PCI address: the NIC is the virtio-net device, the "near" BAR the ivshmem
+# device behind the NIC's switch, the "far" BAR the ivshmem device that is
+# not, the CMB the NVMe controller's BAR2.
+
+P2PMR_IVSHMEM_ID="0x1af4 0x1110"
+P2PMR_VIRTIO_NET_ID="0x1af4 0x1041"
+P2PMR_NVME_CLASS=0x010802
+P2PMR_GUEST_IP=192.0.2.1
+P2PMR_SKIP=77
+
+# p2pmr_skip <reason>: this test cannot run here; say why.
+p2pmr_skip() {
+	echo "SKIP: $*"
+	exit $P2PMR_SKIP
+}
+
+p2pmr_fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+p2pmr_log() {
+	echo "# $*"
+}
+
+_pci_ids() {
+	echo "$(cat "$1/vendor") $(cat "$1/device")"
+}
+
+# _pci_find_id <"vendor device">: BDFs of the matching devices, sorted.
+_pci_find_id() {
+	local d
+
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(_pci_ids "$d")" = "$1" ] && basename "$d"
+	done | sort
+}
+
+# pci_upstream_switch_port <bdf>: the BDF of the switch upstream port above
+# the device, or nothing when the device hangs off a root port.
+pci_upstream_switch_port() {
+	local path type
+
+	path=$(readlink -f "/sys/bus/pci/devices/$1")
+	while path=$(dirname "$path"); [ -e "$path/config" ]; do
+		# PCIe capability device/port type 5 is a switch upstream port.
+		type=$(lspci -s "$(basename "$path")" -vv 2>/dev/null |
+			sed -n 's/.*Express (v[0-9]) \(.*\) Port.*/\1/p' | head -n1)
+		if [ "$type" = "Upstream" ]; then
+			basename "$path"
+			return 0
+		fi
+	done
+	return 0
+}
+
+# pci_root_port <bdf>: the BDF of the root port the device sits below.
+pci_root_port() {
+	local path
+
+	path=$(readlink -f "/sys/bus/pci/devices/$1")
+	while [ -e "$(dirname "$path")/config" ]; do
+		path=$(dirname "$path")
+	done
+	basename "$path"
+}
+
+pci_nic() {
+	_pci_find_id "$P2PMR_VIRTIO_NET_ID" | head -n 1
+}
+
+pci_nvme() {
+	local d
+
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/class")" = "$P2PMR_NVME_CLASS" ] && basename "$d"
+	done | head -n 1
+}
+
+# pci_near_ivshmem: the ivshmem device behind the same switch as the NIC.
+pci_near_ivshmem() {
+	local sw d
+
+	sw=$(pci_upstream_switch_port "$(pci_nic)")
+	[ -n "$sw" ] || return 0
+	for d in $(_pci_find_id "$P2PMR_IVSHMEM_ID"); do
+		[ "$(pci_upstream_switch_port "$d")" = "$sw" ] && echo "$d"
+	done | head -n 1
+}
+
+# pci_far_ivshmem: an ivshmem device on a root port of its own.
+pci_far_ivshmem() {
+	local sw d
+
+	sw=$(pci_upstream_switch_port "$(pci_nic)")
+	for d in $(_pci_find_id "$P2PMR_IVSHMEM_ID"); do
+		[ "$(pci_upstream_switch_port "$d")" != "$sw" ] && echo "$d"
+	done | head -n 1
+}
+
+# pci_bar_size <bdf> <bar>: size in bytes of a BAR (0 when absent).
+pci_bar_size() {
+	local start end
+
+	read -r start end _ < <(sed -n "$(($2 + 1))p" \
+		"/sys/bus/pci/devices/$1/resource")
+	if [ "$((end))" -eq 0 ]; then
+		echo 0
+	else
+		echo $((end - start + 1))
+	fi
+}
+
+# pci_bar_flags <bdf> <bar>: the BAR's resource flags (IORESOURCE_*).
+pci_bar_flags() {
+	sed -n "$(($2 + 1))p" "/sys/bus/pci/devices/$1/resource" |
+		awk '{ print $3 }'
+}
+
+# nic_netdev: the network interface of the testbed NIC.
+nic_netdev() {
+	local nic=/sys/bus/pci/devices/$(pci_nic)
+
+	ls "$nic"/virtio*/net 2>/dev/null | head -n 1
+}
+
+# rxe_up [name]: bring up soft-RoCE on the NIC (IPv4 192.0.2.1/24) and
+# print the RDMA device name once its RoCEv2 IPv4 GID (index 1) is ready.
+rxe_up() {
+	local name=${1:-rxe0} dev i
+
+	modprobe virtio_net || p2pmr_fail "modprobe virtio_net failed"
+	dev=$(nic_netdev)
+	[ -n "$dev" ] || p2pmr_fail "the NIC $(pci_nic) has no network interface"
+	ip addr add "$P2PMR_GUEST_IP/24" dev "$dev" 2>/dev/null
+	ip link set "$dev" up || p2pmr_fail "cannot bring $dev up"
+	modprobe rdma_rxe || p2pmr_fail "modprobe rdma_rxe failed"
+	modprobe ib_uverbs || p2pmr_fail "modprobe ib_uverbs failed"
+	if [ ! -e "/sys/class/infiniband/$name" ]; then
+		rdma link add "$name" type rxe netdev "$dev" ||
+			p2pmr_fail "rdma link add $name on $dev failed"
+	fi
+	for i in $(seq 1 100); do
+		if grep -q "ffff:c000:0201" \
+			"/sys/class/infiniband/$name/ports/1/gids/1" 2>/dev/null; then
+			echo "$name"
+			return 0
+		fi
+		sleep 0.1
+	done
+	p2pmr_fail "$name: GID 1 never showed $P2PMR_GUEST_IP"
+}
+
+# p2pmr_tool <name>: path of a tool built in the build tree.
+p2pmr_tool() {
+	local t=$P2PMR_BUILD_DIR/tools/$1
+
+	[ -x "$t" ] || p2pmr_fail "$t is not built; run the build first"
+	echo "$t"
+}

@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# One entry point for a fresh Debian 12 machine (run as root):
+#
+#   ./run.sh demo    install, build, boot the testbed and run the demo
+#   ./run.sh check   install, build and run every test (unit and VM)
+#   ./run.sh build   install and build only
+#
+# Environment: P2PMR_BUILD_DIR (default ./build), P2PMR_WERROR (ON in CI),
+# P2PMR_TEST_JOBS (parallel tests, default the number of cores),
+# P2PMR_SKIP_DEPS=1 (do not check packages), CTEST_ARGS (extra ctest args).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")" && pwd)
+build=${P2PMR_BUILD_DIR:-$root/build}
+export P2PMR_BUILD_DIR=$build
+
+if [ -n "${CI:-}" ]; then
+	werror=${P2PMR_WERROR:-ON}
+else
+	werror=${P2PMR_WERROR:-OFF}
+fi
+
+prepare() {
+	[ -n "${P2PMR_SKIP_DEPS:-}" ] || "$root/scripts/install-deps.sh"
+	cmake -S "$root" -B "$build" -DP2PMR_WERROR="$werror" >/dev/null
+	cmake --build "$build" -j "$(nproc)"
+}
+
+case "${1:-}" in
+build)
+	prepare
+	;;
+check)
+	prepare
+	# shellcheck disable=SC2086
+	ctest --test-dir "$build" --output-on-failure \
+		-j "${P2PMR_TEST_JOBS:-$(nproc)}" ${CTEST_ARGS:-}
+	;;
+demo)
+	prepare
+	"$root/tests/vm/vm-run" --timeout 600 -- "$root/tests/vm/guest/demo.sh"
+	;;
+*)
+	echo "usage: $0 demo|check|build" >&2
+	exit 2
+	;;
+esac

@@ -7,7 +7,8 @@ out=/p2pmr-out
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# /tmp stays the host's, seen through the overlay: a source or build tree
+# may live there (CI clones into one), and writes land in the tmpfs upper.
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /dev/pts /dev/shm
 # What udev would have made: bash's process substitution needs /dev/fd.

@@ -23,7 +23,8 @@ if [ -z "$busybox" ] || ldd "$busybox" >/dev/null 2>&1; then
 fi
 
 staging=$(mktemp -d "${TMPDIR:-/tmp}/p2pmr-initramfs.XXXXXX")
-trap 'rm -rf "$staging"' EXIT
+tmp_out=
+trap 'rm -rf "$staging" ${tmp_out:+"$tmp_out"}' EXIT
 
 mkdir -p "$staging"/{bin,dev,proc,sys,lower,upper,newroot,out,lib/modules}
 cp "$busybox" "$staging/bin/busybox"
@@ -50,6 +51,10 @@ done
 	exit 1
 }
 
+# Parallel callers may race to build the same file: each writes its own
+# temporary and renames it into place atomically.
+tmp_out=$(mktemp "$out.XXXXXX")
 (cd "$staging" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) |
-	gzip -1 >"$out.tmp"
-mv "$out.tmp" "$out"
+	gzip -1 >"$tmp_out"
+chmod 644 "$tmp_out"
+mv -f "$tmp_out" "$out"

@@ -47,10 +47,10 @@ pci_upstream_switch_port() {
 
 	path=$(readlink -f "/sys/bus/pci/devices/$1")
 	while path=$(dirname "$path"); [ -e "$path/config" ]; do
-		# PCIe capability device/port type 5 is a switch upstream port.
-		type=$(lspci -s "$(basename "$path")" -vv 2>/dev/null |
-			sed -n 's/.*Express (v[0-9]) \(.*\) Port.*/\1/p' | head -n1)
-		if [ "$type" = "Upstream" ]; then
+		# PCIe Capabilities register, bits 7:4: 5 = switch upstream port.
+		type=$(setpci -s "$(basename "$path")" CAP_EXP+2.w 2>/dev/null)
+		[ -n "$type" ] && type=$(( (0x$type >> 4) & 0xf ))
+		if [ "$type" = 5 ]; then
 			basename "$path"
 			return 0
 		fi

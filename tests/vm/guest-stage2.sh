@@ -4,6 +4,7 @@
 # up the system, run the command the host left in /p2pmr-out/cmd, and leave
 # its exit status, output and kernel log in /p2pmr-out for the host.
 out=/p2pmr-out
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -20,12 +21,18 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t debugfs debugfs /sys/kernel/debug
 ip link set lo up
-# There is no udev: bind the testbed devices' drivers as coldplug would.
-modprobe -q virtio_net
-modprobe -q nvme
+# There is no udev: bind the testbed devices' drivers as coldplug would,
+# and wait for nvme's asynchronous probe so tests see a settled system.
+modprobe virtio_net
+modprobe nvme
+for _ in $(seq 1 50); do
+	for nvme in /sys/bus/pci/drivers/nvme/0000:*; do
+		[ -e "$nvme" ] && break 2
+	done
+	sleep 0.1
+done
 hostname p2pmr-guest
 
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=${TERM:-linux}
 # shellcheck disable=SC1091
 [ -r $out/env ] && . $out/env

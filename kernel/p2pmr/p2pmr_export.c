@@ -1,0 +1,765 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The dma-buf p2pmr exports: one range of one memory BAR.
+ *
+ * Importers reach the range by DMA (attach, map) and the CPU by mmap() of
+ * the dma-buf or vmap().  There are no struct pages behind a BAR, so the
+ * scatterlists carry DMA addresses only, and CPU mappings are PFN maps
+ * filled at fault time.
+ *
+ * Revocation: when the BAR's device loses or gains its driver or goes
+ * away, p2pmr_export_revoke() sets @revoked, tells importers to unmap
+ * (dma_buf_invalidate_mappings()) and zaps CPU mappings.  From then on
+ * attach, pin, map, mmap, vmap and faults fail.  Importers that pinned the
+ * dma-buf, and kernel vmaps, cannot be revoked; p2pmr_revoke.c waits for
+ * them to let go.  The export itself lives on until its dma-buf is
+ * released, holding a reference on the pci_dev so that it never touches
+ * freed memory, and never the device.
+ *
+ * Locking, outermost first:
+ *
+ *   p2pmr_exports_lock	the list of live exports
+ *   dmabuf->resv		held by the dma-buf core around pin, unpin,
+ *				map_dma_buf and unmap_dma_buf (p2pmr is a
+ *				dynamic exporter), and by 6.2+ around vmap
+ *   dmabuf->lock		held by the 6.1 core around vmap and vunmap
+ *   mmap_lock		held by the mm around mmap, fault, VMA open/close
+ *   export->lock		attachments, vmap and CPU mapping state
+ *
+ * @revoked is written once, with p2pmr_exports_lock, dmabuf->resv and
+ * export->lock all held, so each path reads it under the lock it already
+ * holds.
+ */
+#define pr_fmt(fmt) "p2pmr: " fmt
+
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+
+#include "p2pmr.h"
+
+/* Longest scatterlist entry: sg_dma_len() is an unsigned int. */
+#define P2PMR_MAX_SEG_LEN	ALIGN_DOWN(UINT_MAX, PAGE_SIZE)
+
+/* Pages a CPU fault maps beyond the faulting one, within the VMA. */
+#define P2PMR_FAULT_AHEAD	31
+
+/* Live exports, for the revocation notifier and debugfs. */
+DEFINE_MUTEX(p2pmr_exports_lock);
+LIST_HEAD(p2pmr_exports);
+
+static atomic64_t p2pmr_last_export_id = ATOMIC64_INIT(0);
+
+static const struct dma_buf_ops p2pmr_dmabuf_ops;
+
+static void p2pmr_export_free(struct kref *kref)
+{
+	struct p2pmr_export *exp = container_of(kref, struct p2pmr_export,
+						kref);
+
+	mutex_destroy(&exp->lock);
+	pci_dev_put(exp->pdev);
+	kfree(exp);
+}
+
+/**
+ * p2pmr_export_put() - drop a reference on an export
+ * @exp: the export
+ */
+void p2pmr_export_put(struct p2pmr_export *exp)
+{
+	kref_put(&exp->kref, p2pmr_export_free);
+}
+
+/**
+ * p2pmr_export_from_dmabuf() - the export behind a dma-buf
+ * @dmabuf: any dma-buf
+ *
+ * Return: the export, or NULL if @dmabuf is not a p2pmr dma-buf.  The
+ * caller's reference on @dmabuf keeps the export alive.
+ */
+struct p2pmr_export *p2pmr_export_from_dmabuf(struct dma_buf *dmabuf)
+{
+	return dmabuf->ops == &p2pmr_dmabuf_ops ? dmabuf->priv : NULL;
+}
+
+static int p2pmr_dmabuf_attach(struct dma_buf *dmabuf,
+			       struct dma_buf_attachment *attach)
+{
+	struct p2pmr_export *exp = dmabuf->priv;
+	struct p2pmr_attachment *pa;
+	struct p2pmr_p2p_decision d;
+	bool revoked;
+
+	mutex_lock(&exp->lock);
+	revoked = exp->revoked;
+	mutex_unlock(&exp->lock);
+	if (revoked)
+		goto revoked;
+
+	if (!attach->peer2peer) {
+		pr_warn_ratelimited("importer %s does not accept peer-to-peer memory (allow_peer2peer): export %llu of %s refused\n",
+				    dev_name(attach->dev), exp->id,
+				    pci_name(exp->pdev));
+		return -EOPNOTSUPP;
+	}
+
+	p2pmr_p2p_decide(exp->pdev, attach->dev, true, &d);
+	if (d.path == P2PMR_PATH_REFUSED)
+		return -EREMOTEIO;
+
+	pa = kzalloc(sizeof(*pa), GFP_KERNEL);
+	if (!pa)
+		return -ENOMEM;
+	pa->attach = attach;
+	pa->decision = d;
+
+	mutex_lock(&exp->lock);
+	if (exp->revoked) {
+		mutex_unlock(&exp->lock);
+		kfree(pa);
+		goto revoked;
+	}
+	list_add_tail(&pa->node, &exp->attachments);
+	attach->priv = pa;
+	mutex_unlock(&exp->lock);
+
+	atomic_long_inc(&p2pmr_stats.attachments);
+	return 0;
+
+revoked:
+	p2pmr_refuse("export %llu of %s was revoked: importer %s cannot attach\n",
+		     exp->id, pci_name(exp->pdev), dev_name(attach->dev));
+	return -ENODEV;
+}
+
+static void p2pmr_dmabuf_detach(struct dma_buf *dmabuf,
+				struct dma_buf_attachment *attach)
+{
+	struct p2pmr_export *exp = dmabuf->priv;
+	struct p2pmr_attachment *pa = attach->priv;
+
+	mutex_lock(&exp->lock);
+	list_del(&pa->node);
+	mutex_unlock(&exp->lock);
+
+	/*
+	 * dma_buf_detach() has undone a mapping the core cached; anything
+	 * else still mapped or pinned is an importer bug.  Drop it from the
+	 * counts so that a revocation waiting for it is not stuck forever.
+	 */
+	if (WARN_ONCE(pa->nr_maps || pa->nr_pins,
+		      "p2pmr: importer %s detached with %u mapping(s) and %u pin(s)\n",
+		      dev_name(attach->dev), pa->nr_maps, pa->nr_pins)) {
+		atomic_sub(pa->nr_maps, &exp->nr_maps);
+		atomic_sub(pa->nr_pins, &exp->nr_pins);
+		atomic_long_sub(pa->nr_maps, &p2pmr_stats.mappings);
+		atomic_long_sub(pa->nr_pins, &p2pmr_stats.pins);
+		wake_up_all(&exp->wq);
+	}
+	kfree(pa);
+	attach->priv = NULL;
+	atomic_long_dec(&p2pmr_stats.attachments);
+}
+
+static int p2pmr_dmabuf_pin(struct dma_buf_attachment *attach)
+{
+	struct p2pmr_export *exp = attach->dmabuf->priv;
+	struct p2pmr_attachment *pa = attach->priv;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	if (exp->revoked)
+		return -ENODEV;
+
+	pa->nr_pins++;
+	atomic_inc(&exp->nr_pins);
+	atomic_long_inc(&p2pmr_stats.pins);
+	return 0;
+}
+
+static void p2pmr_dmabuf_unpin(struct dma_buf_attachment *attach)
+{
+	struct p2pmr_export *exp = attach->dmabuf->priv;
+	struct p2pmr_attachment *pa = attach->priv;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	if (WARN_ON_ONCE(!pa->nr_pins))
+		return;
+	pa->nr_pins--;
+	atomic_dec(&exp->nr_pins);
+	atomic_long_dec(&p2pmr_stats.pins);
+	wake_up_all(&exp->wq);
+}
+
+static void p2pmr_sgt_unmap_resources(struct device *dev, struct sg_table *sgt,
+				      unsigned int nents,
+				      enum dma_data_direction dir)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sg(sgt->sgl, sg, nents, i)
+		dma_unmap_resource(dev, sg_dma_address(sg), sg_dma_len(sg),
+				   dir, DMA_ATTR_SKIP_CPU_SYNC);
+}
+
+/*
+ * Without an IOMMU, dma_map_resource() hands out the physical address and
+ * warns if the importer's DMA mask cannot reach it: refuse quietly first.
+ * (With an IOMMU in passthrough mode the check is left to the DMA API.)
+ */
+static bool p2pmr_dma_reachable(struct device *dev, struct p2pmr_export *exp)
+{
+	u64 limit;
+
+	if (device_iommu_mapped(dev) || !dev->dma_mask)
+		return dev->dma_mask != NULL;
+	limit = min_not_zero(*dev->dma_mask, dev->bus_dma_limit);
+	return exp->phys + exp->length - 1 <= limit;
+}
+
+/*
+ * Build the DMA side of a scatterlist for the whole export: bus addresses
+ * below a common switch, DMA API mappings through the host bridge.  The
+ * range is contiguous, so entries are split only at P2PMR_MAX_SEG_LEN, the
+ * most an entry can describe.  The importer's dma_parms max_segment_size
+ * is not applied: it limits what dma_map_sg() may merge for the device's
+ * own SG engine, while dma-buf importers walk the table themselves (as
+ * dma_buf_phys_vec_to_sgt() in 6.19+ does too).
+ */
+static struct sg_table *p2pmr_sgt_create(struct p2pmr_export *exp,
+					 struct p2pmr_attachment *pa,
+					 enum dma_data_direction dir)
+{
+	struct device *dev = pa->attach->dev;
+	bool host_bridge = pa->decision.path == P2PMR_PATH_HOST_BRIDGE;
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	dma_addr_t bus = 0;
+	unsigned int nents, i;
+	u64 done = 0;
+	int ret;
+
+	if (host_bridge && pfn_valid(PHYS_PFN(exp->phys))) {
+		/* dma_map_resource() refuses memory with struct pages. */
+		pr_warn_ratelimited("%s BAR%u is P2PDMA memory with struct pages: map it through the P2PDMA API, not p2pmr\n",
+				    pci_name(exp->pdev), exp->bar);
+		return ERR_PTR(-EOPNOTSUPP);
+	}
+	if (host_bridge && !p2pmr_dma_reachable(dev, exp)) {
+		pr_warn_ratelimited("importer %s cannot address %s BAR%u with its DMA mask and no IOMMU\n",
+				    dev_name(dev), pci_name(exp->pdev),
+				    exp->bar);
+		return ERR_PTR(-EREMOTEIO);
+	}
+	if (!host_bridge)
+		bus = p2pmr_p2p_bus_addr(exp->pdev, exp->bar) + exp->offset;
+
+	nents = DIV_ROUND_UP_ULL(exp->length, P2PMR_MAX_SEG_LEN);
+	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = sg_alloc_table(sgt, nents, GFP_KERNEL);
+	if (ret)
+		goto err_free_sgt;
+
+	for_each_sgtable_sg(sgt, sg, i) {
+		unsigned int len = min_t(u64, exp->length - done,
+					 P2PMR_MAX_SEG_LEN);
+		dma_addr_t addr;
+
+		if (host_bridge) {
+			addr = dma_map_resource(dev, exp->phys + done, len, dir,
+						DMA_ATTR_SKIP_CPU_SYNC);
+			ret = dma_mapping_error(dev, addr);
+			if (ret) {
+				pr_warn_ratelimited("cannot map %s BAR%u for importer %s through the DMA API\n",
+						    pci_name(exp->pdev),
+						    exp->bar, dev_name(dev));
+				p2pmr_sgt_unmap_resources(dev, sgt, i, dir);
+				goto err_free_table;
+			}
+		} else {
+			addr = bus + done;
+		}
+		sg_dma_address(sg) = addr;
+		sg_dma_len(sg) = len;
+		done += len;
+	}
+
+	/*
+	 * No struct pages: CPU-side walkers (orig_nents) see no entries, DMA
+	 * walkers (nents) see them all.  Undone before sg_free_table().
+	 */
+	sgt->nents = nents;
+	sgt->orig_nents = 0;
+	return sgt;
+
+err_free_table:
+	sg_free_table(sgt);
+err_free_sgt:
+	kfree(sgt);
+	return ERR_PTR(ret);
+}
+
+static struct sg_table *p2pmr_dmabuf_map(struct dma_buf_attachment *attach,
+					 enum dma_data_direction dir)
+{
+	struct p2pmr_export *exp = attach->dmabuf->priv;
+	struct p2pmr_attachment *pa = attach->priv;
+	struct sg_table *sgt;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	if (exp->revoked)
+		return ERR_PTR(-ENODEV);
+	/*
+	 * Not revoked means the device is present and its resources valid:
+	 * revocation happens before the PCI core releases them, and waits
+	 * for dmabuf->resv.  A BAR reassigned since the export is refused.
+	 */
+	if (pci_resource_start(exp->pdev, exp->bar) != exp->bar_start) {
+		pr_warn_ratelimited("%s BAR%u moved since export %llu was made: not mapping it\n",
+				    pci_name(exp->pdev), exp->bar, exp->id);
+		return ERR_PTR(-ENODEV);
+	}
+
+	sgt = p2pmr_sgt_create(exp, pa, dir);
+	if (IS_ERR(sgt))
+		return sgt;
+
+	pa->nr_maps++;
+	atomic_inc(&exp->nr_maps);
+	atomic_long_inc(&p2pmr_stats.mappings);
+	return sgt;
+}
+
+static void p2pmr_dmabuf_unmap(struct dma_buf_attachment *attach,
+			       struct sg_table *sgt,
+			       enum dma_data_direction dir)
+{
+	struct p2pmr_export *exp = attach->dmabuf->priv;
+	struct p2pmr_attachment *pa = attach->priv;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	sgt->orig_nents = sgt->nents;
+	if (pa->decision.path == P2PMR_PATH_HOST_BRIDGE)
+		p2pmr_sgt_unmap_resources(attach->dev, sgt, sgt->nents, dir);
+	sg_free_table(sgt);
+	kfree(sgt);
+
+	if (WARN_ON_ONCE(!pa->nr_maps))
+		return;
+	pa->nr_maps--;
+	atomic_dec(&exp->nr_maps);
+	atomic_long_dec(&p2pmr_stats.mappings);
+	wake_up_all(&exp->wq);
+}
+
+static void p2pmr_dmabuf_release(struct dma_buf *dmabuf)
+{
+	struct p2pmr_export *exp = dmabuf->priv;
+
+	mutex_lock(&p2pmr_exports_lock);
+	list_del_init(&exp->node);
+	exp->dmabuf = NULL;
+	mutex_unlock(&p2pmr_exports_lock);
+
+	/* VMAs, vmaps and importers all hold references on the dma-buf. */
+	WARN_ON_ONCE(exp->nr_vmas || atomic_read(&exp->nr_vmaps) ||
+		     !list_empty(&exp->attachments));
+
+	if (exp->revoked)
+		atomic_long_dec(&p2pmr_stats.revoked);
+	atomic_long_dec(&p2pmr_stats.exports);
+	p2pmr_export_put(exp);
+}
+
+static void p2pmr_vm_open(struct vm_area_struct *vma)
+{
+	struct p2pmr_export *exp = vma->vm_private_data;
+
+	mutex_lock(&exp->lock);
+	exp->nr_vmas++;
+	mutex_unlock(&exp->lock);
+	atomic_long_inc(&p2pmr_stats.cpu_mmaps);
+}
+
+static void p2pmr_vm_close(struct vm_area_struct *vma)
+{
+	struct p2pmr_export *exp = vma->vm_private_data;
+
+	mutex_lock(&exp->lock);
+	if (!--exp->nr_vmas && exp->memtype_reserved) {
+		arch_io_free_memtype_wc(exp->phys, exp->length);
+		exp->memtype_reserved = false;
+	}
+	mutex_unlock(&exp->lock);
+	atomic_long_dec(&p2pmr_stats.cpu_mmaps);
+}
+
+/*
+ * PTEs are only ever inserted here, under export->lock, after the VMA is
+ * linked into the file's address space: revocation, which sets @revoked
+ * under the same lock and then zaps the address space, cannot miss one.
+ */
+static vm_fault_t p2pmr_vm_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct p2pmr_export *exp = vma->vm_private_data;
+	unsigned long pages = exp->length >> PAGE_SHIFT;
+	unsigned long pfn = PHYS_PFN(exp->phys) + vmf->pgoff;
+	unsigned long addr = vmf->address;
+	pgoff_t pgoff = vmf->pgoff;
+	vm_fault_t ret;
+	unsigned int n;
+
+	if (pgoff >= pages)
+		return VM_FAULT_SIGBUS;
+
+	mutex_lock(&exp->lock);
+	if (exp->revoked) {
+		ret = VM_FAULT_SIGBUS;
+		goto out_unlock;
+	}
+	ret = vmf_insert_pfn(vma, addr, pfn);
+	/* Map ahead so that a linear pass faults once per few pages. */
+	for (n = 0; ret == VM_FAULT_NOPAGE && n < P2PMR_FAULT_AHEAD; n++) {
+		addr += PAGE_SIZE;
+		if (addr >= vma->vm_end || ++pgoff >= pages)
+			break;
+		if (vmf_insert_pfn(vma, addr, ++pfn) != VM_FAULT_NOPAGE)
+			break;
+	}
+out_unlock:
+	mutex_unlock(&exp->lock);
+	return ret;
+}
+
+static const struct vm_operations_struct p2pmr_vm_ops = {
+	.open = p2pmr_vm_open,
+	.close = p2pmr_vm_close,
+	.fault = p2pmr_vm_fault,
+};
+
+static int p2pmr_dmabuf_mmap(struct dma_buf *dmabuf,
+			     struct vm_area_struct *vma)
+{
+	struct p2pmr_export *exp = dmabuf->priv;
+	u64 end;
+
+	/* A private PFN mapping would be copy-on-write: refuse it. */
+	if (!(vma->vm_flags & VM_MAYSHARE)) {
+		p2pmr_refuse("export %llu: private mappings are not supported, use MAP_SHARED\n",
+			     exp->id);
+		return -EINVAL;
+	}
+	/* The core checked this already; keep the fault path's bound true. */
+	if (check_add_overflow((u64)vma->vm_pgoff, (u64)vma_pages(vma), &end) ||
+	    end > exp->length >> PAGE_SHIFT)
+		return -EINVAL;
+
+	mutex_lock(&exp->lock);
+	if (exp->revoked) {
+		mutex_unlock(&exp->lock);
+		p2pmr_refuse("export %llu of %s was revoked: cannot mmap it\n",
+			     exp->id, pci_name(exp->pdev));
+		return -ENODEV;
+	}
+	/*
+	 * On x86 the cache mode of inserted PFNs comes from the memtype
+	 * reserved for the range (PAT), not from vm_page_prot: reserve
+	 * write-combining while CPU mappings exist.  If another mapping
+	 * already reserved a different type, that type is used instead.
+	 */
+	if (exp->wc && !exp->memtype_reserved)
+		exp->memtype_reserved =
+			!arch_io_reserve_memtype_wc(exp->phys, exp->length);
+	exp->nr_vmas++;
+	mutex_unlock(&exp->lock);
+
+	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_page_prot = exp->wc ? pgprot_writecombine(vma->vm_page_prot) :
+				      pgprot_noncached(vma->vm_page_prot);
+	vma->vm_ops = &p2pmr_vm_ops;
+	vma->vm_private_data = exp;
+	atomic_long_inc(&p2pmr_stats.cpu_mmaps);
+	return 0;
+}
+
+static int p2pmr_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct p2pmr_export *exp = dmabuf->priv;
+	int ret = 0;
+
+	mutex_lock(&exp->lock);
+	if (exp->revoked) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	if (!exp->vaddr) {
+		exp->vaddr = exp->wc ? ioremap_wc(exp->phys, exp->length) :
+				       ioremap(exp->phys, exp->length);
+		if (!exp->vaddr) {
+			ret = -ENOMEM;
+			goto out_unlock;
+		}
+	}
+	atomic_inc(&exp->nr_vmaps);
+	atomic_long_inc(&p2pmr_stats.vmaps);
+	iosys_map_set_vaddr_iomem(map, exp->vaddr);
+out_unlock:
+	mutex_unlock(&exp->lock);
+	return ret;
+}
+
+static void p2pmr_dmabuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct p2pmr_export *exp = dmabuf->priv;
+
+	mutex_lock(&exp->lock);
+	if (WARN_ON_ONCE(!atomic_read(&exp->nr_vmaps))) {
+		mutex_unlock(&exp->lock);
+		return;
+	}
+	if (atomic_dec_and_test(&exp->nr_vmaps)) {
+		iounmap(exp->vaddr);
+		exp->vaddr = NULL;
+	}
+	mutex_unlock(&exp->lock);
+	atomic_long_dec(&p2pmr_stats.vmaps);
+	wake_up_all(&exp->wq);
+}
+
+static const struct dma_buf_ops p2pmr_dmabuf_ops = {
+	.attach = p2pmr_dmabuf_attach,
+	.detach = p2pmr_dmabuf_detach,
+	.pin = p2pmr_dmabuf_pin,
+	.unpin = p2pmr_dmabuf_unpin,
+	.map_dma_buf = p2pmr_dmabuf_map,
+	.unmap_dma_buf = p2pmr_dmabuf_unmap,
+	.release = p2pmr_dmabuf_release,
+	.mmap = p2pmr_dmabuf_mmap,
+	.vmap = p2pmr_dmabuf_vmap,
+	.vunmap = p2pmr_dmabuf_vunmap,
+};
+
+/*
+ * List the export unless its device is already on its way out.  Checked
+ * under p2pmr_exports_lock, against the removal notifier that takes the
+ * same lock: see the presence rule in p2pmr_resource.c.
+ */
+static int p2pmr_export_publish(struct p2pmr_export *exp,
+				const struct p2pmr_resource *res)
+{
+	mutex_lock(&p2pmr_exports_lock);
+	if (!p2pmr_resource_present(res)) {
+		mutex_unlock(&p2pmr_exports_lock);
+		p2pmr_refuse("%s is being removed: not exporting BAR%u\n",
+			     pci_name(res->pdev), res->bar);
+		return -ENODEV;
+	}
+	list_add_tail(&exp->node, &p2pmr_exports);
+	mutex_unlock(&p2pmr_exports_lock);
+	return 0;
+}
+
+/**
+ * p2pmr_export_create() - export a validated BAR range as a dma-buf
+ * @res: the BAR, identified and access-checked by the caller
+ * @offset: start of the range in the BAR, validated
+ * @length: length of the range, validated
+ * @open_flags: O_ACCMODE bits of the dma-buf file
+ *
+ * Return: a dma-buf holding one reference, which the caller passes on with
+ * fd_install() or drops with dma_buf_put(); or an ERR_PTR().
+ */
+struct dma_buf *p2pmr_export_create(const struct p2pmr_resource *res,
+				    u64 offset, u64 length, u32 open_flags)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct pci_dev *pdev = res->pdev;
+	struct p2pmr_export *exp;
+	struct dma_buf *dmabuf;
+	int ret;
+
+	exp = kzalloc(sizeof(*exp), GFP_KERNEL_ACCOUNT);
+	if (!exp)
+		return ERR_PTR(-ENOMEM);
+
+	kref_init(&exp->kref);
+	INIT_LIST_HEAD(&exp->node);
+	mutex_init(&exp->lock);
+	INIT_LIST_HEAD(&exp->attachments);
+	init_waitqueue_head(&exp->wq);
+	exp->id = atomic64_inc_return(&p2pmr_last_export_id);
+	exp->pdev = pci_dev_get(pdev);
+	exp->bar = res->bar;
+	exp->offset = offset;
+	exp->length = length;
+	exp->bar_start = pci_resource_start(pdev, res->bar);
+	exp->phys = exp->bar_start + offset;
+	exp->wc = res->wc;
+	exp->prefetchable = pci_resource_flags(pdev, res->bar) &
+			    IORESOURCE_PREFETCH;
+
+	/* exp_info.owner is THIS_MODULE: each dma-buf pins the module. */
+	exp_info.ops = &p2pmr_dmabuf_ops;
+	exp_info.size = length;
+	exp_info.flags = open_flags & O_ACCMODE;
+	exp_info.priv = exp;
+	dmabuf = dma_buf_export(&exp_info);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto err_free_export;
+	}
+	/* From here on the dma-buf owns @exp: its release frees it. */
+	exp->dmabuf = dmabuf;
+	atomic_long_inc(&p2pmr_stats.exports);
+
+	ret = p2pmr_export_publish(exp, res);
+	if (ret) {
+		dma_buf_put(dmabuf);
+		return ERR_PTR(ret);
+	}
+	return dmabuf;
+
+err_free_export:
+	p2pmr_export_put(exp);
+	return ERR_PTR(ret);
+}
+
+/**
+ * p2pmr_export_revoke() - end an export's access to its BAR, for good
+ * @exp: the export, on p2pmr_exports
+ *
+ * Called with p2pmr_exports_lock held, which keeps @exp->dmabuf allocated
+ * even if its release has already begun.  Importers are told to unmap;
+ * pinned importers and vmaps stay until they let go, and the caller waits
+ * for them.
+ */
+void p2pmr_export_revoke(struct p2pmr_export *exp)
+{
+	struct dma_buf *dmabuf = exp->dmabuf;
+
+	lockdep_assert_held(&p2pmr_exports_lock);
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	if (exp->revoked) {
+		dma_resv_unlock(dmabuf->resv);
+		return;
+	}
+	mutex_lock(&exp->lock);
+	exp->revoked = true;
+	mutex_unlock(&exp->lock);
+	dma_buf_invalidate_mappings(dmabuf);
+	/* Importers that fence their DMA finish what they queued. */
+	p2pmr_dma_resv_wait_all(dmabuf->resv);
+	dma_resv_unlock(dmabuf->resv);
+	atomic_long_inc(&p2pmr_stats.revoked);
+
+	mutex_lock(&exp->lock);
+	/*
+	 * Each VMA holds a reference on the dma-buf's file, so while any
+	 * exists the file and its address space do; with none, there is
+	 * nothing to zap.
+	 */
+	if (exp->nr_vmas)
+		unmap_mapping_range(dmabuf->file->f_mapping, 0, 0, 1);
+	if (exp->memtype_reserved) {
+		arch_io_free_memtype_wc(exp->phys, exp->length);
+		exp->memtype_reserved = false;
+	}
+	mutex_unlock(&exp->lock);
+}
+
+/**
+ * p2pmr_export_busy() - does anything still use the BAR range
+ * @exp: the export
+ *
+ * Return: true while the export is mapped or pinned by an importer or
+ * vmapped.  Userspace CPU mappings do not count: they can be zapped.
+ */
+bool p2pmr_export_busy(struct p2pmr_export *exp)
+{
+	return atomic_read(&exp->nr_maps) || atomic_read(&exp->nr_pins) ||
+	       atomic_read(&exp->nr_vmaps);
+}
+
+/**
+ * p2pmr_export_describe_holders() - who keeps an export busy, for a log
+ * @exp: the export
+ * @buf: if not NULL, receives "<dev> (pinned), <dev> (mapped), kernel vmap"
+ * @len: size of @buf
+ *
+ * Return: the number of holders.
+ */
+unsigned int p2pmr_export_describe_holders(struct p2pmr_export *exp,
+					   char *buf, size_t len)
+{
+	struct p2pmr_attachment *pa;
+	unsigned int holders = 0;
+	size_t n = 0;
+
+	if (buf)
+		buf[0] = '\0';
+	mutex_lock(&exp->lock);
+	list_for_each_entry(pa, &exp->attachments, node) {
+		unsigned int pins = READ_ONCE(pa->nr_pins);
+		unsigned int maps = READ_ONCE(pa->nr_maps);
+
+		if (!pins && !maps)
+			continue;
+		holders++;
+		if (buf)
+			n += scnprintf(buf + n, len - n, "%s%s (%s)",
+				       n ? ", " : "", dev_name(pa->attach->dev),
+				       pins > maps ? "pinned" : "mapped");
+	}
+	if (atomic_read(&exp->nr_vmaps)) {
+		holders++;
+		if (buf)
+			scnprintf(buf + n, len - n, "%skernel vmap",
+				  n ? ", " : "");
+	}
+	mutex_unlock(&exp->lock);
+	return holders;
+}
+
+/**
+ * p2pmr_exports_show() - list live exports, for debugfs
+ * @m: the seq_file
+ */
+void p2pmr_exports_show(struct seq_file *m)
+{
+	struct p2pmr_attachment *pa;
+	struct p2pmr_export *exp;
+
+	mutex_lock(&p2pmr_exports_lock);
+	list_for_each_entry(exp, &p2pmr_exports, node) {
+		mutex_lock(&exp->lock);
+		seq_printf(m, "export %llu dev %s bar %u offset %#llx length %#llx wc %d prefetchable %d revoked %d maps %d pins %d vmaps %d cpu_mmaps %u\n",
+			   exp->id, pci_name(exp->pdev), exp->bar, exp->offset,
+			   exp->length, exp->wc, exp->prefetchable,
+			   exp->revoked, atomic_read(&exp->nr_maps),
+			   atomic_read(&exp->nr_pins),
+			   atomic_read(&exp->nr_vmaps), exp->nr_vmas);
+		list_for_each_entry(pa, &exp->attachments, node)
+			seq_printf(m, "  attachment %s path %s distance %d maps %u pins %u\n",
+				   dev_name(pa->attach->dev),
+				   p2pmr_p2p_path_name(pa->decision.path),
+				   (int)pa->decision.distance,
+				   READ_ONCE(pa->nr_maps),
+				   READ_ONCE(pa->nr_pins));
+		mutex_unlock(&exp->lock);
+	}
+	mutex_unlock(&p2pmr_exports_lock);
+}

@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * p2pmr: export ranges of PCI memory BARs as dma-bufs, so that RDMA NICs
+ * and other dma-buf importers reach device memory peer to peer, with the
+ * P2P topology checked, bus addresses translated, and revocation when the
+ * device goes away.
+ *
+ * This file: /dev/p2pmr, ioctl decoding, debugfs, module init and exit.
+ * The ABI is documented in <linux/p2pmr.h>.
+ */
+#define pr_fmt(fmt) "p2pmr: " fmt
+
+#include <linux/build_bug.h>
+#include <linux/debugfs.h>
+#include <linux/dma-buf.h>
+#include <linux/fcntl.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/stddef.h>
+#include <linux/uaccess.h>
+
+#include "p2pmr.h"
+
+/*
+ * /dev/p2pmr is open to everyone: it grants nothing by itself.  Every
+ * export needs a resource fd opened for writing or a writable mapping of
+ * one, and the sysfs resource files are root-only.
+ */
+#define P2PMR_DEV_MODE		0666
+
+#define P2PMR_OPEN_FLAGS	(O_ACCMODE | O_CLOEXEC)
+
+struct p2pmr_stats p2pmr_stats;
+
+static struct dentry *p2pmr_debugfs_dir;
+
+/**
+ * struct p2pmr_ucmd - one ioctl call
+ * @ubuffer: the caller's struct
+ * @user_size: its size field
+ * @cmd: the kernel copy, sizeof the kernel's struct
+ */
+struct p2pmr_ucmd {
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+};
+
+static int p2pmr_ucmd_respond(struct p2pmr_ucmd *ucmd, size_t cmd_len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, cmd_len)))
+		return -EFAULT;
+	return 0;
+}
+
+static int p2pmr_check_open_flags(u32 open_flags)
+{
+	if ((open_flags & ~P2PMR_OPEN_FLAGS) ||
+	    (open_flags & O_ACCMODE) == O_ACCMODE) {
+		p2pmr_refuse("open_flags %#x: only O_CLOEXEC and one of O_RDONLY, O_WRONLY, O_RDWR are allowed\n",
+			     open_flags);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static u32 p2pmr_export_out_flags(const struct p2pmr_resource *res)
+{
+	u32 flags = 0;
+
+	if (res->wc)
+		flags |= P2PMR_EXPORT_OUT_WC;
+	if (pci_resource_flags(res->pdev, res->bar) & IORESOURCE_PREFETCH)
+		flags |= P2PMR_EXPORT_OUT_PREFETCHABLE;
+	return flags;
+}
+
+/*
+ * Create the export behind a reserved fd, tell userspace the fd, and only
+ * then install it: once installed it cannot be taken back.
+ */
+static int p2pmr_export_to_user(struct p2pmr_ucmd *ucmd, size_t cmd_len,
+				const struct p2pmr_resource *res, u64 offset,
+				u64 length, u32 open_flags, s32 *out_fd)
+{
+	struct dma_buf *dmabuf;
+	int fd, ret;
+
+	ret = p2pmr_resource_check_access(res, offset, length);
+	if (ret)
+		return ret;
+
+	fd = get_unused_fd_flags(open_flags & O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+
+	dmabuf = p2pmr_export_create(res, offset, length, open_flags);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto err_put_fd;
+	}
+
+	*out_fd = fd;
+	ret = p2pmr_ucmd_respond(ucmd, cmd_len);
+	if (ret)
+		goto err_put_dmabuf;
+
+	/* fd_install() consumes our dma-buf reference. */
+	fd_install(fd, dmabuf->file);
+	return 0;
+
+err_put_dmabuf:
+	dma_buf_put(dmabuf);
+err_put_fd:
+	put_unused_fd(fd);
+	return ret;
+}
+
+static int p2pmr_ioctl_export_fd(struct p2pmr_ucmd *ucmd)
+{
+	struct p2pmr_export_fd *cmd = ucmd->cmd;
+	struct p2pmr_resource res;
+	struct file *file;
+	int ret;
+
+	if (cmd->flags || cmd->__reserved) {
+		p2pmr_refuse("EXPORT_FD: flags %#x and __reserved %#x must be 0\n",
+			     cmd->flags, cmd->__reserved);
+		return -EINVAL;
+	}
+	ret = p2pmr_check_open_flags(cmd->open_flags);
+	if (ret)
+		return ret;
+
+	file = fget(cmd->resource_fd);
+	if (!file) {
+		p2pmr_refuse("EXPORT_FD: resource_fd %d is not an open file\n",
+			     cmd->resource_fd);
+		return -EBADF;
+	}
+	ret = p2pmr_resource_from_file(file, &res);
+	fput(file);
+	if (ret)
+		return ret;
+
+	if (!(res.file->f_mode & FMODE_WRITE)) {
+		p2pmr_refuse("%pD2 is not open for writing: open it with O_RDWR to export it\n",
+			     res.file);
+		ret = -EACCES;
+		goto out_put_res;
+	}
+	ret = p2pmr_resource_validate_range(&res, cmd->offset, cmd->length);
+	if (ret)
+		goto out_put_res;
+
+	cmd->out_bar = res.bar;
+	cmd->out_flags = p2pmr_export_out_flags(&res);
+	ret = p2pmr_export_to_user(ucmd, sizeof(*cmd), &res, cmd->offset,
+				   cmd->length, cmd->open_flags,
+				   &cmd->out_dmabuf_fd);
+out_put_res:
+	p2pmr_resource_put(&res);
+	return ret;
+}
+
+static int p2pmr_ioctl_export_va(struct p2pmr_ucmd *ucmd)
+{
+	struct p2pmr_export_va *cmd = ucmd->cmd;
+	struct p2pmr_resource res;
+	u64 offset;
+	int ret;
+
+	if (cmd->flags || cmd->__reserved) {
+		p2pmr_refuse("EXPORT_VA: flags %#x and __reserved %#x must be 0\n",
+			     cmd->flags, cmd->__reserved);
+		return -EINVAL;
+	}
+	ret = p2pmr_check_open_flags(cmd->open_flags);
+	if (ret)
+		return ret;
+
+	ret = p2pmr_resource_from_va(cmd->addr, cmd->length, &res, &offset);
+	if (ret)
+		return ret;
+	ret = p2pmr_resource_validate_range(&res, offset, cmd->length);
+	if (ret)
+		goto out_put_res;
+
+	cmd->out_offset = offset;
+	cmd->out_bar = res.bar;
+	cmd->out_flags = p2pmr_export_out_flags(&res);
+	cmd->out_pci_domain = pci_domain_nr(res.pdev->bus);
+	cmd->out_pci_bus = res.pdev->bus->number;
+	cmd->out_pci_devfn = res.pdev->devfn;
+	ret = p2pmr_export_to_user(ucmd, sizeof(*cmd), &res, offset,
+				   cmd->length, cmd->open_flags,
+				   &cmd->out_dmabuf_fd);
+out_put_res:
+	p2pmr_resource_put(&res);
+	return ret;
+}
+
+/* The BAR's device named by a QUERY_P2P provider_fd, referenced. */
+static struct pci_dev *p2pmr_query_provider(const struct p2pmr_query_p2p *cmd)
+{
+	struct p2pmr_resource res;
+	struct p2pmr_export *exp;
+	struct dma_buf *dmabuf;
+	struct pci_dev *pdev;
+	struct file *file;
+	int ret;
+
+	if (cmd->flags & P2PMR_QUERY_P2P_BY_DMABUF) {
+		dmabuf = dma_buf_get(cmd->provider_fd);
+		if (IS_ERR(dmabuf)) {
+			p2pmr_refuse("QUERY_P2P: provider_fd %d is not a dma-buf\n",
+				     cmd->provider_fd);
+			return ERR_CAST(dmabuf);
+		}
+		exp = p2pmr_export_from_dmabuf(dmabuf);
+		pdev = exp ? pci_dev_get(exp->pdev) : ERR_PTR(-EINVAL);
+		dma_buf_put(dmabuf);
+		if (IS_ERR(pdev))
+			p2pmr_refuse("QUERY_P2P: provider_fd %d is not a p2pmr dma-buf\n",
+				     cmd->provider_fd);
+		return pdev;
+	}
+
+	file = fget(cmd->provider_fd);
+	if (!file) {
+		p2pmr_refuse("QUERY_P2P: provider_fd %d is not an open file\n",
+			     cmd->provider_fd);
+		return ERR_PTR(-EBADF);
+	}
+	ret = p2pmr_resource_from_file(file, &res);
+	fput(file);
+	if (ret)
+		return ERR_PTR(ret);
+	pdev = pci_dev_get(res.pdev);
+	p2pmr_resource_put(&res);
+	return pdev;
+}
+
+static int p2pmr_ioctl_query_p2p(struct p2pmr_ucmd *ucmd)
+{
+	struct p2pmr_query_p2p *cmd = ucmd->cmd;
+	struct pci_dev *provider, *importer;
+	struct p2pmr_p2p_decision d;
+	int ret;
+
+	if ((cmd->flags & ~P2PMR_QUERY_P2P_BY_DMABUF) || cmd->__reserved ||
+	    cmd->__reserved2) {
+		p2pmr_refuse("QUERY_P2P: unknown flags %#x or nonzero __reserved fields\n",
+			     cmd->flags);
+		return -EINVAL;
+	}
+
+	provider = p2pmr_query_provider(cmd);
+	if (IS_ERR(provider))
+		return PTR_ERR(provider);
+
+	importer = pci_get_domain_bus_and_slot(cmd->importer_pci_domain,
+					       cmd->importer_pci_bus,
+					       cmd->importer_pci_devfn);
+	if (!importer) {
+		p2pmr_refuse("QUERY_P2P: no PCI device %04x:%02x:%02x.%d\n",
+			     cmd->importer_pci_domain, cmd->importer_pci_bus,
+			     PCI_SLOT(cmd->importer_pci_devfn),
+			     PCI_FUNC(cmd->importer_pci_devfn));
+		ret = -ENODEV;
+		goto out_put_provider;
+	}
+
+	p2pmr_p2p_decide(provider, &importer->dev, false, &d);
+	cmd->out_path = d.path;
+	cmd->out_reason = d.reason;
+	cmd->out_distance = d.distance;
+	cmd->out_flags = d.flags;
+	ret = p2pmr_ucmd_respond(ucmd, sizeof(*cmd));
+
+	pci_dev_put(importer);
+out_put_provider:
+	pci_dev_put(provider);
+	return ret;
+}
+
+/**
+ * struct p2pmr_ioctl_op - one ioctl of /dev/p2pmr
+ * @size: sizeof its struct in this kernel
+ * @min_size: size of the first released version of the struct
+ * @ioctl_num: the full ioctl number
+ * @execute: the handler
+ */
+struct p2pmr_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	int (*execute)(struct p2pmr_ucmd *ucmd);
+};
+
+#define P2PMR_IOCTL_OP(_ioctl, _fn, _struct, _last)			\
+	[_IOC_NR(_ioctl) - P2PMR_CMD_BASE] = {				\
+		.size = sizeof(_struct),				\
+		.min_size = offsetofend(_struct, _last),		\
+		.ioctl_num = _ioctl,					\
+		.execute = _fn,						\
+	}
+
+/* Append only; min_size names the last field of the first version. */
+static const struct p2pmr_ioctl_op p2pmr_ioctl_ops[] = {
+	P2PMR_IOCTL_OP(P2PMR_IOCTL_EXPORT_FD, p2pmr_ioctl_export_fd,
+		       struct p2pmr_export_fd, __reserved),
+	P2PMR_IOCTL_OP(P2PMR_IOCTL_EXPORT_VA, p2pmr_ioctl_export_va,
+		       struct p2pmr_export_va, __reserved),
+	P2PMR_IOCTL_OP(P2PMR_IOCTL_QUERY_P2P, p2pmr_ioctl_query_p2p,
+		       struct p2pmr_query_p2p, __reserved2),
+};
+
+union p2pmr_ucmd_buffer {
+	struct p2pmr_export_fd export_fd;
+	struct p2pmr_export_va export_va;
+	struct p2pmr_query_p2p query_p2p;
+};
+
+static long p2pmr_fops_ioctl(struct file *filp, unsigned int cmd,
+			     unsigned long arg)
+{
+	const struct p2pmr_ioctl_op *op;
+	union p2pmr_ucmd_buffer buf;
+	struct p2pmr_ucmd ucmd = {};
+	unsigned int nr = _IOC_NR(cmd);
+	int ret;
+
+	if (nr < P2PMR_CMD_BASE ||
+	    nr - P2PMR_CMD_BASE >= ARRAY_SIZE(p2pmr_ioctl_ops))
+		return -ENOTTY;
+	op = &p2pmr_ioctl_ops[nr - P2PMR_CMD_BASE];
+	if (op->ioctl_num != cmd)
+		return -ENOTTY;
+
+	ucmd.ubuffer = (void __user *)arg;
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+		return -EFAULT;
+	if (ucmd.user_size < op->min_size) {
+		p2pmr_refuse("ioctl %#x: size %u is below the minimum %u: set size = sizeof(struct)\n",
+			     cmd, ucmd.user_size, op->min_size);
+		return -EINVAL;
+	}
+
+	if (ucmd.user_size > PAGE_SIZE) {
+		p2pmr_refuse("ioctl %#x: size %u is larger than any struct can be\n",
+			     cmd, ucmd.user_size);
+		return -E2BIG;
+	}
+
+	ucmd.cmd = &buf;
+	ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
+				    ucmd.user_size);
+	if (ret) {
+		if (ret == -E2BIG)
+			p2pmr_refuse("ioctl %#x: bytes past the %u this kernel knows must be zero\n",
+				     cmd, op->size);
+		return ret;
+	}
+	return op->execute(&ucmd);
+}
+
+static const struct file_operations p2pmr_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = p2pmr_fops_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice p2pmr_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = P2PMR_DEVICE_NAME,
+	.fops = &p2pmr_fops,
+	.mode = P2PMR_DEV_MODE,
+};
+
+static int p2pmr_counters_show(struct seq_file *m, void *unused)
+{
+	seq_printf(m, "exports %ld\n",
+		   atomic_long_read(&p2pmr_stats.exports));
+	seq_printf(m, "attachments %ld\n",
+		   atomic_long_read(&p2pmr_stats.attachments));
+	seq_printf(m, "mappings %ld\n",
+		   atomic_long_read(&p2pmr_stats.mappings));
+	seq_printf(m, "pins %ld\n", atomic_long_read(&p2pmr_stats.pins));
+	seq_printf(m, "vmaps %ld\n", atomic_long_read(&p2pmr_stats.vmaps));
+	seq_printf(m, "cpu_mmaps %ld\n",
+		   atomic_long_read(&p2pmr_stats.cpu_mmaps));
+	seq_printf(m, "revoked %ld\n",
+		   atomic_long_read(&p2pmr_stats.revoked));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(p2pmr_counters);
+
+static int p2pmr_exports_list_show(struct seq_file *m, void *unused)
+{
+	p2pmr_exports_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(p2pmr_exports_list);
+
+static void p2pmr_debugfs_init(void)
+{
+	/* debugfs failures are not errors; the files are for tests. */
+	p2pmr_debugfs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("counters", 0444, p2pmr_debugfs_dir, NULL,
+			    &p2pmr_counters_fops);
+	debugfs_create_file("exports", 0444, p2pmr_debugfs_dir, NULL,
+			    &p2pmr_exports_list_fops);
+}
+
+static int __init p2pmr_init(void)
+{
+	int ret;
+
+	/* The ABI: sizes of the first released structs never change. */
+	BUILD_BUG_ON(sizeof(struct p2pmr_export_fd) != 48);
+	BUILD_BUG_ON(sizeof(struct p2pmr_export_va) != 56);
+	BUILD_BUG_ON(sizeof(struct p2pmr_query_p2p) != 40);
+
+	p2pmr_debugfs_init();
+
+	/* Watch devices before the first export can exist. */
+	ret = p2pmr_revoke_init();
+	if (ret)
+		goto err_remove_debugfs;
+
+	ret = misc_register(&p2pmr_miscdev);
+	if (ret)
+		goto err_revoke_exit;
+	return 0;
+
+err_revoke_exit:
+	p2pmr_revoke_exit();
+err_remove_debugfs:
+	debugfs_remove_recursive(p2pmr_debugfs_dir);
+	return ret;
+}
+
+/*
+ * Every dma-buf and every open /dev/p2pmr holds a module reference, so
+ * there are no exports left here: rmmod fails with EBUSY until they are
+ * all closed.
+ */
+static void __exit p2pmr_exit(void)
+{
+	misc_deregister(&p2pmr_miscdev);
+	p2pmr_revoke_exit();
+	debugfs_remove_recursive(p2pmr_debugfs_dir);
+}
+
+module_init(p2pmr_init);
+module_exit(p2pmr_exit);
+
+MODULE_DESCRIPTION("Export PCI BAR ranges as dma-bufs for peer-to-peer DMA");
+MODULE_LICENSE("GPL");
+P2PMR_IMPORT_NS_DMA_BUF();

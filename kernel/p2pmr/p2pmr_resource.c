@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Which memory BAR a sysfs resource file or a mapping of one stands for,
+ * and whether the caller may export a range of it.
+ *
+ * The authority to export a BAR range is the authority to map it: an fd of
+ * /sys/bus/pci/devices/<bdf>/resource<N> (or resource<N>_wc) opened for
+ * writing, or a writable shared mapping of such a file in the caller's own
+ * address space.  The files are root-only, so an unprivileged process can
+ * only export what a privileged one handed it.
+ *
+ * Identifying a file without trusting it: sysfs files are kernfs nodes.
+ * The inode of a sysfs file carries its kernfs node in i_private, the node
+ * of a bin attribute carries the struct bin_attribute in priv, and the
+ * parent node is the device's sysfs directory.  The parent's priv is the
+ * device's kobject, but that may already be freed when the device is gone
+ * (an open file pins the nodes, not the device), so it is never
+ * dereferenced.  Instead the device is found among the registered PCI
+ * devices by comparing their sysfs directory with the parent node, and the
+ * BAR by comparing the node's attribute with the device's res_attr[] and
+ * res_attr_wc[] pointers.  Only pointers are compared; a stale file of a
+ * removed device matches nothing, since the node it pins can never be
+ * reused for another device.
+ *
+ * Presence: the PCI core removes a device's resource files before it sends
+ * BUS_NOTIFY_DEL_DEVICE, and kernfs unlinks a node from its directory
+ * before that removal returns.  So if kernfs still finds our node under its
+ * name while p2pmr_exports_lock is held, the removal notifier has not run
+ * yet and will find the export once it is listed.
+ */
+#define pr_fmt(fmt) "p2pmr: " fmt
+
+#include <linux/build_bug.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/ioport.h>
+#include <linux/kernfs.h>
+#include <linux/magic.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/pci.h>
+#include <linux/sched.h>
+#include <linux/security.h>
+#include <linux/stddef.h>
+#include <linux/sysfs.h>
+
+#include "p2pmr.h"
+
+/* Longest resource file name: "resource5_wc". */
+#define P2PMR_RES_NAME_LEN	16
+
+static struct kernfs_node *p2pmr_sysfs_node(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+	struct kernfs_node *kn;
+
+	/*
+	 * sysfs is the kernfs instance with SYSFS_MAGIC, and kernfs keeps a
+	 * node in the i_private of each of its inodes (kernfs_init_inode()).
+	 * kernfs_node_from_dentry() would do this for any kernfs but is not
+	 * exported.
+	 */
+	if (inode->i_sb->s_magic != SYSFS_MAGIC)
+		return NULL;
+	kn = inode->i_private;
+	if (!kn || kernfs_type(kn) != KERNFS_FILE || !kn->priv)
+		return NULL;
+	return kn;
+}
+
+/* The registered PCI device whose sysfs directory is @dir, referenced. */
+static struct pci_dev *p2pmr_pci_dev_of_dir(struct kernfs_node *dir)
+{
+	struct pci_dev *pdev = NULL;
+
+	for_each_pci_dev(pdev) {
+		/* for_each_pci_dev() holds a reference on @pdev here. */
+		if (READ_ONCE(pdev->dev.kobj.sd) == dir)
+			return pdev;
+	}
+	return NULL;
+}
+
+/**
+ * p2pmr_resource_present() - is the resource file still in its directory
+ * @res: an identified resource file
+ *
+ * Return: true until the PCI core has removed the device's resource files.
+ */
+bool p2pmr_resource_present(const struct p2pmr_resource *res)
+{
+	char name[P2PMR_RES_NAME_LEN];
+	struct kernfs_node *found;
+
+	snprintf(name, sizeof(name), res->wc ? "resource%u_wc" : "resource%u",
+		 res->bar);
+	/* Our file pins res->kn, which pins its parent. */
+	found = kernfs_find_and_get(p2pmr_kernfs_parent(res->kn), name);
+	kernfs_put(found);
+	return found == res->kn;
+}
+
+/**
+ * p2pmr_resource_from_file() - identify the BAR behind a resource file
+ * @file: any file
+ * @res: filled in on success; release with p2pmr_resource_put()
+ *
+ * Return: 0; -EINVAL if @file is not the resource<N> or resource<N>_wc
+ * file of a registered PCI device; -ENODEV if the device is being removed.
+ */
+int p2pmr_resource_from_file(struct file *file, struct p2pmr_resource *res)
+{
+	struct kernfs_node *kn, *dir;
+	struct pci_dev *pdev;
+	unsigned int bar;
+	bool wc;
+
+	kn = p2pmr_sysfs_node(file);
+	if (!kn) {
+		p2pmr_refuse("%pD is not a sysfs file: pass a /sys/bus/pci/devices/<bdf>/resource<N> file\n",
+			     file);
+		return -EINVAL;
+	}
+
+	dir = p2pmr_kernfs_parent(kn);
+	pdev = dir ? p2pmr_pci_dev_of_dir(dir) : NULL;
+	if (!pdev) {
+		p2pmr_refuse("%pD2 is not a file of a present PCI device\n",
+			     file);
+		return -EINVAL;
+	}
+
+	/* sysfs keeps &battr->attr in priv: the bin_attribute itself. */
+	BUILD_BUG_ON(offsetof(struct bin_attribute, attr));
+	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
+		for (wc = false; ; wc = true) {
+			if (kn->priv == p2pmr_pci_res_attr(pdev, bar, wc))
+				goto found;
+			if (wc)
+				break;
+		}
+	}
+	p2pmr_refuse("%pD2 is not a resource<N> or resource<N>_wc file\n",
+		     file);
+	pci_dev_put(pdev);
+	return -EINVAL;
+
+found:
+	res->file = get_file(file);
+	res->kn = kn;
+	res->pdev = pdev;
+	res->bar = bar;
+	res->wc = wc;
+
+	if (!p2pmr_resource_present(res)) {
+		p2pmr_refuse("%s is being removed\n", pci_name(pdev));
+		p2pmr_resource_put(res);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/**
+ * p2pmr_resource_put() - drop the references of an identified resource
+ * @res: filled in by p2pmr_resource_from_file() or p2pmr_resource_from_va()
+ */
+void p2pmr_resource_put(struct p2pmr_resource *res)
+{
+	pci_dev_put(res->pdev);
+	fput(res->file);
+	res->pdev = NULL;
+	res->file = NULL;
+	res->kn = NULL;
+}
+
+/**
+ * p2pmr_resource_validate_range() - check a range against its BAR
+ * @res: the BAR
+ * @offset: start of the range in the BAR
+ * @length: length of the range
+ *
+ * Everything about the range is checked here, before anything is
+ * allocated.
+ *
+ * Return: 0; -EOPNOTSUPP for an I/O-port BAR; -ENODEV for a BAR that is
+ * not assigned; -EINVAL for a zero or unaligned range or one outside the
+ * BAR; -EOVERFLOW if @offset + @length overflows or @length does not fit
+ * a size_t.
+ */
+int p2pmr_resource_validate_range(const struct p2pmr_resource *res,
+				  u64 offset, u64 length)
+{
+	const struct resource *r = &res->pdev->resource[res->bar];
+	const char *name = pci_name(res->pdev);
+	u64 end;
+
+	if (r->flags & IORESOURCE_IO) {
+		p2pmr_refuse("%s BAR%u is an I/O-port BAR: only memory BARs can be exported\n",
+			     name, res->bar);
+		return -EOPNOTSUPP;
+	}
+	if (!(r->flags & IORESOURCE_MEM) || !resource_size(r) ||
+	    (r->flags & (IORESOURCE_UNSET | IORESOURCE_DISABLED))) {
+		p2pmr_refuse("%s BAR%u is not an assigned memory BAR\n",
+			     name, res->bar);
+		return -ENODEV;
+	}
+	if (!PAGE_ALIGNED(r->start)) {
+		p2pmr_refuse("%s BAR%u does not start on a page boundary and cannot be exported\n",
+			     name, res->bar);
+		return -EINVAL;
+	}
+	if (!length) {
+		p2pmr_refuse("zero-length range: length must be a nonzero multiple of the page size\n");
+		return -EINVAL;
+	}
+	if (!PAGE_ALIGNED(offset) || !PAGE_ALIGNED(length)) {
+		p2pmr_refuse("offset %#llx and length %#llx must be multiples of the page size (%#lx)\n",
+			     offset, length, PAGE_SIZE);
+		return -EINVAL;
+	}
+	if (check_add_overflow(offset, length, &end) ||
+	    length != (size_t)length) {
+		p2pmr_refuse("offset %#llx + length %#llx overflows\n",
+			     offset, length);
+		return -EOVERFLOW;
+	}
+	if (end > resource_size(r)) {
+		p2pmr_refuse("range [%#llx, %#llx) is outside %s BAR%u (%#llx bytes)\n",
+			     offset, end, name, res->bar,
+			     (u64)resource_size(r));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int p2pmr_claimed_cb(struct resource *r, void *arg)
+{
+	/* As resource_is_exclusive(): busy ranges under IO_STRICT_DEVMEM. */
+	return IS_ENABLED(CONFIG_IO_STRICT_DEVMEM) ||
+	       (r->flags & IORESOURCE_EXCLUSIVE);
+}
+
+static bool p2pmr_range_claimed(resource_size_t start, u64 length)
+{
+	return walk_iomem_res_desc(IORES_DESC_NONE,
+				   IORESOURCE_MEM | IORESOURCE_BUSY, start,
+				   start + length - 1, NULL,
+				   p2pmr_claimed_cb) == 1;
+}
+
+/**
+ * p2pmr_resource_check_access() - may this BAR range be exported now
+ * @res: the BAR
+ * @offset: start of the range in the BAR, validated
+ * @length: length of the range, validated
+ *
+ * Refuse what pci_mmap_resource() would refuse: kernel lockdown, and a BAR
+ * whose first page a driver has claimed exclusively (iomem_is_exclusive(),
+ * which is not exported and is mirrored here).  The exported range itself
+ * must not be claimed either.  Unlike sysfs, p2pmr does not relax this for
+ * the iomem=relaxed boot option.
+ *
+ * Return: 0, -EPERM under lockdown, -EBUSY if a driver claims the range.
+ */
+int p2pmr_resource_check_access(const struct p2pmr_resource *res,
+				u64 offset, u64 length)
+{
+	resource_size_t start = pci_resource_start(res->pdev, res->bar);
+	int ret;
+
+	ret = security_locked_down(LOCKDOWN_PCI_ACCESS);
+	if (ret) {
+		p2pmr_refuse("kernel lockdown forbids access to PCI BARs\n");
+		return ret;
+	}
+	if (p2pmr_range_claimed(start, PAGE_SIZE) ||
+	    p2pmr_range_claimed(start + offset, length)) {
+		p2pmr_refuse("%s BAR%u is claimed by its driver (%s); unbind the driver to export it\n",
+			     pci_name(res->pdev), res->bar,
+			     dev_driver_string(&res->pdev->dev));
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* Check that [addr, addr + length) of @vma maps the PFNs from @pfn on. */
+static int p2pmr_check_pfns(struct vm_area_struct *vma, unsigned long addr,
+			    unsigned long length, unsigned long pfn)
+{
+	unsigned long i, got;
+
+	for (i = 0; i < length >> PAGE_SHIFT; i++, pfn++) {
+		if (p2pmr_follow_pfn(vma, addr + (i << PAGE_SHIFT), &got)) {
+			p2pmr_refuse("no page table entry at %#lx: the kernel revoked this BAR mapping\n",
+				     addr + (i << PAGE_SHIFT));
+			return -EFAULT;
+		}
+		if (got != pfn) {
+			p2pmr_refuse("mapping at %#lx does not map its BAR contiguously\n",
+				     addr + (i << PAGE_SHIFT));
+			return -EINVAL;
+		}
+		if (!(i % 1024))
+			cond_resched();
+	}
+	return 0;
+}
+
+/**
+ * p2pmr_resource_from_va() - identify the BAR behind a user address range
+ * @addr: start of the range in current's address space
+ * @length: length of the range
+ * @res: filled in on success; release with p2pmr_resource_put()
+ * @offset: returns the offset of @addr within the BAR
+ *
+ * The range must lie inside one vma that is a writable shared mapping of
+ * a sysfs resource file, and its page table entries must map the BAR
+ * contiguously.  The range is not checked against the BAR here; the
+ * caller passes @offset and @length to p2pmr_resource_validate_range().
+ *
+ * pci_mmap_resource_range() leaves vm_pgoff at the PFN the vma maps at
+ * vm_start.  The PTEs are checked against that under the mmap lock; the
+ * file is identified after dropping it, so that no kernfs or PCI lock
+ * nests inside the mmap lock.
+ *
+ * Return: 0 or a negative errno as documented in <linux/p2pmr.h>.
+ */
+int p2pmr_resource_from_va(u64 addr, u64 length, struct p2pmr_resource *res,
+			   u64 *offset)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	unsigned long pfn, bar_pfn;
+	vm_flags_t vm_flags;
+	struct file *file;
+	u64 end;
+	int ret;
+
+	if (!length || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(length)) {
+		p2pmr_refuse("address %#llx and length %#llx must be nonzero multiples of the page size (%#lx)\n",
+			     addr, length, PAGE_SIZE);
+		return -EINVAL;
+	}
+	if (check_add_overflow(addr, length, &end) ||
+	    end != (unsigned long)end) {
+		p2pmr_refuse("address %#llx + length %#llx overflows\n",
+			     addr, length);
+		return -EOVERFLOW;
+	}
+	if (!mm)
+		return -EFAULT;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+
+	vma = vma_lookup(mm, addr);
+	if (!vma) {
+		mmap_read_unlock(mm);
+		p2pmr_refuse("nothing is mapped at %#llx\n", addr);
+		return -EFAULT;
+	}
+	if (end > vma->vm_end) {
+		p2pmr_refuse("range [%#llx, %#llx) extends past its mapping [%#lx, %#lx): export each mapping on its own\n",
+			     addr, end, vma->vm_start, vma->vm_end);
+		mmap_read_unlock(mm);
+		return -EINVAL;
+	}
+	if (!vma->vm_file ||
+	    (vma->vm_flags & (VM_IO | VM_PFNMAP)) != (VM_IO | VM_PFNMAP)) {
+		mmap_read_unlock(mm);
+		p2pmr_refuse("%#llx is not in a mapping of a PCI resource file\n",
+			     addr);
+		return -EINVAL;
+	}
+
+	pfn = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	ret = p2pmr_check_pfns(vma, addr, length, pfn);
+	if (ret) {
+		mmap_read_unlock(mm);
+		return ret;
+	}
+	vm_flags = vma->vm_flags;
+	file = get_file(vma->vm_file);
+	mmap_read_unlock(mm);
+
+	ret = p2pmr_resource_from_file(file, res);
+	if (ret)
+		goto out_fput;
+
+	/* A MAP_SHARED mapping of a read-only fd keeps only VM_MAYSHARE. */
+	if (!(vm_flags & VM_SHARED) || !(vm_flags & VM_WRITE)) {
+		p2pmr_refuse("mapping at %#llx is %s: map %pD2 with MAP_SHARED and PROT_WRITE\n",
+			     addr, vm_flags & VM_MAYSHARE ? "read-only" :
+			     "private", file);
+		ret = -EACCES;
+		goto out_put_res;
+	}
+
+	bar_pfn = PHYS_PFN(pci_resource_start(res->pdev, res->bar));
+	if (pfn < bar_pfn) {
+		p2pmr_refuse("mapping at %#llx is not a mapping of %s BAR%u\n",
+			     addr, pci_name(res->pdev), res->bar);
+		ret = -EINVAL;
+		goto out_put_res;
+	}
+	*offset = (u64)(pfn - bar_pfn) << PAGE_SHIFT;
+	fput(file);
+	return 0;
+
+out_put_res:
+	p2pmr_resource_put(res);
+out_fput:
+	fput(file);
+	return ret;
+}

@@ -155,10 +155,126 @@ rxe_up() {
 	p2pmr_fail "$name: GID 1 never showed $P2PMR_GUEST_IP"
 }
 
+# rxe_load_module <rdma_rxe.ko>: load a soft-RoCE module built out of tree
+# (the dma-buf patched one) in place of the stock rdma_rxe, with the stock
+# modules it depends on; rxe_up then uses it.  Fails when the stock
+# rdma_rxe is loaded already.
+rxe_load_module() {
+	local ko=$1 dep
+
+	[ -r "$ko" ] || p2pmr_fail "$ko: no such module"
+	if [ -e /sys/module/rdma_rxe ]; then
+		# An out-of-tree module taints the kernel with O.
+		grep -q O /sys/module/rdma_rxe/taint 2>/dev/null ||
+			p2pmr_fail "the stock rdma_rxe is loaded, not $ko"
+		return 0
+	fi
+	for dep in $(modinfo -F depends "$ko" | tr , ' '); do
+		modprobe "$dep" || p2pmr_fail "modprobe $dep failed"
+	done
+	insmod "$ko" || p2pmr_fail "insmod $ko failed"
+}
+
+# rxe_dmabuf_reg_tool: path of tests/guest/rxe_dmabuf_reg in the build tree.
+rxe_dmabuf_reg_tool() {
+	local t=$P2PMR_BUILD_DIR/tests/guest/rxe_dmabuf_reg
+
+	[ -x "$t" ] || p2pmr_fail "$t is not built; run the build first"
+	echo "$t"
+}
+
 # p2pmr_tool <name>: path of a tool built in the build tree.
 p2pmr_tool() {
 	local t=$P2PMR_BUILD_DIR/tools/$1
 
 	[ -x "$t" ] || p2pmr_fail "$t is not built; run the build first"
 	echo "$t"
+}
+
+# --- p2pmr.ko and its test importer ---------------------------------------
+
+P2PMR_IMPORTER_CTL=/sys/kernel/debug/p2pmr_test_importer/ctl
+P2PMR_IMPORTER_RESULTS=/sys/kernel/debug/p2pmr_test_importer/results
+P2PMR_COUNTERS=/sys/kernel/debug/p2pmr/counters
+
+# p2pmr_load [params...]: load this build's p2pmr.ko.
+p2pmr_load() {
+	[ -e /sys/module/p2pmr ] && return 0
+	insmod "$P2PMR_BUILD_DIR/kmod/p2pmr/p2pmr.ko" "$@" ||
+		p2pmr_fail "insmod p2pmr.ko failed"
+	[ -c /dev/p2pmr ] || p2pmr_fail "p2pmr.ko loaded but /dev/p2pmr is missing"
+}
+
+importer_load() {
+	[ -e /sys/module/p2pmr_test_importer ] && return 0
+	insmod "$P2PMR_BUILD_DIR/kmod/p2pmr_test_importer/p2pmr_test_importer.ko" ||
+		p2pmr_fail "insmod p2pmr_test_importer.ko failed"
+}
+
+# uapi_test <args...>: the guest-side ABI test program.
+uapi_test() {
+	"$P2PMR_BUILD_DIR/tests/guest/p2pmr_uapi_test" "$@"
+}
+
+# p2pmr_counter <name>: one of p2pmr's live-object counters.
+p2pmr_counter() {
+	awk -v n="$1" '$1 == n { print $2 }' "$P2PMR_COUNTERS"
+}
+
+# p2pmr_expect_idle: every p2pmr counter of live objects is zero.
+p2pmr_expect_idle() {
+	local name
+
+	for name in exports attachments mappings pins vmaps cpu_mmaps; do
+		[ "$(p2pmr_counter $name)" = 0 ] ||
+			p2pmr_fail "p2pmr counter $name is $(p2pmr_counter $name)," \
+				   "not 0: $(tr '\n' ' ' <"$P2PMR_COUNTERS")"
+	done
+}
+
+# importer_result <slot> <field>: a field of the slot's results line.
+importer_result() {
+	awk -v s="$1" -v f="$2" '$1 == "slot" && $2 == s && $3 == "dev" {
+		for (i = 3; i < NF; i++) if ($i == f) print $(i + 1) }' \
+		"$P2PMR_IMPORTER_RESULTS"
+}
+
+# importer_sg <slot>: "dma len" of each scatterlist entry of the slot.
+importer_sg() {
+	awk -v s="$1" '$1 == "slot" && $2 == s && $3 == "sg" { print $6, $8 }' \
+		"$P2PMR_IMPORTER_RESULTS"
+}
+
+# pci_bar_bus_addr <bdf> <bar>: the BAR's bus address, read from the
+# device's own config space (not from the kernel's CPU-side resource).
+pci_bar_bus_addr() {
+	local bdf=$1 bar=$2 lo hi=0
+
+	lo=0x$(setpci -s "$bdf" "$(printf %x $((0x10 + 4 * bar))).l")
+	# Memory BAR type 10b: 64-bit, the next register holds the high half.
+	if (( (lo & 0x6) == 0x4 )); then
+		hi=0x$(setpci -s "$bdf" "$(printf %x $((0x14 + 4 * bar))).l")
+	fi
+	printf '0x%016x\n' $(( (hi << 32) | (lo & ~0xf) ))
+}
+
+# pci_bar_cpu_addr <bdf> <bar>: the BAR's CPU physical address.
+pci_bar_cpu_addr() {
+	printf '0x%016x\n' "$(sed -n "$(($2 + 1))p" \
+		"/sys/bus/pci/devices/$1/resource" | awk '{ print $1 }')"
+}
+
+# pci_io_bar_resource: the sysfs file of some I/O-port BAR in the guest.
+pci_io_bar_resource() {
+	local d bar flags
+
+	for d in /sys/bus/pci/devices/*; do
+		for bar in 0 1 2 3 4 5; do
+			flags=$(sed -n "$((bar + 1))p" "$d/resource" | awk '{ print $3 }')
+			if (( flags & 0x100 )) && [ -e "$d/resource$bar" ]; then
+				echo "$d/resource$bar"
+				return 0
+			fi
+		done
+	done
 }

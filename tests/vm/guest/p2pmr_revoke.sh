@@ -1,0 +1,144 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Revocation on hot-unplug: removing the BAR's device while a dma-buf of
+# it is exported, mapped by an importer and mmapped by a process
+# - tells the (revocable) importer, which unmaps; maps fail with ENODEV;
+# - zaps the CPU mapping: access raises SIGBUS, nothing oopses;
+# - leaves every counter at zero once the fds close, and a rescan brings
+#   the device back, exportable again.
+# A pinned importer holds the removal until it detaches, and the kernel
+# log names it meanwhile.
+. "$(dirname "$0")/lib.sh"
+
+p2pmr_load
+importer_load
+nic=$(pci_nic)
+near=$(pci_near_ivshmem)
+ctl=$P2PMR_IMPORTER_CTL
+res=/sys/bus/pci/devices/$near/resource2
+
+# wait_for <seconds> <command...>: poll until the command succeeds.
+wait_for() {
+	local tries=$(($1 * 10))
+
+	shift
+	while ! "$@"; do
+		tries=$((tries - 1))
+		[ $tries -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+# start_holder <pin|nopin>: a process holding an export of 1 MiB of the
+# near BAR, mmapped, with the importer attached (for the NIC) and mapped
+# in slot 0.  It takes commands on fd 3 and writes to /tmp/hold.out.
+start_holder() {
+	local pin=
+
+	[ "$1" = pin ] && pin=" pin"
+	rm -f /tmp/hold.in /tmp/hold.out
+	mkfifo /tmp/hold.in
+	# The holder reads the FIFO, we alone write it: closing fd 3 is its EOF.
+	uapi_test hold "$res" 0x100000 0x100000 -- bash -c \
+		"echo \"attach 0 \$P2PMR_DMABUF_FD $nic$pin\" >$ctl && echo 'map 0' >$ctl" \
+		</tmp/hold.in >/tmp/hold.out 2>&1 &
+	holder=$!
+	exec 3>/tmp/hold.in
+	wait_for 20 grep -q '^CMD_EXIT' /tmp/hold.out ||
+		p2pmr_fail "the holder did not start: $(cat /tmp/hold.out)"
+	grep -q '^CMD_EXIT 0' /tmp/hold.out ||
+		p2pmr_fail "attach/map in the holder failed: $(cat /tmp/hold.out)"
+}
+
+# holder_says <command> <expected reply prefix>
+holder_says() {
+	echo "$1" >&3
+	wait_for 10 grep -q "^$2" /tmp/hold.out ||
+		p2pmr_fail "holder answered '$1' with: $(tail -n 3 /tmp/hold.out)"
+}
+
+expect_counter() {
+	[ "$(p2pmr_counter "$1")" = "$2" ] ||
+		p2pmr_fail "counter $1 is $(p2pmr_counter "$1"), expected $2"
+}
+
+rescan_near() {
+	echo 1 >/sys/bus/pci/rescan
+	wait_for 10 test -e "$res" || p2pmr_fail "rescan did not bring $near back"
+}
+
+# --- 1. revocable importer, mmapped dma-buf ---------------------------
+uapi_test fill "$res" 0x100000 0x1000 31 || p2pmr_fail "initial fill"
+start_holder nopin
+holder_says read "READ 0x"
+expect_counter exports 1
+expect_counter attachments 1
+expect_counter mappings 1
+expect_counter cpu_mmaps 1
+
+echo 1 >"/sys/bus/pci/devices/$near/remove" || p2pmr_fail "remove failed"
+[ ! -e "/sys/bus/pci/devices/$near" ] || p2pmr_fail "$near is still there"
+[ "$(importer_result 0 move_notify)" -ge 1 ] ||
+	p2pmr_fail "the importer was not told (move_notify 0)"
+[ "$(importer_result 0 mapped)" = 0 ] ||
+	p2pmr_fail "the importer is still mapped after revocation"
+expect_counter mappings 0
+expect_counter revoked 1
+echo "ok - removal revoked the export; the importer unmapped"
+
+echo "map 0" >$ctl 2>/dev/null && p2pmr_fail "map after revocation succeeded"
+[ "$(importer_result 0 last_err)" = -19 ] ||
+	p2pmr_fail "map after revocation: $(importer_result 0 last_err), not -ENODEV"
+echo "ok - map after revocation fails with ENODEV"
+holder_says read "READ SIGBUS"
+echo "ok - the CPU mapping of the revoked dma-buf raises SIGBUS"
+
+holder_says close CLOSED
+exec 3>&-
+wait $holder
+echo reset >$ctl
+p2pmr_expect_idle
+echo "ok - counters back to zero after the fds closed"
+
+rescan_near
+uapi_test fill "$res" 0x2000 0x1000 32 ||
+	p2pmr_fail "the rescanned device cannot be exported"
+"$(p2pmr_tool p2pmr-pattern)" check "$res" 0x2000 0x1000 32 ||
+	p2pmr_fail "the rescanned device's BAR lacks what its export wrote"
+p2pmr_expect_idle
+echo "ok - after rescan $near is exportable again"
+
+# --- 2. pinned importer holds the removal -----------------------------
+near=$(pci_near_ivshmem)
+res=/sys/bus/pci/devices/$near/resource2
+start_holder pin
+holder_says close CLOSED
+exec 3>&-
+wait $holder
+# Without CONFIG_DMABUF_MOVE_NOTIFY the core pins at map time too.
+[ "$(importer_result 0 pinned)" = 1 ] && [ "$(p2pmr_counter pins)" -ge 1 ] ||
+	p2pmr_fail "the importer did not pin (pins $(p2pmr_counter pins))"
+
+rm -f /tmp/removed
+( echo 1 >"/sys/bus/pci/devices/$near/remove"; echo $? >/tmp/removed ) &
+remover=$!
+sleep 3
+[ ! -e /tmp/removed ] ||
+	p2pmr_fail "removal finished while a pinned importer held the BAR"
+wait_for 20 sh -c "dmesg | grep -q 'removal of $near waits for 1 pinned'" ||
+	p2pmr_fail "the log does not say who holds the removal of $near"
+dmesg | grep "waits for" | tail -n 1 | sed 's/^/# /'
+echo "ok - removal waits for the pinned importer and the log names it"
+
+echo "detach 0" >$ctl || p2pmr_fail "detach failed"
+wait_for 20 test -e /tmp/removed ||
+	p2pmr_fail "removal did not finish after the importer detached"
+wait $remover
+[ "$(cat /tmp/removed)" = 0 ] || p2pmr_fail "remove returned $(cat /tmp/removed)"
+p2pmr_expect_idle
+echo "ok - removal finished once the importer detached"
+rescan_near
+
+rmmod p2pmr_test_importer || p2pmr_fail "rmmod p2pmr_test_importer"
+rmmod p2pmr || p2pmr_fail "rmmod p2pmr"
+echo "p2pmr revocation ok"

@@ -28,7 +28,7 @@ function(p2pmr_add_kernel_module name srcdir)
 	cmake_parse_arguments(KM "" "" "DEPENDS" ${ARGN})
 	set(bdir ${CMAKE_BINARY_DIR}/kmod/${name})
 	file(GLOB sources CONFIGURE_DEPENDS
-		${srcdir}/*.c ${srcdir}/*.h ${srcdir}/Kbuild)
+		${srcdir}/*.c ${srcdir}/*.h ${srcdir}/*.mk ${srcdir}/Kbuild)
 	set(links)
 	foreach(src ${sources})
 		get_filename_component(base ${src} NAME)

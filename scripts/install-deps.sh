@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
 	# build
-	build-essential cmake pkg-config git bc flex bison libelf-dev
+	build-essential cmake pkg-config git bc flex bison libelf-dev patch
 	libcmocka-dev
 	# the testbed guest
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 linux-source-6.1

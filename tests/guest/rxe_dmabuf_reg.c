@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rxe_dmabuf_reg: register (and deregister) a dma-buf MR on an RDMA device
+ * through the raw uverbs ioctl, and check the outcome.
+ *
+ *   rxe_dmabuf_reg -d <ibdev> (-f <fd> | -F <path> | -P <resource>)
+ *                  [-o <offset>] [-l <length>] [-i <iova>] [-a <access>]
+ *                  [-x <seed>] [-r <command>] [-w <seconds>] [-e <errno>]
+ *
+ *   -f  a file descriptor inherited from the caller (-1: an invalid one)
+ *   -F  a file to open read-write and use as the dma-buf
+ *   -P  a PCI sysfs resource file: the whole BAR, exported by p2pmr.ko
+ *       through /dev/p2pmr, is the dma-buf
+ *   -o, -l, -i  offset in the dma-buf, length and iova (default 0, 4096, 0)
+ *   -a  comma-separated access: local_write, remote_read, remote_write,
+ *       remote_atomic (default local_write,remote_read,remote_write)
+ *   -x  once registered, RDMA WRITE the test pattern of this seed (byte at
+ *       dma-buf offset o is p2pmr_pattern_byte(seed, o)) into the MR and
+ *       RDMA READ it back, through a pair of RC QPs connected to each
+ *       other on port 1, GID index 1 (RoCE v2)
+ *   -r  then run this shell command (one that revokes the dma-buf) and
+ *       check that an RDMA WRITE to the MR now fails with a remote
+ *       access error
+ *   -w  keep the MR that many seconds before deregistering it
+ *   -e  the expected registration result: 0 or an errno name (EBADF) or
+ *       number
+ *
+ * Exit status: 0 when the result is the expected one (success when -e is
+ * not given) and the checks asked for pass, 1 when not, 2 on bad usage or
+ * setup failure.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+#include <linux/p2pmr.h>
+
+#include "pattern.h"
+#include "uverbs_dmabuf.h"
+
+#define LOOP_PORT	1
+#define LOOP_GID_INDEX	1
+#define LOOP_TIMEOUT_S	60
+
+#define ERRNO_NAME(e) { e, #e }
+
+static const struct {
+	int err;
+	const char *name;
+} errno_names[] = {
+	{ 0, "0" },
+	ERRNO_NAME(EPERM), ERRNO_NAME(ENOENT), ERRNO_NAME(EIO),
+	ERRNO_NAME(E2BIG), ERRNO_NAME(EBADF), ERRNO_NAME(ENOMEM),
+	ERRNO_NAME(EACCES), ERRNO_NAME(EFAULT), ERRNO_NAME(EBUSY),
+	ERRNO_NAME(ENODEV), ERRNO_NAME(EINVAL), ERRNO_NAME(ENOTTY),
+	ERRNO_NAME(ENOSPC), ERRNO_NAME(ERANGE), ERRNO_NAME(EPROTONOSUPPORT),
+	ERRNO_NAME(EOPNOTSUPP), ERRNO_NAME(EOVERFLOW), ERRNO_NAME(EREMOTEIO),
+};
+
+static const struct {
+	const char *name;
+	int flag;
+} access_names[] = {
+	{ "local_write", IBV_ACCESS_LOCAL_WRITE },
+	{ "remote_read", IBV_ACCESS_REMOTE_READ },
+	{ "remote_write", IBV_ACCESS_REMOTE_WRITE },
+	{ "remote_atomic", IBV_ACCESS_REMOTE_ATOMIC },
+};
+
+static const char *errno_name(int err)
+{
+	static char buf[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
+		if (errno_names[i].err == err)
+			return errno_names[i].name;
+	snprintf(buf, sizeof(buf), "%d", err);
+	return buf;
+}
+
+static int parse_errno(const char *s, int *err)
+{
+	char *end;
+	size_t i;
+	long v;
+
+	for (i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++) {
+		if (!strcmp(errno_names[i].name, s)) {
+			*err = errno_names[i].err;
+			return 0;
+		}
+	}
+	v = strtol(s, &end, 0);
+	if (*s == '\0' || *end != '\0' || v < 0 || v > 4095)
+		return -1;
+	*err = v;
+	return 0;
+}
+
+static int parse_access(const char *s, int *access)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	size_t i;
+
+	if (!copy)
+		return -1;
+	*access = 0;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < sizeof(access_names) / sizeof(access_names[0]); i++)
+			if (!strcmp(access_names[i].name, tok))
+				break;
+		if (i == sizeof(access_names) / sizeof(access_names[0])) {
+			free(copy);
+			return -1;
+		}
+		*access |= access_names[i].flag;
+	}
+	free(copy);
+	return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return (*s == '\0' || *end != '\0' || errno) ? -1 : 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: rxe_dmabuf_reg -d <ibdev> (-f <fd> | -F <path> | -P <resource>)\n"
+		"                      [-o <offset>] [-l <length>] [-i <iova>]\n"
+		"                      [-a <access>] [-x <seed>] [-r <command>]\n"
+		"                      [-w <seconds>] [-e <errno>]\n");
+	exit(2);
+}
+
+static struct ibv_context *open_device(const char *name)
+{
+	struct ibv_device **list;
+	struct ibv_context *ctx = NULL;
+	int i, n;
+
+	list = ibv_get_device_list(&n);
+	if (!list) {
+		perror("ibv_get_device_list");
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), name))
+			break;
+	if (i == n)
+		fprintf(stderr, "rxe_dmabuf_reg: no RDMA device %s\n", name);
+	else if (!(ctx = ibv_open_device(list[i])))
+		perror("ibv_open_device");
+	ibv_free_device_list(list);
+	return ctx;
+}
+
+/* Export a whole BAR through /dev/p2pmr; the dma-buf fd or -1. */
+static int p2pmr_export_bar(const char *resource)
+{
+	struct p2pmr_export_fd exp = { .size = sizeof(exp) };
+	struct stat st;
+	int dev, res;
+
+	res = open(resource, O_RDWR | O_CLOEXEC);
+	if (res < 0 || fstat(res, &st)) {
+		perror(resource);
+		return -1;
+	}
+	dev = open("/dev/" P2PMR_DEVICE_NAME, O_RDWR | O_CLOEXEC);
+	if (dev < 0) {
+		perror("/dev/" P2PMR_DEVICE_NAME);
+		close(res);
+		return -1;
+	}
+	exp.resource_fd = res;
+	exp.open_flags = O_RDWR | O_CLOEXEC;
+	exp.length = st.st_size;
+	if (ioctl(dev, P2PMR_IOCTL_EXPORT_FD, &exp)) {
+		perror("P2PMR_IOCTL_EXPORT_FD");
+		exp.out_dmabuf_fd = -1;
+	}
+	close(dev);
+	close(res);
+	return exp.out_dmabuf_fd;
+}
+
+struct loop {
+	struct ibv_cq *cq;
+	struct ibv_qp *qp[2];
+	struct ibv_mr *mr;
+	uint8_t *buf;
+	size_t len;
+};
+
+/* Connect qp to dest_qpn on our own port: INIT, RTR, RTS. */
+static int loop_connect(struct ibv_qp *qp, uint32_t dest_qpn,
+			const union ibv_gid *gid)
+{
+	struct ibv_qp_attr a = {
+		.qp_state = IBV_QPS_INIT,
+		.port_num = LOOP_PORT,
+		.qp_access_flags = IBV_ACCESS_REMOTE_READ |
+				   IBV_ACCESS_REMOTE_WRITE,
+	};
+
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
+		return -1;
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = IBV_MTU_1024;
+	a.dest_qp_num = dest_qpn;
+	a.max_dest_rd_atomic = 1;
+	a.min_rnr_timer = 12;
+	a.ah_attr.is_global = 1;
+	a.ah_attr.grh.dgid = *gid;
+	a.ah_attr.grh.sgid_index = LOOP_GID_INDEX;
+	a.ah_attr.grh.hop_limit = 1;
+	a.ah_attr.port_num = LOOP_PORT;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
+			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
+			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
+		return -1;
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	a.timeout = 14;
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.max_rd_atomic = 1;
+	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
+			     IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+			     IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
+}
+
+static int loop_setup(struct loop *l, struct ibv_pd *pd, size_t len)
+{
+	struct ibv_qp_init_attr init = {
+		.qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 4, .max_recv_wr = 1,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+	};
+	union ibv_gid gid;
+	int i;
+
+	memset(l, 0, sizeof(*l));
+	l->len = len;
+	l->buf = calloc(1, len);
+	if (!l->buf)
+		return -1;
+	l->mr = ibv_reg_mr(pd, l->buf, len, IBV_ACCESS_LOCAL_WRITE);
+	l->cq = ibv_create_cq(pd->context, 8, NULL, NULL, 0);
+	if (!l->mr || !l->cq ||
+	    ibv_query_gid(pd->context, LOOP_PORT, LOOP_GID_INDEX, &gid))
+		return -1;
+	init.send_cq = l->cq;
+	init.recv_cq = l->cq;
+	for (i = 0; i < 2; i++) {
+		l->qp[i] = ibv_create_qp(pd, &init);
+		if (!l->qp[i])
+			return -1;
+	}
+	for (i = 0; i < 2; i++)
+		if (loop_connect(l->qp[i], l->qp[!i]->qp_num, &gid))
+			return -1;
+	return 0;
+}
+
+static void loop_teardown(struct loop *l)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (l->qp[i])
+			ibv_destroy_qp(l->qp[i]);
+	if (l->cq)
+		ibv_destroy_cq(l->cq);
+	if (l->mr)
+		ibv_dereg_mr(l->mr);
+	free(l->buf);
+}
+
+/* One RDMA WRITE or READ between the buffer and [iova, iova + len). */
+static enum ibv_wc_status loop_rdma(struct loop *l, enum ibv_wr_opcode op,
+				    uint64_t iova, uint32_t rkey)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)l->buf,
+		.length = l->len,
+		.lkey = l->mr->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = op,
+		.send_flags = IBV_SEND_SIGNALED,
+		.wr.rdma = { .remote_addr = iova, .rkey = rkey },
+	}, *bad;
+	time_t end = time(NULL) + LOOP_TIMEOUT_S;
+	struct ibv_wc wc;
+	int n;
+
+	if (ibv_post_send(l->qp[0], &wr, &bad)) {
+		perror("ibv_post_send");
+		return IBV_WC_GENERAL_ERR;
+	}
+	while ((n = ibv_poll_cq(l->cq, 1, &wc)) == 0 && time(NULL) < end)
+		usleep(1000);
+	if (n <= 0) {
+		fprintf(stderr, "rxe_dmabuf_reg: no completion\n");
+		return IBV_WC_GENERAL_ERR;
+	}
+	return wc.status;
+}
+
+/* Write the pattern into the MR and read it back; 0 when it matches. */
+static int loop_check(struct loop *l, uint64_t offset, uint64_t iova,
+		      uint32_t rkey, uint32_t seed)
+{
+	enum ibv_wc_status st;
+	size_t i;
+
+	for (i = 0; i < l->len; i++)
+		l->buf[i] = p2pmr_pattern_byte(seed, offset + i);
+	st = loop_rdma(l, IBV_WR_RDMA_WRITE, iova, rkey);
+	if (st != IBV_WC_SUCCESS) {
+		printf("RDMA WRITE of %zu bytes: %s\n", l->len,
+		       ibv_wc_status_str(st));
+		return 1;
+	}
+	memset(l->buf, 0, l->len);
+	st = loop_rdma(l, IBV_WR_RDMA_READ, iova, rkey);
+	if (st != IBV_WC_SUCCESS) {
+		printf("RDMA READ of %zu bytes: %s\n", l->len,
+		       ibv_wc_status_str(st));
+		return 1;
+	}
+	for (i = 0; i < l->len; i++) {
+		if (l->buf[i] != p2pmr_pattern_byte(seed, offset + i)) {
+			printf("RDMA READ: byte %#" PRIx64 " of the dma-buf is %#x, not %#x\n",
+			       offset + i, l->buf[i],
+			       p2pmr_pattern_byte(seed, offset + i));
+			return 1;
+		}
+	}
+	printf("RDMA WRITE and READ of %zu bytes at dma-buf offset %#" PRIx64
+	       ": pattern %u ok\n", l->len, offset, seed);
+	return 0;
+}
+
+/* After revocation a write to the MR must fail with an access error. */
+static int loop_check_revoked(struct loop *l, uint64_t iova, uint32_t rkey)
+{
+	enum ibv_wc_status st = loop_rdma(l, IBV_WR_RDMA_WRITE, iova, rkey);
+
+	printf("RDMA WRITE after revocation: %s\n", ibv_wc_status_str(st));
+	return st != IBV_WC_REM_ACCESS_ERR;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dev_name = NULL, *path = NULL, *resource = NULL;
+	const char *revoke_cmd = NULL;
+	uint64_t offset = 0, length = 4096, iova = 0, wait_s = 0, v;
+	uint64_t seed = 0;
+	int have_seed = 0;
+	struct loop loop;
+	int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
+		     IBV_ACCESS_REMOTE_WRITE;
+	int fd = -1, have_fd = 0, expect = 0, have_expect = 0;
+	uint32_t handle, lkey, rkey;
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	int opt, err, derr, status;
+	char *end;
+
+	while ((opt = getopt(argc, argv, "d:f:F:P:o:l:i:a:x:r:w:e:")) != -1) {
+		switch (opt) {
+		case 'd':
+			dev_name = optarg;
+			break;
+		case 'f':
+			fd = strtol(optarg, &end, 0);
+			if (*optarg == '\0' || *end != '\0')
+				usage();
+			have_fd = 1;
+			break;
+		case 'F':
+			path = optarg;
+			break;
+		case 'P':
+			resource = optarg;
+			break;
+		case 'x':
+			if (parse_u64(optarg, &seed) || seed > UINT32_MAX)
+				usage();
+			have_seed = 1;
+			break;
+		case 'r':
+			revoke_cmd = optarg;
+			break;
+		case 'o':
+			if (parse_u64(optarg, &offset))
+				usage();
+			break;
+		case 'l':
+			if (parse_u64(optarg, &length))
+				usage();
+			break;
+		case 'i':
+			if (parse_u64(optarg, &iova))
+				usage();
+			break;
+		case 'a':
+			if (parse_access(optarg, &access))
+				usage();
+			break;
+		case 'w':
+			if (parse_u64(optarg, &v))
+				usage();
+			wait_s = v;
+			break;
+		case 'e':
+			if (parse_errno(optarg, &expect))
+				usage();
+			have_expect = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (!dev_name || optind != argc || have_fd + !!path + !!resource != 1 ||
+	    (revoke_cmd && !have_seed) || (have_seed && length > INT32_MAX))
+		usage();
+
+	if (path) {
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			perror(path);
+			return 2;
+		}
+	} else if (resource) {
+		fd = p2pmr_export_bar(resource);
+		if (fd < 0)
+			return 2;
+	}
+
+	ctx = open_device(dev_name);
+	if (!ctx)
+		return 2;
+	pd = ibv_alloc_pd(ctx);
+	if (!pd) {
+		perror("ibv_alloc_pd");
+		return 2;
+	}
+
+	err = uverbs_reg_dmabuf_mr(pd, offset, length, iova, fd, access,
+				   &handle, &lkey, &rkey);
+	printf("reg_dmabuf_mr(%s, fd %d, offset %#" PRIx64 ", length %#" PRIx64
+	       ", iova %#" PRIx64 ", access %#x) = %s",
+	       dev_name, fd, offset, length, iova, access, errno_name(err));
+	if (err)
+		printf(" (%s)\n", strerror(err));
+	else
+		printf(": handle %u lkey %#x rkey %#x\n", handle, lkey, rkey);
+
+	status = have_expect ? err != expect : err != 0;
+	if (!err) {
+		if (have_seed) {
+			if (loop_setup(&loop, pd, length)) {
+				perror("setting up the loopback QPs");
+				status = 1;
+			} else if (loop_check(&loop, offset, iova, rkey, seed)) {
+				status = 1;
+			} else if (revoke_cmd) {
+				printf("revoking: %s\n", revoke_cmd);
+				fflush(stdout);
+				if (system(revoke_cmd))
+					status = 1;
+				else if (loop_check_revoked(&loop, iova, rkey))
+					status = 1;
+			}
+			loop_teardown(&loop);
+		}
+		if (wait_s)
+			sleep(wait_s);
+		derr = uverbs_dereg_mr(ctx, handle);
+		if (derr) {
+			printf("dereg_mr(handle %u) = %s (%s)\n", handle,
+			       errno_name(derr), strerror(derr));
+			status = 1;
+		}
+	}
+	if (have_expect && err != expect)
+		printf("expected %s\n", errno_name(expect));
+
+	if (ibv_dealloc_pd(pd)) {
+		perror("ibv_dealloc_pd");
+		status = 1;
+	}
+	ibv_close_device(ctx);
+	if (path || resource)
+		close(fd);
+	return status;
+}

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 /*
  * dma-buf memory regions through the raw uverbs ioctl; see uverbs_dmabuf.h.
  *
@@ -7,15 +7,17 @@
  * `data`, inputs of up to 8 bytes inline in `data`, outputs as a pointer
  * in `data` with their size in `len`.  The kernel writes the handle of a
  * new object back into the attribute's `data`.
+ *
+ * The ioctl goes through p2pmr_ops, so the unit tests can play the kernel.
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #include <rdma/ib_user_ioctl_cmds.h>
 #include <rdma/ib_user_ioctl_verbs.h>
 #include <rdma/rdma_user_ioctl_cmds.h>
 
+#include "p2pmr_internal.h"
 #include "uverbs_dmabuf.h"
 
 /* Highest number rdma_driver_id may reach before this needs a look. */
@@ -82,7 +84,7 @@ static int cmd_exec(int cmd_fd, struct uverbs_cmd *cmd)
 {
 	cmd->hdr.length = sizeof(cmd->hdr) +
 			  cmd->hdr.num_attrs * sizeof(cmd->attrs[0]);
-	if (ioctl(cmd_fd, RDMA_VERBS_IOCTL, cmd))
+	if (p2pmr_ops->ioctl(cmd_fd, RDMA_VERBS_IOCTL, cmd))
 		return errno;
 	return 0;
 }
@@ -90,10 +92,9 @@ static int cmd_exec(int cmd_fd, struct uverbs_cmd *cmd)
 /*
  * The kernel refuses an ioctl whose header names another driver than the
  * context's with EINVAL before it looks at anything else, and answers an
- * unknown object with EPROTONOSUPPORT.  libibverbs keeps the driver id to
- * itself, so ask the kernel.
+ * unknown object with EPROTONOSUPPORT.
  */
-static int uverbs_driver_id(int cmd_fd, uint32_t *driver_id)
+int uverbs_driver_id(int cmd_fd, uint32_t *driver_id)
 {
 	struct uverbs_cmd cmd;
 	uint32_t id;
@@ -112,24 +113,20 @@ static int uverbs_driver_id(int cmd_fd, uint32_t *driver_id)
 	return EINVAL;
 }
 
-int uverbs_reg_dmabuf_mr(struct ibv_pd *pd, uint64_t offset, size_t length,
-			 uint64_t iova, int fd, int access, uint32_t *handle,
-			 uint32_t *lkey, uint32_t *rkey)
+int uverbs_reg_dmabuf_mr_id(struct ibv_pd *pd, uint32_t driver_id,
+			    uint64_t offset, size_t length, uint64_t iova,
+			    int fd, int access, uint32_t *handle,
+			    uint32_t *lkey, uint32_t *rkey)
 {
 	struct ib_uverbs_attr *mr_handle;
 	struct uverbs_cmd cmd;
 	uint64_t len = length;
 	uint32_t access32 = access;
 	uint32_t fd32 = fd;
-	uint32_t driver_id;
 	int err;
 
-	if (!pd || !handle || !lkey || !rkey)
+	if (!pd || !pd->context || !handle || !lkey || !rkey)
 		return EINVAL;
-
-	err = uverbs_driver_id(pd->context->cmd_fd, &driver_id);
-	if (err)
-		return err;
 
 	cmd_init(&cmd, UVERBS_OBJECT_MR, UVERBS_METHOD_REG_DMABUF_MR, driver_id);
 	/* the kernel writes the new MR's handle here */
@@ -151,20 +148,43 @@ int uverbs_reg_dmabuf_mr(struct ibv_pd *pd, uint64_t offset, size_t length,
 	return 0;
 }
 
-int uverbs_dereg_mr(struct ibv_context *ctx, uint32_t handle)
+int uverbs_reg_dmabuf_mr(struct ibv_pd *pd, uint64_t offset, size_t length,
+			 uint64_t iova, int fd, int access, uint32_t *handle,
+			 uint32_t *lkey, uint32_t *rkey)
+{
+	uint32_t driver_id;
+	int err;
+
+	if (!pd || !pd->context)
+		return EINVAL;
+	err = uverbs_driver_id(pd->context->cmd_fd, &driver_id);
+	if (err)
+		return err;
+	return uverbs_reg_dmabuf_mr_id(pd, driver_id, offset, length, iova, fd,
+				       access, handle, lkey, rkey);
+}
+
+int uverbs_dereg_mr_id(struct ibv_context *ctx, uint32_t driver_id,
+		       uint32_t handle)
 {
 	struct uverbs_cmd cmd;
+
+	if (!ctx)
+		return EINVAL;
+	cmd_init(&cmd, UVERBS_OBJECT_MR, UVERBS_METHOD_MR_DESTROY, driver_id);
+	cmd_handle(&cmd, UVERBS_ATTR_DESTROY_MR_HANDLE, handle);
+	return cmd_exec(ctx->cmd_fd, &cmd);
+}
+
+int uverbs_dereg_mr(struct ibv_context *ctx, uint32_t handle)
+{
 	uint32_t driver_id;
 	int err;
 
 	if (!ctx)
 		return EINVAL;
-
 	err = uverbs_driver_id(ctx->cmd_fd, &driver_id);
 	if (err)
 		return err;
-
-	cmd_init(&cmd, UVERBS_OBJECT_MR, UVERBS_METHOD_MR_DESTROY, driver_id);
-	cmd_handle(&cmd, UVERBS_ATTR_DESTROY_MR_HANDLE, handle);
-	return cmd_exec(ctx->cmd_fd, &cmd);
+	return uverbs_dereg_mr_id(ctx, driver_id, handle);
 }

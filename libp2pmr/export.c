@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+/*
+ * dma-buf export of BAR ranges through /dev/p2pmr.
+ *
+ * /dev/p2pmr is opened once, on first use, and kept for the life of the
+ * process: it grants nothing by itself, and opening it per call would put
+ * an open() and a close() on every BAR registration.  A failed open is not
+ * remembered, so loading the module later is enough.
+ *
+ * Every ioctl struct carries its own size (the uapi's extensible format):
+ * the library passes sizeof() of the struct it was built with.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "p2pmr_internal.h"
+
+#define P2PMR_DEV_PATH	"/dev/" P2PMR_DEVICE_NAME
+
+static pthread_mutex_t dev_lock = PTHREAD_MUTEX_INITIALIZER;
+static int dev_fd = -1;		/* atomic: set once, under dev_lock */
+static const char *dev_path = P2PMR_DEV_PATH;
+
+/**
+ * p2pmr_dev_fd() - the process's fd of /dev/p2pmr
+ *
+ * Return: the fd, owned by the library; -1 with errno set if /dev/p2pmr
+ * cannot be opened (ENOENT: the module is not loaded).
+ */
+int p2pmr_dev_fd(void)
+{
+	int fd = __atomic_load_n(&dev_fd, __ATOMIC_ACQUIRE);
+	int err;
+
+	if (fd >= 0)
+		return fd;
+
+	pthread_mutex_lock(&dev_lock);
+	fd = dev_fd;
+	if (fd < 0) {
+		/* ioctls need no write access; the node is 0666 anyway */
+		fd = open(dev_path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			__atomic_store_n(&dev_fd, fd, __ATOMIC_RELEASE);
+		} else {
+			err = errno;
+			p2pmr_err("cannot open %s: %s%s", dev_path,
+				  strerror(err),
+				  err == ENOENT ?
+				  " (is the p2pmr module loaded?)" : "");
+			errno = err;
+		}
+	}
+	pthread_mutex_unlock(&dev_lock);
+	return fd;
+}
+
+void p2pmr_set_dev_path(const char *path)
+{
+	pthread_mutex_lock(&dev_lock);
+	if (dev_fd >= 0)
+		close(dev_fd);
+	__atomic_store_n(&dev_fd, -1, __ATOMIC_RELEASE);
+	dev_path = path ? path : P2PMR_DEV_PATH;
+	pthread_mutex_unlock(&dev_lock);
+}
+
+void p2pmr_dev_fork_lock(void)
+{
+	pthread_mutex_lock(&dev_lock);
+}
+
+void p2pmr_dev_fork_unlock(void)
+{
+	pthread_mutex_unlock(&dev_lock);
+}
+
+/* What an export errno means, per the uapi's vocabulary. */
+static const char *export_hint(int err, bool by_va)
+{
+	switch (err) {
+	case ENOTTY:
+		return "the p2pmr module does not know this ioctl (too old?)";
+	case EINVAL:
+		return by_va ?
+		       "the range is not inside one sysfs resource mapping, or lies outside the BAR" :
+		       "the fd is not a sysfs resource file, or the range lies outside the BAR";
+	case EACCES:
+		return by_va ?
+		       "the mapping must be MAP_SHARED and writable" :
+		       "the resource file must be open for writing (O_RDWR)";
+	case EFAULT:
+		return "no mapping there, or it was revoked";
+	case EOPNOTSUPP:
+		return "the BAR is an I/O-port BAR";
+	case EPERM:
+		return "kernel lockdown forbids access to PCI BARs";
+	case EBUSY:
+		return "a driver claims the range (CONFIG_IO_STRICT_DEVMEM)";
+	case ENODEV:
+		return "the device is being removed, or the BAR is not assigned";
+	case EBADF:
+		return "bad file descriptor";
+	default:
+		return strerror(err);
+	}
+}
+
+static unsigned int open_flags(int flags)
+{
+	if (flags & P2PMR_EXPORT_RDONLY)
+		return O_RDONLY | O_CLOEXEC;
+	if (flags & P2PMR_EXPORT_WRONLY)
+		return O_WRONLY | O_CLOEXEC;
+	return O_RDWR | O_CLOEXEC;
+}
+
+/*
+ * 0 if the flags and the range may be passed on, else the errno.  @what
+ * names the call, @field the start of the range.
+ */
+static int check_export(const char *what, const char *field, int flags,
+			uint64_t start, uint64_t length)
+{
+	uint64_t page = p2pmr_page_size(), end;
+
+	if (flags & ~(P2PMR_EXPORT_RDONLY | P2PMR_EXPORT_WRONLY) ||
+	    (flags & P2PMR_EXPORT_RDONLY && flags & P2PMR_EXPORT_WRONLY)) {
+		p2pmr_err("%s: bad flags %#x", what, flags);
+		return EINVAL;
+	}
+	if (!length) {
+		p2pmr_err("%s: zero length", what);
+		return EINVAL;
+	}
+	if (__builtin_add_overflow(start, length, &end)) {
+		p2pmr_err("%s: %s 0x%" PRIx64 " + length 0x%" PRIx64 " overflows",
+			  what, field, start, length);
+		return EOVERFLOW;
+	}
+	if ((start | length) & (page - 1)) {
+		p2pmr_err("%s: %s 0x%" PRIx64 " and length 0x%" PRIx64 " must be multiples of the page size (%" PRIu64 ")",
+			  what, field, start, length, page);
+		return EINVAL;
+	}
+	return 0;
+}
+
+int p2pmr_export_fd(int resource_fd, uint64_t offset, uint64_t length,
+		    int flags)
+{
+	struct p2pmr_export_fd cmd;
+	int fd, err;
+
+	if (resource_fd < 0) {
+		p2pmr_err("export_fd: bad resource fd %d", resource_fd);
+		errno = EBADF;
+		return -1;
+	}
+	err = check_export("export_fd", "offset", flags, offset, length);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	fd = p2pmr_dev_fd();
+	if (fd < 0)
+		return -1;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.size = sizeof(cmd);
+	cmd.resource_fd = resource_fd;
+	cmd.open_flags = open_flags(flags);
+	cmd.offset = offset;
+	cmd.length = length;
+	if (p2pmr_ops->ioctl(fd, P2PMR_IOCTL_EXPORT_FD, &cmd)) {
+		err = errno;
+		p2pmr_err("export of BAR range 0x%" PRIx64 "+0x%" PRIx64 " of fd %d failed: %s (%s)",
+			  offset, length, resource_fd, strerror(err),
+			  export_hint(err, false));
+		errno = err;
+		return -1;
+	}
+	p2pmr_dbg("exported BAR %u range 0x%" PRIx64 "+0x%" PRIx64 " as dma-buf fd %d",
+		  cmd.out_bar, offset, length, cmd.out_dmabuf_fd);
+	return cmd.out_dmabuf_fd;
+}
+
+int p2pmr_export_va(const void *addr, size_t length, int flags,
+		    struct p2pmr_mem_info *info_out)
+{
+	struct p2pmr_export_va cmd;
+	struct p2pmr_pci_addr pci;
+	int fd, err;
+
+	err = check_export("export_va", "address", flags, (uintptr_t)addr,
+			   length);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	fd = p2pmr_dev_fd();
+	if (fd < 0)
+		return -1;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.size = sizeof(cmd);
+	cmd.addr = (uintptr_t)addr;
+	cmd.length = length;
+	cmd.open_flags = open_flags(flags);
+	if (p2pmr_ops->ioctl(fd, P2PMR_IOCTL_EXPORT_VA, &cmd)) {
+		err = errno;
+		p2pmr_err("export of %p+0x%zx failed: %s (%s)", addr, length,
+			  strerror(err), export_hint(err, true));
+		errno = err;
+		return -1;
+	}
+
+	pci.domain = cmd.out_pci_domain;
+	pci.bus = cmd.out_pci_bus;
+	pci.devfn = cmd.out_pci_devfn;
+	if (info_out) {
+		memset(info_out, 0, sizeof(*info_out));
+		info_out->type = P2PMR_MEM_BAR;
+		info_out->flags = P2PMR_MEM_CONTAINED | P2PMR_MEM_SHARED |
+				  P2PMR_MEM_WRITABLE;
+		if (cmd.out_flags & P2PMR_EXPORT_OUT_WC)
+			info_out->flags |= P2PMR_MEM_WC;
+		if (cmd.out_flags & P2PMR_EXPORT_OUT_PREFETCHABLE)
+			info_out->flags |= P2PMR_MEM_PREFETCHABLE;
+		info_out->pci_domain = pci.domain;
+		info_out->pci_bus = pci.bus;
+		info_out->pci_devfn = pci.devfn;
+		info_out->bar = cmd.out_bar;
+		info_out->bar_offset = cmd.out_offset;
+		info_out->map_start = (uintptr_t)addr;
+		info_out->map_length = length;
+		p2pmr_pci_addr_format(&pci, info_out->pci_addr,
+				      sizeof(info_out->pci_addr));
+	}
+	p2pmr_dbg("exported %p+0x%zx (BAR %u offset 0x%llx) as dma-buf fd %d",
+		  addr, length, cmd.out_bar,
+		  (unsigned long long)cmd.out_offset, cmd.out_dmabuf_fd);
+	return cmd.out_dmabuf_fd;
+}

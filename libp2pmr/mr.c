@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+/*
+ * Memory registration of host and BAR memory.
+ *
+ * An MR registered through the uverbs ioctl (when the verbs provider has
+ * no reg_dmabuf_mr) is not the provider's: ibv_dereg_mr() would hand it to
+ * the provider's dereg_mr, which expects its own, larger struct.  The
+ * library allocates such MRs itself and keeps them in a registry, so that
+ * p2pmr_dereg_mr() can tell its own from the provider's without looking
+ * past the struct ibv_mr of an MR it did not allocate.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+
+#include "p2pmr_internal.h"
+#include "uverbs_dmabuf.h"
+
+struct p2pmr_own_mr {
+	struct ibv_mr ibv_mr;
+	uint32_t driver_id;
+};
+
+static pthread_mutex_t mr_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *own_mrs;			/* tsearch() tree, under mr_lock */
+static unsigned long own_mr_count;	/* atomic */
+
+static int ptr_cmp(const void *a, const void *b)
+{
+	return a == b ? 0 : (uintptr_t)a < (uintptr_t)b ? -1 : 1;
+}
+
+static int own_mr_add(struct p2pmr_own_mr *mr)
+{
+	void *node;
+
+	pthread_mutex_lock(&mr_lock);
+	node = tsearch(mr, &own_mrs, ptr_cmp);
+	if (node)
+		__atomic_add_fetch(&own_mr_count, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&mr_lock);
+	return node ? 0 : ENOMEM;
+}
+
+/* Take @mr out of the registry; false if it is not one of ours. */
+static bool own_mr_take(struct ibv_mr *mr)
+{
+	bool found = false;
+
+	/* provider MRs, the common case, need no lock while we have none */
+	if (!__atomic_load_n(&own_mr_count, __ATOMIC_RELAXED))
+		return false;
+	pthread_mutex_lock(&mr_lock);
+	if (tfind(mr, &own_mrs, ptr_cmp)) {
+		tdelete(mr, &own_mrs, ptr_cmp);
+		__atomic_sub_fetch(&own_mr_count, 1, __ATOMIC_RELAXED);
+		found = true;
+	}
+	pthread_mutex_unlock(&mr_lock);
+	return found;
+}
+
+unsigned long p2pmr_own_mr_count(void)
+{
+	return __atomic_load_n(&own_mr_count, __ATOMIC_RELAXED);
+}
+
+void p2pmr_mr_fork_lock(void)
+{
+	pthread_mutex_lock(&mr_lock);
+}
+
+void p2pmr_mr_fork_unlock(void)
+{
+	pthread_mutex_unlock(&mr_lock);
+}
+
+static const char *dev_name(struct ibv_pd *pd)
+{
+	struct ibv_device *dev = pd->context ? pd->context->device : NULL;
+
+	return dev ? dev->name : "(unknown device)";
+}
+
+/* The kernel has no dma-buf MRs for this device, however it says so. */
+static bool uverbs_unsupported(int err)
+{
+	return err == EOPNOTSUPP || err == EPROTONOSUPPORT || err == ENOTTY;
+}
+
+/*
+ * Register through the uverbs ioctl.  Return: the MR, or NULL with errno
+ * set (EOPNOTSUPP when the kernel driver has no dma-buf MRs).
+ */
+static struct ibv_mr *reg_dmabuf_mr_uverbs(struct ibv_pd *pd, uint64_t offset,
+					   size_t length, uint64_t iova,
+					   int fd, int access)
+{
+	struct p2pmr_own_mr *mr;
+	uint32_t handle, lkey, rkey, driver_id;
+	int err;
+
+	err = uverbs_driver_id(pd->context->cmd_fd, &driver_id);
+	if (err) {
+		p2pmr_err("reg_dmabuf_mr on %s: the kernel takes no uverbs ioctls (%s): no dma-buf MRs",
+			  dev_name(pd), strerror(err));
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	err = uverbs_reg_dmabuf_mr_id(pd, driver_id, offset, length, iova, fd,
+				      access, &handle, &lkey, &rkey);
+	if (err) {
+		if (uverbs_unsupported(err)) {
+			p2pmr_err("reg_dmabuf_mr on %s: neither the verbs provider nor the kernel driver supports dma-buf MRs",
+				  dev_name(pd));
+			err = EOPNOTSUPP;
+		} else {
+			p2pmr_err("reg_dmabuf_mr on %s (uverbs ioctl) failed: %s",
+				  dev_name(pd), strerror(err));
+		}
+		errno = err;
+		return NULL;
+	}
+
+	mr = calloc(1, sizeof(*mr));
+	if (!mr || own_mr_add(mr)) {
+		free(mr);
+		uverbs_dereg_mr_id(pd->context, driver_id, handle);
+		p2pmr_err("reg_dmabuf_mr on %s: out of memory", dev_name(pd));
+		errno = ENOMEM;
+		return NULL;
+	}
+	mr->ibv_mr.context = pd->context;
+	mr->ibv_mr.pd = pd;
+	mr->ibv_mr.addr = (void *)(uintptr_t)iova;
+	mr->ibv_mr.length = length;
+	mr->ibv_mr.handle = handle;
+	mr->ibv_mr.lkey = lkey;
+	mr->ibv_mr.rkey = rkey;
+	mr->driver_id = driver_id;
+	p2pmr_info("registered dma-buf fd %d on %s through the uverbs ioctl (the verbs provider has no reg_dmabuf_mr): lkey 0x%x",
+		   fd, dev_name(pd), lkey);
+	return &mr->ibv_mr;
+}
+
+struct ibv_mr *p2pmr_reg_dmabuf_mr(struct ibv_pd *pd, uint64_t offset,
+				   size_t length, uint64_t iova, int fd,
+				   int access)
+{
+	struct ibv_mr *mr;
+	int err;
+
+	if (!pd || !pd->context) {
+		p2pmr_err("reg_dmabuf_mr: no protection domain");
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!length) {
+		p2pmr_err("reg_dmabuf_mr on %s: zero length", dev_name(pd));
+		errno = EINVAL;
+		return NULL;
+	}
+	if (fd < 0) {
+		p2pmr_err("reg_dmabuf_mr on %s: bad dma-buf fd %d",
+			  dev_name(pd), fd);
+		errno = EBADF;
+		return NULL;
+	}
+
+	mr = p2pmr_ops->reg_dmabuf_mr(pd, offset, length, iova, fd, access);
+	if (mr)
+		return mr;
+	err = errno;
+	if (err != EOPNOTSUPP) {
+		p2pmr_err("reg_dmabuf_mr on %s: dma-buf fd %d offset 0x%" PRIx64 " length 0x%zx: %s",
+			  dev_name(pd), fd, offset, length, strerror(err));
+		errno = err;
+		return NULL;
+	}
+	p2pmr_dbg("the verbs provider of %s has no reg_dmabuf_mr: trying the uverbs ioctl",
+		  dev_name(pd));
+	return reg_dmabuf_mr_uverbs(pd, offset, length, iova, fd, access);
+}
+
+int p2pmr_dereg_mr(struct ibv_mr *mr)
+{
+	struct p2pmr_own_mr *own;
+	int err;
+
+	if (!mr)
+		return EINVAL;
+	if (!own_mr_take(mr))
+		return p2pmr_ops->dereg_mr(mr);
+
+	own = (struct p2pmr_own_mr *)mr;
+	err = uverbs_dereg_mr_id(mr->context, own->driver_id, mr->handle);
+	if (err) {
+		p2pmr_err("dereg_mr: MR 0x%x (uverbs handle %u) stays registered: %s",
+			  mr->lkey, mr->handle, strerror(err));
+		if (own_mr_add(own))
+			p2pmr_err("dereg_mr: MR 0x%x is no longer known to the library",
+				  mr->lkey);
+		return err;
+	}
+	free(own);
+	return 0;
+}
+
+static struct ibv_mr *reg_host(struct ibv_pd *pd, void *addr, size_t length,
+			       uint64_t iova, int access)
+{
+	if (iova == (uintptr_t)addr)
+		return p2pmr_ops->reg_mr(pd, addr, length, access);
+	return p2pmr_ops->reg_mr_iova2(pd, addr, length, iova, access);
+}
+
+/*
+ * Export the whole pages around [addr, addr + length) by address and
+ * register them as a dma-buf MR.
+ */
+static struct ibv_mr *reg_bar(struct ibv_pd *pd, void *addr, size_t length,
+			      uint64_t iova, int access)
+{
+	uintptr_t page = p2pmr_page_size();
+	uintptr_t start = (uintptr_t)addr & ~(page - 1);
+	uintptr_t end = ((uintptr_t)addr + length + page - 1) & ~(page - 1);
+	struct ibv_mr *mr;
+	int fd, err;
+
+	fd = p2pmr_export_va((void *)start, end - start, 0, NULL);
+	if (fd < 0)
+		return NULL;
+	mr = p2pmr_reg_dmabuf_mr(pd, (uintptr_t)addr - start, length, iova,
+				 fd, access);
+	/* the MR holds the dma-buf; our fd is no longer needed */
+	err = errno;
+	close(fd);
+	errno = err;
+	return mr;
+}
+
+/*
+ * The routing.  Each guess the classification cache makes is checked by
+ * what follows it, at no cost when it was right:
+ *
+ * - host memory that is in fact a BAR mapped behind the library's back:
+ *   the kernel cannot pin it, host registration fails with EFAULT, and a
+ *   fresh read of /proc/self/maps tells;
+ * - a BAR mapping that is in fact gone (host memory mapped in its place):
+ *   the kernel refuses to export it (EINVAL, or EFAULT once revoked), and
+ *   a fresh read of /proc/self/maps tells.
+ *
+ * So a BAR registration costs no read of /proc/self/maps either, which in
+ * a process with many mappings takes milliseconds.
+ */
+struct ibv_mr *p2pmr_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
+			    uint64_t iova, int access)
+{
+	struct p2pmr_mem_info info;
+	int err, fresh_err;
+	struct ibv_mr *mr;
+	uint64_t ticket;
+	bool was_bar;
+
+	if (!pd || !pd->context) {
+		p2pmr_err("reg_mr: no protection domain");
+		errno = EINVAL;
+		return NULL;
+	}
+	/* what the verbs say about these is theirs to say */
+	if (!length || !addr)
+		return reg_host(pd, addr, length, iova, access);
+
+	ticket = p2pmr_cache_ticket();
+	err = p2pmr_classify_trust_hits(addr, length, &info);
+	if (err == EINVAL || err == EOVERFLOW) {
+		errno = err;
+		return NULL;
+	}
+	if (err) {
+		p2pmr_info("reg_mr: cannot classify %p: %s; registering it as host memory",
+			   addr, strerror(err));
+		info.type = P2PMR_MEM_HOST;
+	}
+
+	was_bar = info.type == P2PMR_MEM_BAR;
+	if (!was_bar) {
+		mr = reg_host(pd, addr, length, iova, access);
+		if (mr || errno != EFAULT)
+			return mr;
+	} else {
+		mr = reg_bar(pd, addr, length, iova, access);
+		if (mr || (errno != EINVAL && errno != EFAULT) ||
+		    info.flags & P2PMR_MEM_BAR_OPEN)
+			return mr;
+	}
+
+	/* The guess may have been wrong: ask /proc/self/maps as it is now. */
+	err = errno;
+	fresh_err = p2pmr_classify_fresh(addr, length, &info, ticket);
+	if (fresh_err) {
+		/* a partial overlap says more than the registration's error */
+		errno = fresh_err == EINVAL ? EINVAL : err;
+		return NULL;
+	}
+	if (!was_bar && info.type == P2PMR_MEM_BAR) {
+		p2pmr_dbg("reg_mr: %p is in a BAR mapping made after the classification cache was built",
+			  addr);
+		return reg_bar(pd, addr, length, iova, access);
+	}
+	if (was_bar && info.type == P2PMR_MEM_HOST) {
+		p2pmr_dbg("reg_mr: %p is no longer in a BAR mapping", addr);
+		return reg_host(pd, addr, length, iova, access);
+	}
+	errno = err;
+	return NULL;
+}

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB */
+/*
+ * libp2pmr internals: shared between the library's files and its unit
+ * tests, never installed.  The hooks at the end let the unit tests replace
+ * what a host without the kernel module or an RDMA device cannot provide:
+ * the text of /proc/self/maps, the sysfs tree, /dev/p2pmr and the verbs
+ * calls.
+ */
+#ifndef P2PMR_INTERNAL_H
+#define P2PMR_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <p2pmr/p2pmr.h>
+
+struct ibv_context;
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* PCI_STD_NUM_BARS: resource0 to resource5 */
+#define P2PMR_NUM_BARS	6
+
+/* Flags of a line of /sys/bus/pci/devices/<bdf>/resource */
+#define P2PMR_IORESOURCE_IO		0x00000100ULL
+#define P2PMR_IORESOURCE_MEM		0x00000200ULL
+#define P2PMR_IORESOURCE_PREFETCH	0x00002000ULL
+
+/*
+ * Logging (log.c).  The functions save and restore errno, so an error path
+ * may log between setting errno and returning.
+ */
+void p2pmr_log(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define p2pmr_err(...)	p2pmr_log(P2PMR_LOG_ERR, __VA_ARGS__)
+#define p2pmr_info(...)	p2pmr_log(P2PMR_LOG_INFO, __VA_ARGS__)
+#define p2pmr_dbg(...)	p2pmr_log(P2PMR_LOG_DEBUG, __VA_ARGS__)
+/* Read P2PMR_DEBUG again (it is read once, at the first message). */
+void p2pmr_log_reset(void);
+
+/*
+ * PCI addresses and sysfs (pci.c)
+ */
+struct p2pmr_pci_addr {
+	uint32_t domain;
+	uint8_t bus;
+	uint8_t devfn;
+};
+
+int p2pmr_pci_addr_parse(const char *str, struct p2pmr_pci_addr *addr);
+bool p2pmr_pci_addr_parse_n(const char *str, size_t len,
+			    struct p2pmr_pci_addr *addr);
+void p2pmr_pci_addr_format(const struct p2pmr_pci_addr *addr, char *buf,
+			   size_t len);
+bool p2pmr_pci_addr_equal(const struct p2pmr_pci_addr *a,
+			  const struct p2pmr_pci_addr *b);
+
+/* The sysfs mount: "/sys" unless a test chose another tree. */
+const char *p2pmr_sysfs_root(void);
+void p2pmr_set_sysfs_root(const char *root);
+
+int p2pmr_read_resource(const char *sysfs_root,
+			const struct p2pmr_pci_addr *addr, unsigned int bar,
+			uint64_t *start, uint64_t *end, uint64_t *flags);
+int p2pmr_read_file(const char *path, char *buf, size_t len);
+
+long p2pmr_page_size(void);
+
+/*
+ * /proc/self/maps (maps.c)
+ */
+
+/* Internal flags of a BAR mapping, beyond the public P2PMR_MEM_* ones. */
+#define P2PMR_MAP_PUBLIC_FLAGS	0xffffU
+
+/**
+ * struct p2pmr_bar_map - one mapping of a sysfs resource file
+ * @start: first byte
+ * @end: one past the last byte
+ * @bar_offset: offset of @start within the BAR (after resolution)
+ * @file_offset: the mapping's offset as /proc/self/maps shows it (the
+ *	kernel adds the BAR's address: vm_pgoff of a sysfs resource mapping
+ *	is the page frame number)
+ * @domain: PCI domain
+ * @flags: P2PMR_MEM_*
+ * @bus: PCI bus
+ * @devfn: PCI device and function
+ * @bar: BAR number
+ */
+struct p2pmr_bar_map {
+	uint64_t start;
+	uint64_t end;
+	uint64_t bar_offset;
+	uint64_t file_offset;
+	uint32_t domain;
+	uint32_t flags;
+	uint8_t bus;
+	uint8_t devfn;
+	uint8_t bar;
+};
+
+bool p2pmr_maps_parse_line(const char *line, size_t len,
+			   struct p2pmr_bar_map *map);
+int p2pmr_maps_parse(const char *text, size_t len,
+		     struct p2pmr_bar_map **maps, size_t *count);
+void p2pmr_maps_resolve(const char *sysfs_root, struct p2pmr_bar_map *map);
+
+/*
+ * The classification cache (classify.c)
+ */
+
+/**
+ * typedef p2pmr_maps_source_fn - read the text of /proc/self/maps
+ * @arg: the source's argument
+ * @buf: in/out: a malloc()ed buffer the source may grow with realloc()
+ * @cap: in/out: its size
+ * @len: out: length of the text, which the source NUL-terminates
+ *
+ * Return: 0 or a positive errno.
+ */
+typedef int (*p2pmr_maps_source_fn)(void *arg, char **buf, size_t *cap,
+				    size_t *len);
+
+/* Tests: replace /proc/self/maps (NULL: back to it); drops the cache. */
+void p2pmr_cache_set_source(p2pmr_maps_source_fn fn, void *arg);
+/* Tests: drop the snapshot and zero the read counter. */
+void p2pmr_cache_reset(void);
+/* How often the maps source was read. */
+uint64_t p2pmr_cache_read_count(void);
+
+/* Ticket of the latest maps read started; see p2pmr_classify_fresh(). */
+uint64_t p2pmr_cache_ticket(void);
+/*
+ * Classify from a maps read that started after @ticket was taken: an
+ * answer that reflects every mapping change made before then.
+ */
+int p2pmr_classify_fresh(const void *addr, size_t length,
+			 struct p2pmr_mem_info *info, uint64_t ticket);
+/*
+ * p2pmr_classify() without the check of hits, for a caller that will find
+ * out anyway (the kernel refuses to export what is not a BAR mapping).
+ */
+int p2pmr_classify_trust_hits(const void *addr, size_t length,
+			      struct p2pmr_mem_info *info);
+
+/* p2pmr_bar_open() / p2pmr_bar_close(): mappings known exactly. */
+int p2pmr_cache_add_bar(const struct p2pmr_bar_map *map);
+void p2pmr_cache_del_bar(uint64_t start, uint64_t end);
+
+void p2pmr_mem_info_fill(struct p2pmr_mem_info *info,
+			 const struct p2pmr_bar_map *map, uint64_t addr);
+
+/*
+ * /dev/p2pmr (export.c)
+ */
+int p2pmr_dev_fd(void);
+/* Tests: use another device node (NULL: /dev/p2pmr); closes the fd. */
+void p2pmr_set_dev_path(const char *path);
+
+/*
+ * Topology (topo.c)
+ */
+
+/**
+ * typedef p2pmr_config_read_fn - read PCI configuration space
+ * @path: the device's sysfs "config" file
+ * @buf: where to put the bytes
+ * @off: offset in configuration space
+ * @len: bytes wanted
+ *
+ * Return: bytes read (short when the reader may not see that far), or -1
+ * with errno set.
+ */
+typedef long (*p2pmr_config_read_fn)(const char *path, void *buf,
+				     uint64_t off, size_t len);
+
+/**
+ * struct p2pmr_topo_env - what the topology walk consults
+ * @sysfs_root: the sysfs tree
+ * @allow_host_bridge: p2pmr's allow_host_bridge parameter: 1, 0, or -1 to
+ *	read it from sysfs (0 when the module is not loaded)
+ * @p2pdma: the kernel has CONFIG_PCI_P2PDMA: 1, 0, or -1 to look in
+ *	/boot/config-<release> (0 when that cannot be read)
+ * @cpu_p2pdma: the CPU is one the kernel trusts for P2P through the host
+ *	bridge (AMD Zen or newer): 1, 0, or -1 to read /proc/cpuinfo
+ * @use_kernel: ask the p2pmr module (QUERY_P2P) when possible
+ * @read_config: configuration space reader; NULL: pread() of the file
+ */
+struct p2pmr_topo_env {
+	const char *sysfs_root;
+	int allow_host_bridge;
+	int p2pdma;
+	int cpu_p2pdma;
+	bool use_kernel;
+	p2pmr_config_read_fn read_config;
+};
+
+int p2pmr_query_p2p_env(const struct p2pmr_topo_env *env,
+			const char *rdma_dev, const char *pci_addr,
+			struct p2pmr_p2p_info *out);
+
+/*
+ * Calls the library makes into libibverbs and the kernel, one table so the
+ * unit tests can stand in for an RDMA device and for /dev/p2pmr.
+ */
+struct p2pmr_ops {
+	struct ibv_mr *(*reg_mr)(struct ibv_pd *pd, void *addr, size_t length,
+				 int access);
+	struct ibv_mr *(*reg_mr_iova2)(struct ibv_pd *pd, void *addr,
+				       size_t length, uint64_t iova,
+				       unsigned int access);
+	struct ibv_mr *(*reg_dmabuf_mr)(struct ibv_pd *pd, uint64_t offset,
+					size_t length, uint64_t iova, int fd,
+					int access);
+	int (*dereg_mr)(struct ibv_mr *mr);
+	int (*ioctl)(int fd, unsigned long request, void *arg);
+};
+
+extern const struct p2pmr_ops *p2pmr_ops;
+/* Tests: NULL restores the real calls. */
+void p2pmr_set_ops(const struct p2pmr_ops *ops);
+
+/* Number of MRs registered through the uverbs ioctl, not yet released. */
+unsigned long p2pmr_own_mr_count(void);
+
+/*
+ * fork(): the child must not inherit a lock held by another thread, nor a
+ * sequence lock a writer left odd.  log.c registers one handler that takes
+ * them all, in this order (the order they nest in).
+ */
+void p2pmr_cache_fork_lock(void);
+void p2pmr_cache_fork_unlock(void);
+void p2pmr_dev_fork_lock(void);
+void p2pmr_dev_fork_unlock(void);
+void p2pmr_mr_fork_lock(void);
+void p2pmr_mr_fork_unlock(void);
+
+#endif /* P2PMR_INTERNAL_H */

@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libp2pmr memory registration, against a stand-in RDMA device: the verbs
+ * calls and the ioctls go through the library's ops table, which these
+ * tests replace with mocks that play the verbs provider, the uverbs kernel
+ * interface (driver id probing, REG_DMABUF_MR, MR_DESTROY) and /dev/p2pmr.
+ *
+ * What is checked: the dma-buf fallback when the provider has no
+ * reg_dmabuf_mr, the EOPNOTSUPP contract when the kernel has none either,
+ * that the library's own MRs never reach ibv_dereg_mr(), and the routing
+ * of p2pmr_reg_mr() (host, BAR, and a BAR found only when host
+ * registration fails with EFAULT).  Real registrations run in the VM
+ * tests.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <infiniband/verbs.h>
+#include <rdma/ib_user_ioctl_cmds.h>
+#include <rdma/rdma_user_ioctl_cmds.h>
+
+#include "p2pmr_internal.h"
+
+#define FAKE_DRIVER_ID	17
+#define PD_HANDLE	7
+#define MR_HANDLE	0x55
+#define LKEY		0x1234
+#define RKEY		0x5678
+#define DMABUF_FD	3	/* any fd the tests pass; never used as one */
+
+#define SYS_DEV1	"/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0"
+#define X		0x7f0000000000ULL	/* a BAR mapping, 64 MiB */
+#define HEAP		0x55d0c0a00000ULL
+
+static const char maps_with_bar[] =
+	"55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0          [heap]\n"
+	"7f0000000000-7f0004000000 rw-s 380000000 00:15 31337     " SYS_DEV1 "/resource2_wc\n";
+static const char maps_without_bar[] =
+	"55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0          [heap]\n";
+
+static const char *maps_text;
+
+static int test_source(void *arg, char **buf, size_t *cap, size_t *len)
+{
+	size_t n = strlen(maps_text);
+
+	(void)arg;
+	if (*cap < n + 1) {
+		char *nbuf = realloc(*buf, n + 1);
+
+		if (!nbuf)
+			return ENOMEM;
+		*buf = nbuf;
+		*cap = n + 1;
+	}
+	memcpy(*buf, maps_text, n + 1);
+	*len = n;
+	return 0;
+}
+
+static struct ibv_device device = { .name = "rxe0" };
+static struct ibv_context context = { .device = &device };
+static struct ibv_pd pd = { .context = &context, .handle = PD_HANDLE };
+static struct ibv_mr provider_mr;
+
+/*
+ * The verbs provider
+ */
+
+static struct ibv_mr *mock_reg_mr(struct ibv_pd *p, void *addr, size_t length,
+				  int access)
+{
+	struct ibv_mr *mr;
+
+	assert_ptr_equal(p, &pd);
+	check_expected(addr);
+	check_expected(length);
+	check_expected(access);
+	mr = mock_ptr_type(struct ibv_mr *);
+	if (!mr)
+		errno = mock_type(int);
+	return mr;
+}
+
+static struct ibv_mr *mock_reg_mr_iova2(struct ibv_pd *p, void *addr,
+					size_t length, uint64_t iova,
+					unsigned int access)
+{
+	assert_ptr_equal(p, &pd);
+	check_expected(addr);
+	check_expected(length);
+	check_expected(iova);
+	check_expected(access);
+	return mock_ptr_type(struct ibv_mr *);
+}
+
+static struct ibv_mr *mock_reg_dmabuf_mr(struct ibv_pd *p, uint64_t offset,
+					 size_t length, uint64_t iova, int fd,
+					 int access)
+{
+	struct ibv_mr *mr;
+
+	assert_ptr_equal(p, &pd);
+	check_expected(offset);
+	check_expected(length);
+	check_expected(iova);
+	check_expected(fd);
+	check_expected(access);
+	mr = mock_ptr_type(struct ibv_mr *);
+	if (!mr)
+		errno = mock_type(int);
+	return mr;
+}
+
+static int mock_dereg_mr(struct ibv_mr *mr)
+{
+	check_expected(mr);
+	return mock_type(int);
+}
+
+/*
+ * The kernel: uverbs on the context's command fd, and /dev/p2pmr
+ */
+
+enum uverbs_mode {
+	UVERBS_OK,		/* dma-buf MRs supported */
+	UVERBS_NO_METHOD,	/* the driver has no reg_user_mr_dmabuf */
+	UVERBS_NO_IOCTL,	/* not a uverbs fd */
+	UVERBS_EBADF,		/* the kernel refuses the fd */
+	UVERBS_DESTROY_EBUSY,	/* MR_DESTROY fails */
+};
+
+static enum uverbs_mode uverbs_mode;
+static unsigned int uverbs_regs, uverbs_destroys;
+static int exported_fd = -1;
+
+static const struct ib_uverbs_attr *attr(const struct ib_uverbs_ioctl_hdr *h,
+					 uint16_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < h->num_attrs; i++)
+		if (h->attrs[i].attr_id == id)
+			return &h->attrs[i];
+	fail_msg("attribute %u missing", id);
+	return NULL;
+}
+
+static int uverbs_ioctl(struct ib_uverbs_ioctl_hdr *h)
+{
+	struct ib_uverbs_attr *a;
+	uint32_t fd, access;
+
+	if (uverbs_mode == UVERBS_NO_IOCTL)
+		return ENOTTY;
+	assert_int_equal(h->length, sizeof(*h) +
+			 h->num_attrs * sizeof(struct ib_uverbs_attr));
+	if (h->driver_id != FAKE_DRIVER_ID)
+		return EINVAL;
+	if (h->object_id != UVERBS_OBJECT_MR)
+		return EPROTONOSUPPORT;
+
+	if (h->method_id == UVERBS_METHOD_MR_DESTROY) {
+		assert_int_equal(attr(h, UVERBS_ATTR_DESTROY_MR_HANDLE)->data,
+				 MR_HANDLE);
+		if (uverbs_mode == UVERBS_DESTROY_EBUSY)
+			return EBUSY;
+		uverbs_destroys++;
+		return 0;
+	}
+	assert_int_equal(h->method_id, UVERBS_METHOD_REG_DMABUF_MR);
+	if (uverbs_mode == UVERBS_NO_METHOD)
+		return EPROTONOSUPPORT;
+	if (uverbs_mode == UVERBS_EBADF)
+		return EBADF;
+
+	assert_int_equal(attr(h, UVERBS_ATTR_REG_DMABUF_MR_PD_HANDLE)->data,
+			 PD_HANDLE);
+	assert_int_equal(attr(h, UVERBS_ATTR_REG_DMABUF_MR_OFFSET)->data,
+			 0x10);
+	assert_int_equal(attr(h, UVERBS_ATTR_REG_DMABUF_MR_LENGTH)->data,
+			 0x2000);
+	assert_int_equal(attr(h, UVERBS_ATTR_REG_DMABUF_MR_IOVA)->data,
+			 X + 0x10);
+	memcpy(&fd, &attr(h, UVERBS_ATTR_REG_DMABUF_MR_FD)->data, sizeof(fd));
+	/* the caller's dma-buf, or the one p2pmr_reg_mr() exported */
+	assert_int_equal(fd, exported_fd >= 0 ? exported_fd : DMABUF_FD);
+	memcpy(&access,
+	       &attr(h, UVERBS_ATTR_REG_DMABUF_MR_ACCESS_FLAGS)->data,
+	       sizeof(access));
+	assert_int_equal(access, IBV_ACCESS_LOCAL_WRITE |
+				 IBV_ACCESS_REMOTE_WRITE);
+	a = (struct ib_uverbs_attr *)attr(h, UVERBS_ATTR_REG_DMABUF_MR_HANDLE);
+	a->data = MR_HANDLE;
+	*(uint32_t *)(uintptr_t)
+		attr(h, UVERBS_ATTR_REG_DMABUF_MR_RESP_LKEY)->data = LKEY;
+	*(uint32_t *)(uintptr_t)
+		attr(h, UVERBS_ATTR_REG_DMABUF_MR_RESP_RKEY)->data = RKEY;
+	uverbs_regs++;
+	return 0;
+}
+
+static int p2pmr_dev_ioctl(unsigned long request, void *arg)
+{
+	struct p2pmr_export_va *cmd = arg;
+	int err;
+
+	assert_int_equal(request, P2PMR_IOCTL_EXPORT_VA);
+	assert_int_equal(cmd->size, sizeof(*cmd));
+	check_expected(cmd->addr);
+	check_expected(cmd->length);
+	err = mock_type(int);
+	if (err)
+		return err;
+	/* a real fd, so that closing it is seen */
+	exported_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(exported_fd >= 0);
+	cmd->out_dmabuf_fd = exported_fd;
+	cmd->out_offset = 0x1000;
+	cmd->out_bar = 2;
+	return 0;
+}
+
+static int mock_ioctl(int fd, unsigned long request, void *arg)
+{
+	int err;
+
+	if (request == RDMA_VERBS_IOCTL) {
+		assert_int_equal(fd, context.cmd_fd);
+		err = uverbs_ioctl(arg);
+	} else {
+		err = p2pmr_dev_ioctl(request, arg);
+	}
+	errno = err;
+	return err ? -1 : 0;
+}
+
+static const struct p2pmr_ops mock_ops = {
+	.reg_mr = mock_reg_mr,
+	.reg_mr_iova2 = mock_reg_mr_iova2,
+	.reg_dmabuf_mr = mock_reg_dmabuf_mr,
+	.dereg_mr = mock_dereg_mr,
+	.ioctl = mock_ioctl,
+};
+
+static int setup(void **state)
+{
+	(void)state;
+	context.cmd_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (context.cmd_fd < 0)
+		return -1;
+	p2pmr_set_ops(&mock_ops);
+	p2pmr_set_dev_path("/dev/null");
+	/* BAR offsets stay unresolved: nothing of the host's sysfs is read */
+	p2pmr_set_sysfs_root("/nonexistent");
+	p2pmr_cache_set_source(test_source, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	p2pmr_cache_set_source(NULL, NULL);
+	p2pmr_set_sysfs_root(NULL);
+	p2pmr_set_dev_path(NULL);
+	p2pmr_set_ops(NULL);
+	close(context.cmd_fd);
+	return 0;
+}
+
+static int each(void **state)
+{
+	(void)state;
+	uverbs_mode = UVERBS_OK;
+	uverbs_regs = 0;
+	uverbs_destroys = 0;
+	exported_fd = -1;
+	maps_text = maps_with_bar;
+	p2pmr_cache_reset();
+	return 0;
+}
+
+static void expect_provider_dmabuf(uint64_t offset, size_t length,
+				   uint64_t iova, int fd, int access,
+				   struct ibv_mr *ret, int err)
+{
+	expect_value(mock_reg_dmabuf_mr, offset, offset);
+	expect_value(mock_reg_dmabuf_mr, length, length);
+	expect_value(mock_reg_dmabuf_mr, iova, iova);
+	expect_value(mock_reg_dmabuf_mr, fd, fd);
+	expect_value(mock_reg_dmabuf_mr, access, access);
+	will_return(mock_reg_dmabuf_mr, ret);
+	if (!ret)
+		will_return(mock_reg_dmabuf_mr, err);
+}
+
+#define ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE)
+
+/*
+ * p2pmr_reg_dmabuf_mr()
+ */
+
+static void test_dmabuf_refused(void **state)
+{
+	struct ibv_pd orphan = { .context = NULL };
+
+	(void)state;
+	/* refused before any verb is called: no mock expects a call */
+	errno = 0;
+	assert_null(p2pmr_reg_dmabuf_mr(NULL, 0, 4096, 0, DMABUF_FD, ACCESS));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(p2pmr_reg_dmabuf_mr(&orphan, 0, 4096, 0, DMABUF_FD,
+					ACCESS));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(p2pmr_reg_dmabuf_mr(&pd, 0, 0, 0, DMABUF_FD, ACCESS));
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_null(p2pmr_reg_dmabuf_mr(&pd, 0, 4096, 0, -1, ACCESS));
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(p2pmr_dereg_mr(NULL), EINVAL);
+}
+
+static void test_dmabuf_provider(void **state)
+{
+	(void)state;
+	expect_provider_dmabuf(0x10, 0x2000, X + 0x10, DMABUF_FD, ACCESS,
+			       &provider_mr, 0);
+	assert_ptr_equal(p2pmr_reg_dmabuf_mr(&pd, 0x10, 0x2000, X + 0x10,
+					     DMABUF_FD, ACCESS),
+			 &provider_mr);
+	assert_int_equal(uverbs_regs, 0);
+
+	/* the provider's own MR goes back to the provider */
+	expect_value(mock_dereg_mr, mr, &provider_mr);
+	will_return(mock_dereg_mr, 0);
+	assert_int_equal(p2pmr_dereg_mr(&provider_mr), 0);
+	expect_value(mock_dereg_mr, mr, &provider_mr);
+	will_return(mock_dereg_mr, EBUSY);
+	assert_int_equal(p2pmr_dereg_mr(&provider_mr), EBUSY);
+
+	/* its errors other than EOPNOTSUPP are final */
+	expect_provider_dmabuf(0x10, 0x2000, X + 0x10, DMABUF_FD, ACCESS, NULL,
+			       EINVAL);
+	errno = 0;
+	assert_null(p2pmr_reg_dmabuf_mr(&pd, 0x10, 0x2000, X + 0x10,
+					DMABUF_FD, ACCESS));
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(uverbs_regs, 0);
+}
+
+/* The provider lacks reg_dmabuf_mr (rxe): the uverbs ioctl does it. */
+static void test_dmabuf_uverbs_fallback(void **state)
+{
+	struct ibv_mr *mr;
+
+	(void)state;
+	expect_provider_dmabuf(0x10, 0x2000, X + 0x10, DMABUF_FD, ACCESS, NULL,
+			       EOPNOTSUPP);
+	mr = p2pmr_reg_dmabuf_mr(&pd, 0x10, 0x2000, X + 0x10, DMABUF_FD,
+				 ACCESS);
+	assert_non_null(mr);
+	assert_int_equal(uverbs_regs, 1);
+	assert_ptr_equal(mr->context, &context);
+	assert_ptr_equal(mr->pd, &pd);
+	assert_ptr_equal(mr->addr, (void *)(X + 0x10));
+	assert_int_equal(mr->length, 0x2000);
+	assert_int_equal(mr->handle, MR_HANDLE);
+	assert_int_equal(mr->lkey, LKEY);
+	assert_int_equal(mr->rkey, RKEY);
+	assert_int_equal(p2pmr_own_mr_count(), 1);
+
+	/* released through the ioctl, never through the provider */
+	assert_int_equal(p2pmr_dereg_mr(mr), 0);
+	assert_int_equal(uverbs_destroys, 1);
+	assert_int_equal(p2pmr_own_mr_count(), 0);
+}
+
+static void test_dmabuf_eopnotsupp(void **state)
+{
+	static const enum uverbs_mode modes[] = {
+		UVERBS_NO_METHOD, UVERBS_NO_IOCTL,
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(modes); i++) {
+		uverbs_mode = modes[i];
+		expect_provider_dmabuf(0x10, 0x2000, X + 0x10, DMABUF_FD,
+				       ACCESS, NULL, EOPNOTSUPP);
+		errno = 0;
+		assert_null(p2pmr_reg_dmabuf_mr(&pd, 0x10, 0x2000, X + 0x10,
+						DMABUF_FD, ACCESS));
+		if (errno != EOPNOTSUPP)
+			fail_msg("mode %d: errno %d, expected EOPNOTSUPP",
+				 modes[i], errno);
+	}
+	assert_int_equal(p2pmr_own_mr_count(), 0);
+
+	/* the kernel's other errors come through */
+	uverbs_mode = UVERBS_EBADF;
+	expect_provider_dmabuf(0x10, 0x2000, X + 0x10, DMABUF_FD, ACCESS, NULL,
+			       EOPNOTSUPP);
+	errno = 0;
+	assert_null(p2pmr_reg_dmabuf_mr(&pd, 0x10, 0x2000, X + 0x10,
+					DMABUF_FD, ACCESS));
+	assert_int_equal(errno, EBADF);
+}
+
+static void test_dmabuf_dereg_fails(void **state)
+{
+	struct ibv_mr *mr;
+
+	(void)state;
+	expect_provider_dmabuf(0x10, 0x2000, X + 0x10, DMABUF_FD, ACCESS, NULL,
+			       EOPNOTSUPP);
+	mr = p2pmr_reg_dmabuf_mr(&pd, 0x10, 0x2000, X + 0x10, DMABUF_FD,
+				 ACCESS);
+	assert_non_null(mr);
+
+	uverbs_mode = UVERBS_DESTROY_EBUSY;
+	assert_int_equal(p2pmr_dereg_mr(mr), EBUSY);
+	/* still registered, still the library's */
+	assert_int_equal(p2pmr_own_mr_count(), 1);
+	uverbs_mode = UVERBS_OK;
+	assert_int_equal(p2pmr_dereg_mr(mr), 0);
+	assert_int_equal(uverbs_destroys, 1);
+	assert_int_equal(p2pmr_own_mr_count(), 0);
+}
+
+/*
+ * p2pmr_reg_mr()
+ */
+
+static void test_reg_host(void **state)
+{
+	static struct ibv_mr host_mr;
+	void *addr = (void *)(HEAP + 0x100);
+
+	(void)state;
+	expect_value(mock_reg_mr, addr, addr);
+	expect_value(mock_reg_mr, length, 0x1000);
+	expect_value(mock_reg_mr, access, ACCESS);
+	will_return(mock_reg_mr, &host_mr);
+	assert_ptr_equal(p2pmr_reg_mr(&pd, addr, 0x1000, (uintptr_t)addr,
+				      ACCESS), &host_mr);
+
+	/* another iova: ibv_reg_mr_iova2() */
+	expect_value(mock_reg_mr_iova2, addr, addr);
+	expect_value(mock_reg_mr_iova2, length, 0x1000);
+	expect_value(mock_reg_mr_iova2, iova, 0x10000);
+	expect_value(mock_reg_mr_iova2, access, ACCESS);
+	will_return(mock_reg_mr_iova2, &host_mr);
+	assert_ptr_equal(p2pmr_reg_mr(&pd, addr, 0x1000, 0x10000, ACCESS),
+			 &host_mr);
+
+	/* host registrations read /proc/self/maps once, to build the cache */
+	assert_int_equal(p2pmr_cache_read_count(), 1);
+
+	errno = 0;
+	assert_null(p2pmr_reg_mr(NULL, addr, 0x1000, 0, ACCESS));
+	assert_int_equal(errno, EINVAL);
+}
+
+static void expect_export(uint64_t addr, uint64_t length, int err)
+{
+	expect_value(p2pmr_dev_ioctl, cmd->addr, addr);
+	expect_value(p2pmr_dev_ioctl, cmd->length, length);
+	will_return(p2pmr_dev_ioctl, err);
+}
+
+static void assert_exported_fd_closed(void)
+{
+	assert_true(exported_fd >= 0);
+	assert_int_equal(fcntl(exported_fd, F_GETFD), -1);
+	assert_int_equal(errno, EBADF);
+}
+
+static void test_reg_bar(void **state)
+{
+	void *addr = (void *)(X + 0x1010);
+	struct ibv_mr *mr;
+
+	(void)state;
+	/* whole pages around the range are exported by address */
+	expect_export(X + 0x1000, 0x3000, 0);
+	expect_value(mock_reg_dmabuf_mr, offset, 0x10);
+	expect_value(mock_reg_dmabuf_mr, length, 0x2000);
+	expect_value(mock_reg_dmabuf_mr, iova, X + 0x1010);
+	expect_any(mock_reg_dmabuf_mr, fd);
+	expect_value(mock_reg_dmabuf_mr, access, ACCESS);
+	will_return(mock_reg_dmabuf_mr, &provider_mr);
+	mr = p2pmr_reg_mr(&pd, addr, 0x2000, (uintptr_t)addr, ACCESS);
+	assert_ptr_equal(mr, &provider_mr);
+	/* the MR holds the dma-buf: the library's fd is closed */
+	assert_exported_fd_closed();
+
+	/* the provider fails: the fd is closed all the same */
+	expect_export(X + 0x1000, 0x3000, 0);
+	expect_any(mock_reg_dmabuf_mr, offset);
+	expect_any(mock_reg_dmabuf_mr, length);
+	expect_any(mock_reg_dmabuf_mr, iova);
+	expect_any(mock_reg_dmabuf_mr, fd);
+	expect_any(mock_reg_dmabuf_mr, access);
+	will_return(mock_reg_dmabuf_mr, NULL);
+	will_return(mock_reg_dmabuf_mr, EREMOTEIO);
+	errno = 0;
+	assert_null(p2pmr_reg_mr(&pd, addr, 0x2000, (uintptr_t)addr, ACCESS));
+	assert_int_equal(errno, EREMOTEIO);
+	assert_exported_fd_closed();
+
+	/* the export fails: its errno, and no registration */
+	expect_export(X, 0x1000, EACCES);
+	errno = 0;
+	assert_null(p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, ACCESS));
+	assert_int_equal(errno, EACCES);
+
+	/* BAR registrations cost no read of /proc/self/maps either */
+	assert_int_equal(p2pmr_cache_read_count(), 1);
+}
+
+/*
+ * The cache still names a BAR that is gone, host memory in its place:
+ * the kernel refuses the export, a fresh look finds host memory.
+ */
+static void test_reg_stale_bar(void **state)
+{
+	static struct ibv_mr host_mr;
+	struct p2pmr_mem_info info;
+	uint64_t reads;
+
+	(void)state;
+	assert_int_equal(p2pmr_classify((void *)X, 1, &info), 0);
+	assert_int_equal(info.type, P2PMR_MEM_BAR);
+	reads = p2pmr_cache_read_count();
+
+	maps_text = maps_without_bar;
+	expect_export(X, 0x1000, EINVAL);
+	expect_value(mock_reg_mr, addr, (void *)X);
+	expect_value(mock_reg_mr, length, 0x1000);
+	expect_value(mock_reg_mr, access, ACCESS);
+	will_return(mock_reg_mr, &host_mr);
+	assert_ptr_equal(p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, ACCESS),
+			 &host_mr);
+	assert_int_equal(p2pmr_cache_read_count(), reads + 1);
+
+	/* a BAR mapping the kernel revoked stays a BAR: EFAULT */
+	maps_text = maps_with_bar;
+	p2pmr_classify_flush();
+	expect_export(X, 0x1000, EFAULT);
+	errno = 0;
+	assert_null(p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, ACCESS));
+	assert_int_equal(errno, EFAULT);
+}
+
+/* Through rxe: export, then the uverbs fallback, then dereg. */
+static void test_reg_bar_uverbs(void **state)
+{
+	struct ibv_mr *mr;
+
+	(void)state;
+	expect_export(X, 0x3000, 0);
+	expect_value(mock_reg_dmabuf_mr, offset, 0x10);
+	expect_value(mock_reg_dmabuf_mr, length, 0x2000);
+	expect_value(mock_reg_dmabuf_mr, iova, X + 0x10);
+	expect_any(mock_reg_dmabuf_mr, fd);
+	expect_value(mock_reg_dmabuf_mr, access, ACCESS);
+	will_return(mock_reg_dmabuf_mr, NULL);
+	will_return(mock_reg_dmabuf_mr, EOPNOTSUPP);
+	mr = p2pmr_reg_mr(&pd, (void *)(X + 0x10), 0x2000, X + 0x10, ACCESS);
+	assert_non_null(mr);
+	assert_int_equal(uverbs_regs, 1);
+	assert_int_equal(mr->lkey, LKEY);
+	assert_ptr_equal(mr->addr, (void *)(X + 0x10));
+	assert_exported_fd_closed();
+	assert_int_equal(p2pmr_dereg_mr(mr), 0);
+	assert_int_equal(uverbs_destroys, 1);
+}
+
+static void test_reg_partial(void **state)
+{
+	(void)state;
+	/* host memory running into the BAR: refused, nothing registered */
+	errno = 0;
+	assert_null(p2pmr_reg_mr(&pd, (void *)(X - 0x1000), 0x2000,
+				 X - 0x1000, ACCESS));
+	assert_int_equal(errno, EINVAL);
+}
+
+/*
+ * A BAR the application mapped after the cache was built: host
+ * registration fails with EFAULT, a fresh look finds the BAR.
+ */
+static void test_reg_efault_finds_bar(void **state)
+{
+	static struct ibv_mr host_mr;
+	struct ibv_mr *mr;
+	uint64_t reads;
+
+	(void)state;
+	maps_text = maps_without_bar;
+	expect_any(mock_reg_mr, addr);
+	expect_any(mock_reg_mr, length);
+	expect_any(mock_reg_mr, access);
+	will_return(mock_reg_mr, &host_mr);
+	assert_non_null(p2pmr_reg_mr(&pd, (void *)HEAP, 64, HEAP, ACCESS));
+	reads = p2pmr_cache_read_count();
+
+	maps_text = maps_with_bar;
+	expect_value(mock_reg_mr, addr, (void *)X);
+	expect_value(mock_reg_mr, length, 0x1000);
+	expect_value(mock_reg_mr, access, ACCESS);
+	will_return(mock_reg_mr, NULL);
+	will_return(mock_reg_mr, EFAULT);
+	expect_export(X, 0x1000, 0);
+	expect_value(mock_reg_dmabuf_mr, offset, 0);
+	expect_value(mock_reg_dmabuf_mr, length, 0x1000);
+	expect_value(mock_reg_dmabuf_mr, iova, X);
+	expect_any(mock_reg_dmabuf_mr, fd);
+	expect_value(mock_reg_dmabuf_mr, access, ACCESS);
+	will_return(mock_reg_dmabuf_mr, &provider_mr);
+	mr = p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, ACCESS);
+	assert_ptr_equal(mr, &provider_mr);
+	assert_int_equal(p2pmr_cache_read_count(), reads + 1);
+	assert_exported_fd_closed();
+}
+
+/* Host memory that now runs into a BAR mapped since: EINVAL. */
+static void test_reg_efault_partial(void **state)
+{
+	struct p2pmr_mem_info info;
+
+	(void)state;
+	maps_text = maps_without_bar;
+	assert_int_equal(p2pmr_classify((void *)X, 1, &info), 0);
+	maps_text = maps_with_bar;
+	expect_any(mock_reg_mr, addr);
+	expect_any(mock_reg_mr, length);
+	expect_any(mock_reg_mr, access);
+	will_return(mock_reg_mr, NULL);
+	will_return(mock_reg_mr, EFAULT);
+	errno = 0;
+	assert_null(p2pmr_reg_mr(&pd, (void *)(X - 0x1000), 0x2000,
+				 X - 0x1000, ACCESS));
+	assert_int_equal(errno, EINVAL);
+}
+
+/* EFAULT on host memory stays EFAULT, after one look. */
+static void test_reg_efault_host(void **state)
+{
+	uint64_t reads;
+
+	(void)state;
+	expect_any_count(mock_reg_mr, addr, 2);
+	expect_any_count(mock_reg_mr, length, 2);
+	expect_any_count(mock_reg_mr, access, 2);
+	will_return(mock_reg_mr, NULL);
+	will_return(mock_reg_mr, ENOMEM);
+	errno = 0;
+	assert_null(p2pmr_reg_mr(&pd, (void *)HEAP, 64, HEAP, ACCESS));
+	assert_int_equal(errno, ENOMEM);
+	reads = p2pmr_cache_read_count();
+
+	will_return(mock_reg_mr, NULL);
+	will_return(mock_reg_mr, EFAULT);
+	errno = 0;
+	assert_null(p2pmr_reg_mr(&pd, (void *)HEAP, 64, HEAP, ACCESS));
+	assert_int_equal(errno, EFAULT);
+	assert_int_equal(p2pmr_cache_read_count(), reads + 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_dmabuf_refused, each),
+		cmocka_unit_test_setup(test_dmabuf_provider, each),
+		cmocka_unit_test_setup(test_dmabuf_uverbs_fallback, each),
+		cmocka_unit_test_setup(test_dmabuf_eopnotsupp, each),
+		cmocka_unit_test_setup(test_dmabuf_dereg_fails, each),
+		cmocka_unit_test_setup(test_reg_host, each),
+		cmocka_unit_test_setup(test_reg_bar, each),
+		cmocka_unit_test_setup(test_reg_bar_uverbs, each),
+		cmocka_unit_test_setup(test_reg_partial, each),
+		cmocka_unit_test_setup(test_reg_efault_finds_bar, each),
+		cmocka_unit_test_setup(test_reg_stale_bar, each),
+		cmocka_unit_test_setup(test_reg_efault_partial, each),
+		cmocka_unit_test_setup(test_reg_efault_host, each),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,816 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rxe_dmabuf_xfer: move data by RDMA into and out of a dma-buf MR over a
+ * PCI BAR that p2pmr.ko exports, and check each transfer.
+ *
+ *   rxe_dmabuf_xfer -d <ibdev> -P <resource> [-o <offset>] [-l <length>]
+ *                   [-i <iova>] [-a <access>] [-r <command>]
+ *                   [-t <seconds>] <op>...
+ *
+ * The whole BAR behind the sysfs file <resource> is exported through
+ * /dev/p2pmr, and one MR is registered over [offset, offset + length) of
+ * that dma-buf at <iova> (defaults: 0, the whole BAR, iova = offset) with
+ * <access> (as rxe_dmabuf_reg -a; default local_write, remote_read,
+ * remote_write).  Then the ops run in order, each over a fresh pair of RC
+ * QPs connected to each other on port 1, GID index 1, from a host-memory
+ * buffer of its own.  AT is a byte offset in the MR (iova + AT is the
+ * remote address, offset + AT the dma-buf offset); it may be negative, and
+ * beyond the MR, for the deny- ops.  The pattern is indexed by dma-buf
+ * offset, i.e. by BAR offset: byte i of an op holds
+ * p2pmr_pattern_byte(SEED, offset + AT + i), as in the host file behind an
+ * ivshmem BAR.
+ *
+ *   write,AT,LEN,SEED   RDMA WRITE the pattern to the MR
+ *   read,AT,LEN,SEED    RDMA READ from the MR, compare with the pattern
+ *   send,AT,LEN,SEED    SEND the pattern; the receive buffer is the MR at
+ *                       AT (its lkey); the receive completion must say LEN
+ *   zero,AT,LEN         RDMA WRITE zeros to the MR
+ *   deny-write,AT,LEN   an RDMA WRITE (of 0xa5 bytes) must complete with a
+ *                       remote access error
+ *   deny-read,AT,LEN    an RDMA READ must complete with a remote access
+ *                       error
+ *   flood,AT,LEN,SEED   keep FLOOD_DEPTH RDMA WRITEs of the pattern in
+ *                       flight; once FLOOD_START have completed, run the
+ *                       -r command (one that revokes the dma-buf) in
+ *                       another thread while posting goes on.  Work
+ *                       requests must then complete with a remote access
+ *                       error (the first) or flushed, none posted after
+ *                       the command returned may succeed, all must
+ *                       complete, and the command must succeed.
+ *
+ * Every completion is awaited at most -t seconds (default 60).  The MR is
+ * deregistered at the end whatever happened, and that must succeed.
+ *
+ * Exit status: 0 when every op passed, 1 at the first that failed (the
+ * rest do not run), 2 on bad usage or setup failure.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+#include <linux/p2pmr.h>
+
+#include "pattern.h"
+#include "uverbs_dmabuf.h"
+
+#define LOOP_PORT	1
+#define LOOP_GID_INDEX	1
+#define FLOOD_DEPTH	32
+#define FLOOD_START	8
+#define DENY_BYTE	0xa5
+
+enum op_kind { OP_WRITE, OP_READ, OP_SEND, OP_ZERO, OP_DENY_WRITE,
+	       OP_DENY_READ, OP_FLOOD };
+
+static const struct {
+	const char *name;
+	int has_seed;
+} op_names[] = {
+	[OP_WRITE] = { "write", 1 },
+	[OP_READ] = { "read", 1 },
+	[OP_SEND] = { "send", 1 },
+	[OP_ZERO] = { "zero", 0 },
+	[OP_DENY_WRITE] = { "deny-write", 0 },
+	[OP_DENY_READ] = { "deny-read", 0 },
+	[OP_FLOOD] = { "flood", 1 },
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+struct op {
+	enum op_kind kind;
+	int64_t at;
+	uint64_t len;
+	uint32_t seed;
+};
+
+/* The BAR MR and what the ops need to reach it. */
+struct target {
+	struct ibv_pd *pd;
+	uint64_t offset, length, iova;
+	uint32_t lkey, rkey;
+	const char *revoke_cmd;
+	unsigned int timeout_s;
+};
+
+/* Two RC QPs connected to each other, and a registered host buffer. */
+struct loop {
+	struct ibv_cq *cq;
+	struct ibv_qp *qp[2];
+	struct ibv_mr *mr;
+	uint8_t *buf;
+	size_t len;
+};
+
+static const struct {
+	const char *name;
+	int flag;
+} access_names[] = {
+	{ "local_write", IBV_ACCESS_LOCAL_WRITE },
+	{ "remote_read", IBV_ACCESS_REMOTE_READ },
+	{ "remote_write", IBV_ACCESS_REMOTE_WRITE },
+};
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: rxe_dmabuf_xfer -d <ibdev> -P <resource> [-o <offset>] [-l <length>]\n"
+		"                       [-i <iova>] [-a <access>] [-r <command>]\n"
+		"                       [-t <seconds>] <op>...\n"
+		"  op: write|read|send|flood,AT,LEN,SEED  zero|deny-write|deny-read,AT,LEN\n");
+	exit(2);
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return (*s == '\0' || *s == '-' || *end != '\0' || errno) ? -1 : 0;
+}
+
+static int parse_i64(const char *s, int64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoll(s, &end, 0);
+	return (*s == '\0' || *end != '\0' || errno) ? -1 : 0;
+}
+
+static int parse_access(const char *s, int *access)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	size_t i;
+
+	if (!copy)
+		return -1;
+	*access = 0;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < ARRAY_SIZE(access_names); i++)
+			if (!strcmp(access_names[i].name, tok))
+				break;
+		if (i == ARRAY_SIZE(access_names)) {
+			free(copy);
+			return -1;
+		}
+		*access |= access_names[i].flag;
+	}
+	free(copy);
+	return 0;
+}
+
+/* "name,AT,LEN[,SEED]" */
+static int parse_op(const char *s, struct op *op)
+{
+	char *copy = strdup(s), *f[6], *save = NULL;
+	uint64_t seed = 0;
+	int n = 0;
+	size_t i;
+
+	if (!copy)
+		return -1;
+	for (f[n] = strtok_r(copy, ",", &save); f[n] && n < 5;
+	     f[++n] = strtok_r(NULL, ",", &save))
+		;
+	for (i = 0; i < ARRAY_SIZE(op_names); i++)
+		if (n && !strcmp(op_names[i].name, f[0]))
+			break;
+	if (i == ARRAY_SIZE(op_names) || n != 3 + op_names[i].has_seed ||
+	    parse_i64(f[1], &op->at) || parse_u64(f[2], &op->len) ||
+	    !op->len || op->len > INT32_MAX ||
+	    (n == 4 && (parse_u64(f[3], &seed) || seed > UINT32_MAX))) {
+		free(copy);
+		return -1;
+	}
+	op->kind = i;
+	op->seed = seed;
+	free(copy);
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct ibv_context *open_device(const char *name)
+{
+	struct ibv_device **list;
+	struct ibv_context *ctx = NULL;
+	int i, n;
+
+	list = ibv_get_device_list(&n);
+	if (!list) {
+		perror("ibv_get_device_list");
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), name))
+			break;
+	if (i == n)
+		fprintf(stderr, "rxe_dmabuf_xfer: no RDMA device %s\n", name);
+	else if (!(ctx = ibv_open_device(list[i])))
+		perror("ibv_open_device");
+	ibv_free_device_list(list);
+	return ctx;
+}
+
+/* Export a whole BAR through /dev/p2pmr; the dma-buf fd or -1. */
+static int p2pmr_export_bar(const char *resource, uint64_t *size)
+{
+	struct p2pmr_export_fd exp = { .size = sizeof(exp) };
+	struct stat st;
+	int dev, res;
+
+	res = open(resource, O_RDWR | O_CLOEXEC);
+	if (res < 0 || fstat(res, &st)) {
+		perror(resource);
+		return -1;
+	}
+	dev = open("/dev/" P2PMR_DEVICE_NAME, O_RDWR | O_CLOEXEC);
+	if (dev < 0) {
+		perror("/dev/" P2PMR_DEVICE_NAME);
+		close(res);
+		return -1;
+	}
+	exp.resource_fd = res;
+	exp.open_flags = O_RDWR | O_CLOEXEC;
+	exp.length = st.st_size;
+	if (ioctl(dev, P2PMR_IOCTL_EXPORT_FD, &exp)) {
+		perror("P2PMR_IOCTL_EXPORT_FD");
+		exp.out_dmabuf_fd = -1;
+	}
+	*size = st.st_size;
+	close(dev);
+	close(res);
+	return exp.out_dmabuf_fd;
+}
+
+/* Connect qp to dest_qpn on our own port: INIT, RTR, RTS. */
+static int loop_connect(struct ibv_qp *qp, uint32_t dest_qpn,
+			const union ibv_gid *gid)
+{
+	struct ibv_qp_attr a = {
+		.qp_state = IBV_QPS_INIT,
+		.port_num = LOOP_PORT,
+		.qp_access_flags = IBV_ACCESS_REMOTE_READ |
+				   IBV_ACCESS_REMOTE_WRITE,
+	};
+
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
+		return -1;
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = IBV_MTU_1024;
+	a.dest_qp_num = dest_qpn;
+	a.max_dest_rd_atomic = 1;
+	a.min_rnr_timer = 12;
+	a.ah_attr.is_global = 1;
+	a.ah_attr.grh.dgid = *gid;
+	a.ah_attr.grh.sgid_index = LOOP_GID_INDEX;
+	a.ah_attr.grh.hop_limit = 1;
+	a.ah_attr.port_num = LOOP_PORT;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
+			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
+			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
+		return -1;
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	a.timeout = 14;
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.max_rd_atomic = 1;
+	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
+			     IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+			     IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
+}
+
+static void loop_teardown(struct loop *l)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (l->qp[i])
+			ibv_destroy_qp(l->qp[i]);
+	if (l->cq)
+		ibv_destroy_cq(l->cq);
+	if (l->mr)
+		ibv_dereg_mr(l->mr);
+	free(l->buf);
+	memset(l, 0, sizeof(*l));
+}
+
+static int loop_setup(struct loop *l, struct ibv_pd *pd, size_t len,
+		      unsigned int depth)
+{
+	struct ibv_qp_init_attr init = {
+		.qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = depth, .max_recv_wr = 1,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+	};
+	union ibv_gid gid;
+	int i;
+
+	memset(l, 0, sizeof(*l));
+	l->len = len;
+	l->buf = calloc(1, len);
+	if (!l->buf)
+		goto err;
+	l->mr = ibv_reg_mr(pd, l->buf, len, IBV_ACCESS_LOCAL_WRITE);
+	l->cq = ibv_create_cq(pd->context, 2 * depth + 2, NULL, NULL, 0);
+	if (!l->mr || !l->cq ||
+	    ibv_query_gid(pd->context, LOOP_PORT, LOOP_GID_INDEX, &gid))
+		goto err;
+	init.send_cq = l->cq;
+	init.recv_cq = l->cq;
+	for (i = 0; i < 2; i++) {
+		l->qp[i] = ibv_create_qp(pd, &init);
+		if (!l->qp[i])
+			goto err;
+	}
+	for (i = 0; i < 2; i++)
+		if (loop_connect(l->qp[i], l->qp[!i]->qp_num, &gid))
+			goto err;
+	return 0;
+err:
+	perror("setting up the loopback QPs");
+	loop_teardown(l);
+	return -1;
+}
+
+static int loop_post(struct loop *l, enum ibv_wr_opcode opcode,
+		     uint64_t remote_addr, uint32_t rkey, uint64_t wr_id)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)l->buf,
+		.length = l->len,
+		.lkey = l->mr->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.wr_id = wr_id,
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = opcode,
+		.send_flags = IBV_SEND_SIGNALED,
+		.wr.rdma = { .remote_addr = remote_addr, .rkey = rkey },
+	}, *bad;
+	int err = ibv_post_send(l->qp[0], &wr, &bad);
+
+	if (err)
+		fprintf(stderr, "ibv_post_send: %s\n", strerror(err));
+	return err;
+}
+
+/* Poll for one completion until the deadline; 0 when one came. */
+static int loop_poll(struct loop *l, struct ibv_wc *wc, double deadline)
+{
+	int n;
+
+	while ((n = ibv_poll_cq(l->cq, 1, wc)) == 0 && now_s() < deadline)
+		usleep(200);
+	if (n < 0)
+		fprintf(stderr, "ibv_poll_cq failed\n");
+	else if (n == 0)
+		printf("no completion within the timeout\n");
+	return n == 1 ? 0 : -1;
+}
+
+/* One signaled work request on qp[0]; its completion status, or -1. */
+static int loop_one(struct loop *l, enum ibv_wr_opcode opcode,
+		    uint64_t remote_addr, uint32_t rkey, unsigned int timeout_s)
+{
+	struct ibv_wc wc;
+
+	if (loop_post(l, opcode, remote_addr, rkey, 0) ||
+	    loop_poll(l, &wc, now_s() + timeout_s))
+		return -1;
+	return wc.status;
+}
+
+static void fill_pattern(uint8_t *buf, size_t len, uint32_t seed,
+			 uint64_t bar_off)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = p2pmr_pattern_byte(seed, bar_off + i);
+}
+
+static int check_pattern(const uint8_t *buf, size_t len, uint32_t seed,
+			 uint64_t bar_off)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (buf[i] != p2pmr_pattern_byte(seed, bar_off + i)) {
+			printf("byte at BAR offset %#" PRIx64 " is %#x, not %#x (seed %u)\n",
+			       bar_off + i, buf[i],
+			       p2pmr_pattern_byte(seed, bar_off + i), seed);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* SEND from host memory into a receive buffer in the BAR MR. */
+static int do_send(struct loop *l, const struct target *t,
+		   const struct op *op)
+{
+	struct ibv_sge rsge = {
+		.addr = t->iova + op->at,
+		.length = op->len,
+		.lkey = t->lkey,
+	};
+	struct ibv_recv_wr rwr = { .wr_id = 1, .sg_list = &rsge, .num_sge = 1 };
+	struct ibv_recv_wr *bad;
+	double deadline = now_s() + t->timeout_s;
+	struct ibv_wc wc;
+	int i, err, got_send = 0, got_recv = 0;
+
+	err = ibv_post_recv(l->qp[1], &rwr, &bad);
+	if (err) {
+		fprintf(stderr, "ibv_post_recv: %s\n", strerror(err));
+		return -1;
+	}
+	if (loop_post(l, IBV_WR_SEND, 0, 0, 0))
+		return -1;
+	for (i = 0; i < 2; i++) {
+		if (loop_poll(l, &wc, deadline))
+			return -1;
+		if (wc.status != IBV_WC_SUCCESS) {
+			printf("%s completion: %s\n",
+			       wc.qp_num == l->qp[1]->qp_num ? "receive" : "send",
+			       ibv_wc_status_str(wc.status));
+			return -1;
+		}
+		if (wc.opcode == IBV_WC_RECV) {
+			if (wc.byte_len != op->len) {
+				printf("received %u bytes, not %" PRIu64 "\n",
+				       wc.byte_len, op->len);
+				return -1;
+			}
+			got_recv = 1;
+		} else {
+			got_send = 1;
+		}
+	}
+	return got_send && got_recv ? 0 : -1;
+}
+
+struct revoker {
+	const char *cmd;
+	int rc;
+	atomic_int done;
+};
+
+static void *revoker_run(void *arg)
+{
+	struct revoker *r = arg;
+
+	r->rc = system(r->cmd);
+	atomic_store(&r->done, 1);
+	return NULL;
+}
+
+/*
+ * Keep RDMA WRITEs in flight and revoke the dma-buf under them.  wr_id is
+ * the sequence number of a work request.
+ */
+static int do_flood(struct loop *l, const struct target *t,
+		    const struct op *op)
+{
+	uint64_t posted = 0, completed = 0, ok = 0, flushed = 0, errors = 0;
+	uint64_t first_after = UINT64_MAX, at_start = 0;
+	double deadline = now_s() + t->timeout_s, done_at = 0;
+	struct revoker r = { .cmd = t->revoke_cmd };
+	enum ibv_wc_status first_err = IBV_WC_SUCCESS;
+	int started = 0, stop = 0, fail = 0, n, i;
+	struct ibv_wc wcs[16];
+	pthread_t thread;
+	struct timespec ts;
+
+	fill_pattern(l->buf, l->len, op->seed, t->offset + op->at);
+	while (!stop || completed < posted) {
+		if (now_s() > deadline) {
+			printf("flood: %" PRIu64 " of %" PRIu64
+			       " work requests never completed\n",
+			       posted - completed, posted);
+			fail = 1;
+			break;
+		}
+		if (started && first_after == UINT64_MAX &&
+		    atomic_load(&r.done)) {
+			first_after = posted;
+			done_at = now_s();
+		}
+		/* revoked, and still no error: rxe keeps writing */
+		if (done_at && !errors && now_s() > done_at + 10) {
+			printf("flood: RDMA WRITEs still succeed 10 s after the revocation\n");
+			fail = 1;
+			stop = 1;
+		}
+		while (!stop && posted - completed < FLOOD_DEPTH) {
+			if (loop_post(l, IBV_WR_RDMA_WRITE, t->iova + op->at,
+				      t->rkey, posted)) {
+				fail = 1;
+				stop = 1;
+				break;
+			}
+			posted++;
+		}
+		n = ibv_poll_cq(l->cq, ARRAY_SIZE(wcs), wcs);
+		if (n < 0) {
+			fprintf(stderr, "ibv_poll_cq failed\n");
+			fail = 1;
+			break;
+		}
+		if (!n)
+			usleep(100);
+		for (i = 0; i < n; i++) {
+			completed++;
+			if (wcs[i].status == IBV_WC_SUCCESS) {
+				ok++;
+				if (wcs[i].wr_id >= first_after) {
+					printf("flood: work request %" PRIu64
+					       ", posted after the revocation, succeeded\n",
+					       (uint64_t)wcs[i].wr_id);
+					fail = 1;
+				}
+				continue;
+			}
+			if (!started) {
+				printf("flood: work request %" PRIu64
+				       " failed before the revocation: %s\n",
+				       (uint64_t)wcs[i].wr_id,
+				       ibv_wc_status_str(wcs[i].status));
+				fail = 1;
+			}
+			if (wcs[i].status == IBV_WC_WR_FLUSH_ERR) {
+				flushed++;
+			} else {
+				if (!errors++)
+					first_err = wcs[i].status;
+				if (wcs[i].status != IBV_WC_REM_ACCESS_ERR) {
+					printf("flood: work request %" PRIu64
+					       ": %s, not a remote access error\n",
+					       (uint64_t)wcs[i].wr_id,
+					       ibv_wc_status_str(wcs[i].status));
+					fail = 1;
+				}
+			}
+			stop = 1;
+		}
+		if (!started && ok >= FLOOD_START && !stop) {
+			at_start = posted - completed;
+			printf("flood: %" PRIu64 " writes of %" PRIu64
+			       " bytes done, %" PRIu64
+			       " in flight: revoking: %s\n",
+			       ok, op->len, at_start, r.cmd);
+			fflush(stdout);
+			if (pthread_create(&thread, NULL, revoker_run, &r)) {
+				fprintf(stderr, "pthread_create failed\n");
+				fail = 1;
+				stop = 1;
+			} else {
+				started = 1;
+			}
+		}
+	}
+
+	if (!started) {
+		printf("flood: never reached %d completed writes\n",
+		       FLOOD_START);
+		return -1;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += t->timeout_s;
+	if (pthread_timedjoin_np(thread, NULL, &ts)) {
+		printf("flood: the revocation command did not return within %u s\n",
+		       t->timeout_s);
+		return -1;
+	}
+	printf("flood: %" PRIu64 " posted, %" PRIu64 " succeeded, %" PRIu64
+	       " failed (first: %s), %" PRIu64 " flushed; command status %d\n",
+	       posted, ok, errors, ibv_wc_status_str(first_err), flushed,
+	       r.rc);
+	if (r.rc) {
+		printf("flood: the revocation command failed\n");
+		fail = 1;
+	}
+	if (!errors) {
+		printf("flood: no work request failed after the revocation\n");
+		fail = 1;
+	}
+	return fail ? -1 : 0;
+}
+
+static int run_op(const struct target *t, const struct op *op)
+{
+	uint64_t bar_off = t->offset + op->at, raddr = t->iova + op->at;
+	int st = -1, ret = -1;
+	double start = now_s();
+	struct loop l;
+
+	printf("%s %#" PRIx64 " bytes at MR%c%#" PRIx64 " (BAR %#" PRIx64
+	       ", iova %#" PRIx64 ")", op_names[op->kind].name, op->len,
+	       op->at < 0 ? '-' : '+',
+	       op->at < 0 ? -(uint64_t)op->at : (uint64_t)op->at, bar_off,
+	       raddr);
+	if (op_names[op->kind].has_seed)
+		printf(" seed %u", op->seed);
+	printf("\n");
+	fflush(stdout);
+
+	if (loop_setup(&l, t->pd, op->len,
+		       op->kind == OP_FLOOD ? FLOOD_DEPTH : 2))
+		return -1;
+
+	switch (op->kind) {
+	case OP_WRITE:
+		fill_pattern(l.buf, l.len, op->seed, bar_off);
+		st = loop_one(&l, IBV_WR_RDMA_WRITE, raddr, t->rkey,
+			      t->timeout_s);
+		ret = st == IBV_WC_SUCCESS ? 0 : -1;
+		break;
+	case OP_ZERO:
+		st = loop_one(&l, IBV_WR_RDMA_WRITE, raddr, t->rkey,
+			      t->timeout_s);
+		ret = st == IBV_WC_SUCCESS ? 0 : -1;
+		break;
+	case OP_READ:
+		st = loop_one(&l, IBV_WR_RDMA_READ, raddr, t->rkey,
+			      t->timeout_s);
+		ret = st == IBV_WC_SUCCESS ?
+			check_pattern(l.buf, l.len, op->seed, bar_off) : -1;
+		break;
+	case OP_DENY_WRITE:
+		memset(l.buf, DENY_BYTE, l.len);
+		st = loop_one(&l, IBV_WR_RDMA_WRITE, raddr, t->rkey,
+			      t->timeout_s);
+		ret = st == IBV_WC_REM_ACCESS_ERR ? 0 : -1;
+		break;
+	case OP_DENY_READ:
+		st = loop_one(&l, IBV_WR_RDMA_READ, raddr, t->rkey,
+			      t->timeout_s);
+		ret = st == IBV_WC_REM_ACCESS_ERR ? 0 : -1;
+		break;
+	case OP_SEND:
+		fill_pattern(l.buf, l.len, op->seed, bar_off);
+		ret = do_send(&l, t, op);
+		break;
+	case OP_FLOOD:
+		ret = do_flood(&l, t, op);
+		break;
+	}
+	if (st >= 0)
+		printf("  completion: %s\n",
+		       ibv_wc_status_str((enum ibv_wc_status)st));
+	loop_teardown(&l);
+	printf("%s %s: %.0f ms\n", ret ? "not ok" : "ok",
+	       op_names[op->kind].name, (now_s() - start) * 1000);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dev_name = NULL, *resource = NULL;
+	uint64_t bar_size = 0, v;
+	int have_length = 0, have_iova = 0;
+	struct target t = { .timeout_s = 60 };
+	int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
+		     IBV_ACCESS_REMOTE_WRITE;
+	struct ibv_context *ctx;
+	struct op *ops;
+	uint32_t handle;
+	int opt, nops, i, fd, err, status = 0;
+
+	while ((opt = getopt(argc, argv, "+d:P:o:l:i:a:r:t:")) != -1) {
+		switch (opt) {
+		case 'd':
+			dev_name = optarg;
+			break;
+		case 'P':
+			resource = optarg;
+			break;
+		case 'o':
+			if (parse_u64(optarg, &t.offset))
+				usage();
+			break;
+		case 'l':
+			if (parse_u64(optarg, &t.length))
+				usage();
+			have_length = 1;
+			break;
+		case 'i':
+			if (parse_u64(optarg, &t.iova))
+				usage();
+			have_iova = 1;
+			break;
+		case 'a':
+			if (parse_access(optarg, &access))
+				usage();
+			break;
+		case 'r':
+			t.revoke_cmd = optarg;
+			break;
+		case 't':
+			if (parse_u64(optarg, &v) || !v || v > 3600)
+				usage();
+			t.timeout_s = v;
+			break;
+		default:
+			usage();
+		}
+	}
+	nops = argc - optind;
+	if (!dev_name || !resource || nops < 1)
+		usage();
+	ops = calloc(nops, sizeof(*ops));
+	if (!ops)
+		return 2;
+	for (i = 0; i < nops; i++) {
+		if (parse_op(argv[optind + i], &ops[i])) {
+			fprintf(stderr, "rxe_dmabuf_xfer: bad op '%s'\n",
+				argv[optind + i]);
+			usage();
+		}
+		if (ops[i].kind == OP_FLOOD && !t.revoke_cmd) {
+			fprintf(stderr, "rxe_dmabuf_xfer: flood needs -r\n");
+			usage();
+		}
+	}
+
+	fd = p2pmr_export_bar(resource, &bar_size);
+	if (fd < 0)
+		return 2;
+	if (!have_length)
+		t.length = bar_size - t.offset;
+	if (!have_iova)
+		t.iova = t.offset;
+	for (i = 0; i < nops; i++) {
+		int deny = ops[i].kind == OP_DENY_WRITE ||
+			   ops[i].kind == OP_DENY_READ;
+
+		if (!deny && (ops[i].at < 0 ||
+			      ops[i].at + ops[i].len > t.length)) {
+			fprintf(stderr, "rxe_dmabuf_xfer: '%s' is outside the MR\n",
+				argv[optind + i]);
+			usage();
+		}
+	}
+
+	ctx = open_device(dev_name);
+	if (!ctx)
+		return 2;
+	t.pd = ibv_alloc_pd(ctx);
+	if (!t.pd) {
+		perror("ibv_alloc_pd");
+		return 2;
+	}
+	err = uverbs_reg_dmabuf_mr(t.pd, t.offset, t.length, t.iova, fd,
+				   access, &handle, &t.lkey, &t.rkey);
+	printf("reg_dmabuf_mr(%s, offset %#" PRIx64 ", length %#" PRIx64
+	       ", iova %#" PRIx64 ", access %#x) of %s: %s\n", dev_name,
+	       t.offset, t.length, t.iova, access, resource,
+	       err ? strerror(err) : "ok");
+	if (err)
+		return 2;
+
+	for (i = 0; i < nops && !status; i++)
+		if (run_op(&t, &ops[i]))
+			status = 1;
+
+	err = uverbs_dereg_mr(ctx, handle);
+	if (err) {
+		printf("dereg_mr(handle %u): %s\n", handle, strerror(err));
+		status = 1;
+	}
+	if (ibv_dealloc_pd(t.pd)) {
+		perror("ibv_dealloc_pd");
+		status = 1;
+	}
+	ibv_close_device(ctx);
+	close(fd);
+	free(ops);
+	return status;
+}

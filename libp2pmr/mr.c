@@ -259,8 +259,9 @@ static struct ibv_mr *reg_bar(struct ibv_pd *pd, void *addr, size_t length,
  * So a BAR registration costs no read of /proc/self/maps either, which in
  * a process with many mappings takes milliseconds.
  */
-struct ibv_mr *p2pmr_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
-			    uint64_t iova, int access)
+struct ibv_mr *p2pmr_reg_mr_type(struct ibv_pd *pd, void *addr,
+				 size_t length, uint64_t iova, int access,
+				 enum p2pmr_mem_type *type)
 {
 	struct p2pmr_mem_info info;
 	int err, fresh_err;
@@ -268,6 +269,7 @@ struct ibv_mr *p2pmr_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 	uint64_t ticket;
 	bool was_bar;
 
+	*type = P2PMR_MEM_HOST;
 	if (!pd || !pd->context) {
 		p2pmr_err("reg_mr: no protection domain");
 		errno = EINVAL;
@@ -295,6 +297,7 @@ struct ibv_mr *p2pmr_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 		if (mr || errno != EFAULT)
 			return mr;
 	} else {
+		*type = P2PMR_MEM_BAR;
 		mr = reg_bar(pd, addr, length, iova, access);
 		if (mr || (errno != EINVAL && errno != EFAULT) ||
 		    info.flags & P2PMR_MEM_BAR_OPEN)
@@ -312,12 +315,22 @@ struct ibv_mr *p2pmr_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 	if (!was_bar && info.type == P2PMR_MEM_BAR) {
 		p2pmr_dbg("reg_mr: %p is in a BAR mapping made after the classification cache was built",
 			  addr);
+		*type = P2PMR_MEM_BAR;
 		return reg_bar(pd, addr, length, iova, access);
 	}
 	if (was_bar && info.type == P2PMR_MEM_HOST) {
 		p2pmr_dbg("reg_mr: %p is no longer in a BAR mapping", addr);
+		*type = P2PMR_MEM_HOST;
 		return reg_host(pd, addr, length, iova, access);
 	}
 	errno = err;
 	return NULL;
+}
+
+struct ibv_mr *p2pmr_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
+			    uint64_t iova, int access)
+{
+	enum p2pmr_mem_type type;
+
+	return p2pmr_reg_mr_type(pd, addr, length, iova, access, &type);
 }

@@ -221,6 +221,15 @@ extern const struct p2pmr_ops *p2pmr_ops;
 /* Tests: NULL restores the real calls. */
 void p2pmr_set_ops(const struct p2pmr_ops *ops);
 
+/*
+ * p2pmr_reg_mr() that also tells which way it went: *@type is
+ * P2PMR_MEM_BAR when the MR is a dma-buf registration (then only
+ * p2pmr_dereg_mr() may release it), else P2PMR_MEM_HOST.
+ */
+struct ibv_mr *p2pmr_reg_mr_type(struct ibv_pd *pd, void *addr,
+				 size_t length, uint64_t iova, int access,
+				 enum p2pmr_mem_type *type);
+
 /* Number of MRs registered through the uverbs ioctl, not yet released. */
 unsigned long p2pmr_own_mr_count(void);
 

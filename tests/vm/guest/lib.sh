@@ -278,3 +278,21 @@ pci_io_bar_resource() {
 		done
 	done
 }
+
+# --- the verbs shim ---------------------------------------------------------
+
+# p2pmr_shim: path of this build's libp2pmr-shim.so, for LD_PRELOAD.
+p2pmr_shim() {
+	local s=$P2PMR_BUILD_DIR/providers/libp2pmr-shim.so
+
+	[ -r "$s" ] || p2pmr_fail "$s is not built; run the build first"
+	echo "$s"
+}
+
+# p2pmr_rxe_setup: p2pmr.ko, the dma-buf soft-RoCE and rxe0 on the NIC;
+# prints the RDMA device name.
+p2pmr_rxe_setup() {
+	rxe_load_module "$P2PMR_BUILD_DIR/kmod/rdma_rxe/rdma_rxe.ko" >&2
+	p2pmr_load >&2
+	rxe_up rxe0
+}

@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The verbs shim seen from an unmodified program: this one uses nothing
+ * but libibverbs, calls plain ibv_reg_mr() on a mapping of a PCI BAR's
+ * sysfs resource file, and runs with libp2pmr-shim.so preloaded (or not,
+ * for the refusal cases).
+ *
+ *   shim_mr_test mixed   BAR and host MRs on one PD: RDMA WRITE host ->
+ *                        BAR, READ BAR -> host, then a SEND/RECV
+ *                        ping-pong with both buffers in the BAR
+ *   shim_mr_test stale   BAR MR at an address, dereg, munmap, anonymous
+ *                        memory MAP_FIXED at the same address: a host MR
+ *   shim_mr_test refuse  ibv_reg_mr() on the BAR fails with -e ERRNO
+ *   shim_mr_test rereg   ibv_rereg_mr() of a BAR MR fails with EOPNOTSUPP
+ *
+ * Options: -d rdma device, -P resource file, -o BAR offset, -l length,
+ * -s pattern seed, -e expected errno name (refuse), -n ping-pong rounds.
+ * The data written into the BAR is pattern(seed) over [offset, +length),
+ * so the host can check the file behind the BAR afterwards.  Whether an MR
+ * is a dma-buf MR is read from p2pmr's live-export counter (debugfs).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+
+#include "pattern.h"
+
+#define PORT		1
+#define GID_INDEX	1
+#define TIMEOUT_S	10
+#define PP_SIZE		4096
+#define COUNTERS	"/sys/kernel/debug/p2pmr/counters"
+#define ACCESS		(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+			 IBV_ACCESS_REMOTE_READ)
+
+#define fail(...) do {						\
+	fprintf(stderr, "FAIL: " __VA_ARGS__);			\
+	fputc('\n', stderr);					\
+	exit(1);						\
+} while (0)
+
+static struct {
+	const char *dev, *resource, *expect;
+	uint64_t offset, length;
+	uint32_t seed;
+	unsigned int rounds;
+} opt = { .dev = "rxe0", .length = 0x100000, .seed = 1, .rounds = 100 };
+
+struct ctx {
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_qp *qp[2];
+	int res_fd;
+	size_t bar_size;
+};
+
+static const struct {
+	const char *name;
+	int err;
+} errnos[] = {
+	{ "EFAULT", EFAULT }, { "EINVAL", EINVAL }, { "EOPNOTSUPP", EOPNOTSUPP },
+	{ "ENOENT", ENOENT }, { "EREMOTEIO", EREMOTEIO }, { "EPERM", EPERM },
+};
+
+static const char *errno_name(int err)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
+		if (errnos[i].err == err)
+			return errnos[i].name;
+	return "?";
+}
+
+/* p2pmr's count of live dma-buf exports; -1 when debugfs is not there. */
+static long live_exports(void)
+{
+	char name[64];
+	long val = -1, v;
+	FILE *f = fopen(COUNTERS, "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", name, &v) == 2)
+		if (!strcmp(name, "exports"))
+			val = v;
+	fclose(f);
+	return val;
+}
+
+static int connect_qp(struct ibv_qp *qp, uint32_t dest_qpn,
+		      const union ibv_gid *gid)
+{
+	struct ibv_qp_attr a = {
+		.qp_state = IBV_QPS_INIT,
+		.port_num = PORT,
+		.qp_access_flags = IBV_ACCESS_REMOTE_READ |
+				   IBV_ACCESS_REMOTE_WRITE,
+	};
+
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = IBV_MTU_1024;
+	a.dest_qp_num = dest_qpn;
+	a.max_dest_rd_atomic = 1;
+	a.min_rnr_timer = 12;
+	a.ah_attr.is_global = 1;
+	a.ah_attr.grh.dgid = *gid;
+	a.ah_attr.grh.sgid_index = GID_INDEX;
+	a.ah_attr.grh.hop_limit = 1;
+	a.ah_attr.port_num = PORT;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
+			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
+			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	a.timeout = 14;
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.max_rd_atomic = 1;
+	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
+			     IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+			     IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
+}
+
+static void setup(struct ctx *c)
+{
+	struct ibv_qp_init_attr init = {
+		.qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+	};
+	struct ibv_device **list;
+	union ibv_gid gid;
+	struct stat st;
+	int i, n;
+
+	c->res_fd = open(opt.resource, O_RDWR | O_CLOEXEC);
+	if (c->res_fd < 0 || fstat(c->res_fd, &st))
+		fail("%s: %s", opt.resource, strerror(errno));
+	c->bar_size = st.st_size;
+
+	list = ibv_get_device_list(&n);
+	if (!list)
+		fail("ibv_get_device_list: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), opt.dev))
+			break;
+	if (i == n)
+		fail("no RDMA device %s", opt.dev);
+	c->ctx = ibv_open_device(list[i]);
+	ibv_free_device_list(list);
+	if (!c->ctx)
+		fail("ibv_open_device %s: %s", opt.dev, strerror(errno));
+	c->pd = ibv_alloc_pd(c->ctx);
+	c->cq = ibv_create_cq(c->ctx, 16, NULL, NULL, 0);
+	if (!c->pd || !c->cq || ibv_query_gid(c->ctx, PORT, GID_INDEX, &gid))
+		fail("PD, CQ or GID: %s", strerror(errno));
+	init.send_cq = c->cq;
+	init.recv_cq = c->cq;
+	for (i = 0; i < 2; i++)
+		if (!(c->qp[i] = ibv_create_qp(c->pd, &init)))
+			fail("ibv_create_qp: %s", strerror(errno));
+	for (i = 0; i < 2; i++)
+		if (connect_qp(c->qp[i], c->qp[!i]->qp_num, &gid))
+			fail("connecting the loopback QPs: %s",
+			     strerror(errno));
+}
+
+static void teardown(struct ctx *c)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (ibv_destroy_qp(c->qp[i]))
+			fail("ibv_destroy_qp");
+	if (ibv_destroy_cq(c->cq) || ibv_dealloc_pd(c->pd) ||
+	    ibv_close_device(c->ctx))
+		fail("teardown: %s", strerror(errno));
+	close(c->res_fd);
+}
+
+static void *map_bar(struct ctx *c, void *at)
+{
+	void *p = mmap(at, c->bar_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | (at ? MAP_FIXED : 0), c->res_fd, 0);
+
+	if (p == MAP_FAILED)
+		fail("mmap %s: %s", opt.resource, strerror(errno));
+	return p;
+}
+
+/* Wait for @n completions, all successful. */
+static void wait_wc(struct ctx *c, int n, const char *what)
+{
+	time_t end = time(NULL) + TIMEOUT_S;
+	struct ibv_wc wc;
+	int r;
+
+	while (n) {
+		r = ibv_poll_cq(c->cq, 1, &wc);
+		if (r < 0)
+			fail("%s: ibv_poll_cq", what);
+		if (!r) {
+			if (time(NULL) > end)
+				fail("%s: no completion", what);
+			usleep(100);
+			continue;
+		}
+		if (wc.status != IBV_WC_SUCCESS)
+			fail("%s: completion status %s", what,
+			     ibv_wc_status_str(wc.status));
+		n--;
+	}
+}
+
+static void rdma(struct ctx *c, enum ibv_wr_opcode op, struct ibv_mr *local,
+		 void *laddr, struct ibv_mr *remote, void *raddr, size_t len)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)laddr,
+		.length = len,
+		.lkey = local->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = op,
+		.send_flags = IBV_SEND_SIGNALED,
+		.wr.rdma = { .remote_addr = (uintptr_t)raddr,
+			     .rkey = remote->rkey },
+	}, *bad;
+
+	if (ibv_post_send(c->qp[0], &wr, &bad))
+		fail("ibv_post_send: %s", strerror(errno));
+	wait_wc(c, 1, op == IBV_WR_RDMA_WRITE ? "RDMA WRITE" : "RDMA READ");
+}
+
+static void fill(uint8_t *p, size_t len, uint32_t seed, uint64_t off)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = p2pmr_pattern_byte(seed, off + i);
+}
+
+static void check(const volatile uint8_t *p, size_t len, uint32_t seed,
+		  uint64_t off, const char *where)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != p2pmr_pattern_byte(seed, off + i))
+			fail("%s: byte 0x%zx is 0x%02x, not 0x%02x", where, i,
+			     p[i], p2pmr_pattern_byte(seed, off + i));
+}
+
+/* ibv_reg_mr() that must give a dma-buf MR (@bar) or a host MR. */
+static struct ibv_mr *reg(struct ctx *c, void *addr, size_t len, bool bar,
+			  const char *what)
+{
+	long before = live_exports(), after;
+	struct ibv_mr *mr;
+
+	mr = ibv_reg_mr(c->pd, addr, len, ACCESS);
+	if (!mr)
+		fail("ibv_reg_mr of %s (%p, 0x%zx): %s", what, addr, len,
+		     strerror(errno));
+	if (mr->addr != addr)
+		fail("%s: MR address %p, not %p", what, mr->addr, addr);
+	after = live_exports();
+	if (before >= 0 && after - before != (bar ? 1 : 0))
+		fail("%s: p2pmr exports went from %ld to %ld: %s", what,
+		     before, after, bar ? "not a dma-buf MR" :
+		     "host memory was exported");
+	printf("ok ibv_reg_mr(%s) -> %s MR lkey 0x%x%s\n", what,
+	       bar ? "dma-buf" : "host", mr->lkey,
+	       before < 0 ? " (p2pmr counters not visible)" : "");
+	return mr;
+}
+
+static void dereg(struct ibv_mr *mr, const char *what)
+{
+	int err = ibv_dereg_mr(mr);
+
+	if (err)
+		fail("ibv_dereg_mr of %s: %s", what, strerror(err));
+}
+
+/* SEND/RECV ping-pong between two buffers in the BAR. */
+static void pingpong(struct ctx *c, struct ibv_mr *mr, uint8_t *a,
+		     uint8_t *b)
+{
+	uint8_t *buf[2] = { a, b };
+	unsigned int i;
+
+	for (i = 0; i < opt.rounds; i++) {
+		int from = i & 1, to = !from;
+		struct ibv_sge rsge = {
+			.addr = (uintptr_t)buf[to], .length = PP_SIZE,
+			.lkey = mr->lkey,
+		}, ssge = {
+			.addr = (uintptr_t)buf[from], .length = PP_SIZE,
+			.lkey = mr->lkey,
+		};
+		struct ibv_recv_wr rwr = { .sg_list = &rsge, .num_sge = 1 },
+			*rbad;
+		struct ibv_send_wr swr = {
+			.sg_list = &ssge, .num_sge = 1,
+			.opcode = IBV_WR_SEND,
+			.send_flags = IBV_SEND_SIGNALED,
+		}, *sbad;
+
+		fill(buf[from], PP_SIZE, 1000 + i, 0);
+		if (ibv_post_recv(c->qp[to], &rwr, &rbad) ||
+		    ibv_post_send(c->qp[from], &swr, &sbad))
+			fail("ping-pong round %u: post: %s", i,
+			     strerror(errno));
+		wait_wc(c, 2, "ping-pong");
+		check(buf[to], PP_SIZE, 1000 + i, 0, "ping-pong message");
+	}
+	printf("ok %u SEND/RECV ping-pongs of %d bytes between two BAR buffers\n",
+	       opt.rounds, PP_SIZE);
+}
+
+static int cmd_mixed(struct ctx *c)
+{
+	struct ibv_mr *bar_mr, *host_mr, *pp_mr;
+	uint8_t *bar, *host, *dst, *pp;
+
+	if (opt.offset + opt.length + 2 * PP_SIZE > c->bar_size)
+		fail("offset + length + 8 KiB exceeds the BAR");
+	host = aligned_alloc(4096, opt.length);
+	if (!host)
+		fail("out of memory");
+
+	/* host first: the shim has seen the process before the BAR came */
+	host_mr = reg(c, host, opt.length, false, "host buffer");
+	bar = map_bar(c, NULL);
+	dst = bar + opt.offset;
+	pp = dst + opt.length;
+	bar_mr = reg(c, dst, opt.length, true, "BAR range");
+
+	memset(dst, 0, opt.length);
+	fill(host, opt.length, opt.seed, opt.offset);
+	rdma(c, IBV_WR_RDMA_WRITE, host_mr, host, bar_mr, dst, opt.length);
+	check(dst, opt.length, opt.seed, opt.offset, "BAR after RDMA WRITE");
+	printf("ok RDMA WRITE host -> BAR, 0x%" PRIx64 " bytes, checked through the CPU mapping\n",
+	       opt.length);
+
+	memset(host, 0, opt.length);
+	rdma(c, IBV_WR_RDMA_READ, host_mr, host, bar_mr, dst, opt.length);
+	check(host, opt.length, opt.seed, opt.offset, "host after RDMA READ");
+	printf("ok RDMA READ BAR -> host\n");
+
+	/* an unaligned sub-range, as applications register them too */
+	pp_mr = reg(c, pp + 8, 2 * PP_SIZE - 8, true, "unaligned BAR range");
+	dereg(pp_mr, "unaligned BAR range");
+	pp_mr = reg(c, pp, 2 * PP_SIZE, true, "ping-pong buffers");
+	pingpong(c, pp_mr, pp, pp + PP_SIZE);
+
+	dereg(pp_mr, "ping-pong buffers");
+	dereg(host_mr, "host buffer");
+	dereg(bar_mr, "BAR range");
+	if (live_exports() > 0)
+		fail("p2pmr still has %ld exports after every dereg",
+		     live_exports());
+	free(host);
+	munmap(bar, c->bar_size);
+	return 0;
+}
+
+static int cmd_stale(struct ctx *c)
+{
+	uint8_t *bar = map_bar(c, NULL), *src, *at = bar + opt.offset;
+	struct ibv_mr *mr, *src_mr;
+	void *anon;
+
+	src = aligned_alloc(4096, opt.length);
+	if (!src || opt.offset + opt.length > c->bar_size)
+		fail("bad range or out of memory");
+	src_mr = reg(c, src, opt.length, false, "source buffer");
+
+	/* 1: a BAR MR at @at; RDMA puts pattern(seed) into the BAR */
+	mr = reg(c, at, opt.length, true, "BAR range");
+	fill(src, opt.length, opt.seed, opt.offset);
+	rdma(c, IBV_WR_RDMA_WRITE, src_mr, src, mr, at, opt.length);
+	check(at, opt.length, opt.seed, opt.offset, "BAR");
+	dereg(mr, "BAR range");
+
+	/* 2: host memory at the same address */
+	if (munmap(bar, c->bar_size))
+		fail("munmap: %s", strerror(errno));
+	anon = mmap(at, opt.length, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (anon != at)
+		fail("mmap MAP_FIXED at %p: %s", at, strerror(errno));
+	printf("ok anonymous memory mapped where the BAR range was (%p)\n",
+	       at);
+	mr = reg(c, at, opt.length, false, "host memory at the old BAR address");
+	fill(src, opt.length, opt.seed + 1, opt.offset);
+	rdma(c, IBV_WR_RDMA_WRITE, src_mr, src, mr, at, opt.length);
+	check(at, opt.length, opt.seed + 1, opt.offset, "host memory");
+	printf("ok RDMA WRITE of seed %u landed in host memory\n",
+	       opt.seed + 1);
+	dereg(mr, "host memory");
+	dereg(src_mr, "source buffer");
+	munmap(at, opt.length);
+	free(src);
+	return 0;
+}
+
+static int cmd_refuse(struct ctx *c)
+{
+	uint8_t *bar = map_bar(c, NULL);
+	struct ibv_mr *mr;
+	int want = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
+		if (opt.expect && !strcmp(opt.expect, errnos[i].name))
+			want = errnos[i].err;
+	if (!want)
+		fail("-e: an errno name, e.g. EFAULT");
+	mr = ibv_reg_mr(c->pd, bar + opt.offset, opt.length, ACCESS);
+	if (mr)
+		fail("ibv_reg_mr of the BAR succeeded, expected %s",
+		     opt.expect);
+	if (errno != want)
+		fail("ibv_reg_mr of the BAR: %s (%s), expected %s",
+		     errno_name(errno), strerror(errno), opt.expect);
+	printf("ok ibv_reg_mr of the BAR fails with %s\n", opt.expect);
+	munmap(bar, c->bar_size);
+	return 0;
+}
+
+static int cmd_rereg(struct ctx *c)
+{
+	uint8_t *bar = map_bar(c, NULL);
+	struct ibv_mr *mr;
+	int ret;
+
+	mr = reg(c, bar + opt.offset, opt.length, true, "BAR range");
+	errno = 0;
+	ret = ibv_rereg_mr(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, NULL, 0,
+			   IBV_ACCESS_LOCAL_WRITE);
+	if (!ret)
+		fail("ibv_rereg_mr of a BAR MR succeeded");
+	if (errno != EOPNOTSUPP)
+		fail("ibv_rereg_mr of a BAR MR: %d, errno %s, expected EOPNOTSUPP",
+		     ret, errno_name(errno));
+	printf("ok ibv_rereg_mr of a BAR MR is refused: EOPNOTSUPP\n");
+	dereg(mr, "BAR range (after the refused rereg)");
+	printf("ok the BAR MR deregisters after the refusal\n");
+	munmap(bar, c->bar_size);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: shim_mr_test mixed|stale|refuse|rereg -P resource [-d dev]\n"
+		"       [-o offset] [-l length] [-s seed] [-e ERRNO] [-n rounds]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+	struct ctx c;
+	int o, ret;
+
+	if (argc < 2)
+		usage();
+	cmd = argv[1];
+	optind = 2;
+	while ((o = getopt(argc, argv, "d:P:o:l:s:e:n:")) != -1) {
+		switch (o) {
+		case 'd': opt.dev = optarg; break;
+		case 'P': opt.resource = optarg; break;
+		case 'o': opt.offset = strtoull(optarg, NULL, 0); break;
+		case 'l': opt.length = strtoull(optarg, NULL, 0); break;
+		case 's': opt.seed = strtoul(optarg, NULL, 0); break;
+		case 'e': opt.expect = optarg; break;
+		case 'n': opt.rounds = strtoul(optarg, NULL, 0); break;
+		default: usage();
+		}
+	}
+	if (!opt.resource || !opt.length || opt.offset % 4096)
+		usage();
+	setup(&c);
+	if (!strcmp(cmd, "mixed"))
+		ret = cmd_mixed(&c);
+	else if (!strcmp(cmd, "stale"))
+		ret = cmd_stale(&c);
+	else if (!strcmp(cmd, "refuse"))
+		ret = cmd_refuse(&c);
+	else if (!strcmp(cmd, "rereg"))
+		ret = cmd_rereg(&c);
+	else
+		usage();
+	teardown(&c);
+	printf("shim_mr_test %s ok\n", cmd);
+	return ret;
+}

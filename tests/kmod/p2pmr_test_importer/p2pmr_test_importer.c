@@ -11,7 +11,8 @@
  * Commands are written, one per write(), to
  * /sys/kernel/debug/p2pmr_test_importer/ctl:
  *
- *   attach <slot> <dmabuf-fd> <dddd:bb:dd.f> [pin]
+ *   attach <slot> <dmabuf-fd> <dddd:bb:dd.f> [pin|nop2p]
+ *                     nop2p: attach without allow_peer2peer
  *   map <slot>        dma_buf_map_attachment(DMA_BIDIRECTIONAL)
  *   unmap <slot>
  *   pin <slot>        dma_buf_pin()
@@ -136,6 +137,12 @@ static const struct dma_buf_attach_ops ti_attach_ops = {
 	.P2PMR_IMPORTER_INVALIDATE = ti_move_notify,
 };
 
+/* An importer that only takes memory with struct pages, like most GPUs. */
+static const struct dma_buf_attach_ops ti_attach_ops_no_p2p = {
+	.allow_peer2peer = false,
+	.P2PMR_IMPORTER_INVALIDATE = ti_move_notify,
+};
+
 static void ti_detach(struct ti_slot *slot)
 {
 	if (!slot->attach)
@@ -158,7 +165,8 @@ static void ti_detach(struct ti_slot *slot)
 	slot->moved = 0;
 }
 
-static int ti_attach(struct ti_slot *slot, int fd, const char *bdf, bool pin)
+static int ti_attach(struct ti_slot *slot, int fd, const char *bdf, bool pin,
+		     bool p2p)
 {
 	unsigned int domain, bus, dev, fn;
 	struct dma_buf_attachment *attach;
@@ -182,8 +190,9 @@ static int ti_attach(struct ti_slot *slot, int fd, const char *bdf, bool pin)
 		goto err_put_pdev;
 	}
 
-	attach = dma_buf_dynamic_attach(dmabuf, &pdev->dev, &ti_attach_ops,
-					slot);
+	attach = dma_buf_dynamic_attach(dmabuf, &pdev->dev,
+					p2p ? &ti_attach_ops :
+					      &ti_attach_ops_no_p2p, slot);
 	if (IS_ERR(attach)) {
 		ret = PTR_ERR(attach);
 		goto err_put_dmabuf;
@@ -331,9 +340,11 @@ static int ti_command(char *line)
 	slot = &ti_slots[id];
 
 	if (!strcmp(cmd, "attach")) {
-		if (n < 4 || (n == 5 && strcmp(opt, "pin")))
+		if (n < 4 || (n == 5 && strcmp(opt, "pin") &&
+				strcmp(opt, "nop2p")))
 			return -EINVAL;
-		ret = ti_attach(slot, fd, bdf, n == 5);
+		ret = ti_attach(slot, fd, bdf, n == 5 && !strcmp(opt, "pin"),
+				n == 5 ? strcmp(opt, "nop2p") : true);
 	} else if (n != 2) {
 		return -EINVAL;
 	} else if (!strcmp(cmd, "detach")) {

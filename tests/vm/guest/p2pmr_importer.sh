@@ -7,6 +7,7 @@
 # - an importer on another root port is refused with EREMOTEIO and a log
 #   line saying why and what would fix it, unless allow_host_bridge=1,
 #   which maps through the DMA API;
+# - an importer that does not set allow_peer2peer is refused (EOPNOTSUPP);
 # - QUERY_P2P tells the same story as attach.
 . "$(dirname "$0")/lib.sh"
 
@@ -52,6 +53,19 @@ attach_map "/sys/bus/pci/devices/$near/resource2" 0 "$P2PMR_BAR_SIZE" "$nvme" ||
 	p2pmr_fail "attach+map of the whole near BAR for $nvme failed"
 expect_one_segment "$bus" "$P2PMR_BAR_SIZE"
 echo "ok - whole near BAR for $nvme: one segment at $bus"
+echo reset >$ctl
+
+# An importer that does not take peer-to-peer memory is refused.
+err=$(uapi_test hold "/sys/bus/pci/devices/$near/resource2" 0 0x10000 -- \
+	bash -c "echo \"attach 0 \$P2PMR_DMABUF_FD $nic nop2p\" >$ctl" \
+	</dev/null 2>&1)
+[[ "$err" == *"Operation not supported"* ]] ||
+	p2pmr_fail "an importer without allow_peer2peer was not refused: $err"
+[ "$(importer_result 0 last_err)" = -95 ] ||
+	p2pmr_fail "importer recorded $(importer_result 0 last_err), not -EOPNOTSUPP"
+dmesg | grep -q "p2pmr: importer $nic does not accept peer-to-peer memory" ||
+	p2pmr_fail "no log line explains the refusal of a non-P2P importer"
+echo "ok - importer without allow_peer2peer refused with EOPNOTSUPP, logged"
 echo reset >$ctl
 
 q=$(uapi_test query "/sys/bus/pci/devices/$near/resource2" "$nic")

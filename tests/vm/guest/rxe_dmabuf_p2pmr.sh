@@ -41,8 +41,16 @@ if [ -x "$P2PMR_BUILD_DIR/tools/p2pmr-pattern" ]; then
 	echo "ok near BAR holds the pattern (checked through its sysfs mmap)"
 fi
 
+seen=$(dmesg | wc -l)
 "$reg" -d "$dev" -P "/sys/bus/pci/devices/$far/resource2" -l 0x1000 \
 	-e EREMOTEIO || p2pmr_fail "the far BAR was not refused"
+# The reason, from p2pmr, and rxe's refusal, both in the guest log.
+why=$(dmesg | tail -n +$((seen + 1)) | grep "p2pmr: .*$far")
+echo "$why" | grep -q "share no PCI switch" ||
+	p2pmr_fail "no p2pmr log line says why $far was refused: '$why'"
+dmesg | tail -n +$((seen + 1)) | grep -q "cannot attach dma-buf .*-EREMOTEIO" ||
+	p2pmr_fail "rxe did not log the refused attachment"
+echo "ok far BAR refused with EREMOTEIO:$(echo "$why" | sed 's/^\[[^]]*\]//')"
 
 # Revocation: removing the device revokes the export; rxe must let go.
 "$reg" -d "$dev" -P "/sys/bus/pci/devices/$near/resource2" \

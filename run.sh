@@ -5,6 +5,8 @@
 #   ./run.sh demo    install, build, boot the testbed and run the demo
 #   ./run.sh check   install, build and run every test (unit and VM)
 #   ./run.sh build   install and build only
+#   ./run.sh bench   install, build and run the benchmarks (bench/README.md;
+#                    ./run.sh bench --quick for a shorter run)
 #
 # Environment: P2PMR_BUILD_DIR (default ./build), P2PMR_WERROR (ON in CI),
 # P2PMR_TEST_JOBS (parallel tests, default the number of cores),
@@ -37,12 +39,17 @@ check)
 	ctest --test-dir "$build" --output-on-failure \
 		-j "${P2PMR_TEST_JOBS:-$(nproc)}" ${CTEST_ARGS:-}
 	;;
+bench)
+	prepare
+	shift
+	"$root/bench/run-bench.sh" "$@"
+	;;
 demo)
 	prepare
 	"$root/tests/vm/vm-run" --timeout 600 -- "$root/tests/vm/guest/demo.sh"
 	;;
 *)
-	echo "usage: $0 demo|check|build" >&2
+	echo "usage: $0 demo|check|build|bench [--quick]" >&2
 	exit 2
 	;;
 esac

@@ -224,10 +224,13 @@ static struct ibv_context *open_device(const char *name)
 	for (i = 0; i < n; i++)
 		if (!strcmp(ibv_get_device_name(list[i]), name))
 			break;
-	if (i == n)
+	if (i == n) {
 		fprintf(stderr, "rxe_dmabuf_xfer: no RDMA device %s\n", name);
-	else if (!(ctx = ibv_open_device(list[i])))
-		perror("ibv_open_device");
+	} else {
+		ctx = ibv_open_device(list[i]);
+		if (!ctx)
+			perror("ibv_open_device");
+	}
 	ibv_free_device_list(list);
 	return ctx;
 }
@@ -444,6 +447,7 @@ static int do_send(struct loop *l, const struct target *t,
 	struct ibv_recv_wr rwr = { .wr_id = 1, .sg_list = &rsge, .num_sge = 1 };
 	struct ibv_recv_wr *bad;
 	double deadline = now_s() + t->timeout_s;
+	uint32_t rqpn = l->qp[1]->qp_num;
 	struct ibv_wc wc;
 	int i, err, got_send = 0, got_recv = 0;
 
@@ -458,8 +462,9 @@ static int do_send(struct loop *l, const struct target *t,
 		if (loop_poll(l, &wc, deadline))
 			return -1;
 		if (wc.status != IBV_WC_SUCCESS) {
+			/* on error only status, wr_id and qp_num are valid */
 			printf("%s completion: %s\n",
-			       wc.qp_num == l->qp[1]->qp_num ? "receive" : "send",
+			       wc.qp_num == rqpn ? "receive" : "send",
 			       ibv_wc_status_str(wc.status));
 			return -1;
 		}
@@ -492,112 +497,119 @@ static void *revoker_run(void *arg)
 	return NULL;
 }
 
+/* What a flood has seen so far; wr_id is a work request's number. */
+struct flood {
+	uint64_t posted, completed, ok, errors, flushed;
+	/* the first work request posted after the revocation returned */
+	uint64_t first_after;
+	enum ibv_wc_status first_err;
+	int started, stop, fail;
+};
+
+/* Account for one completion of a flood. */
+static void flood_complete(struct flood *f, const struct ibv_wc *wc)
+{
+	uint64_t id = wc->wr_id;
+
+	f->completed++;
+	if (wc->status == IBV_WC_SUCCESS) {
+		f->ok++;
+		if (id >= f->first_after) {
+			printf("flood: WR %" PRIu64 " succeeded, posted after the revocation\n",
+			       id);
+			f->fail = 1;
+		}
+		return;
+	}
+	f->stop = 1;
+	if (!f->started) {
+		printf("flood: WR %" PRIu64 " failed before the revocation: %s\n",
+		       id, ibv_wc_status_str(wc->status));
+		f->fail = 1;
+	}
+	if (wc->status == IBV_WC_WR_FLUSH_ERR) {
+		f->flushed++;
+		return;
+	}
+	if (!f->errors++)
+		f->first_err = wc->status;
+	if (wc->status != IBV_WC_REM_ACCESS_ERR) {
+		printf("flood: WR %" PRIu64 ": %s, not a remote access error\n",
+		       id, ibv_wc_status_str(wc->status));
+		f->fail = 1;
+	}
+}
+
 /*
- * Keep RDMA WRITEs in flight and revoke the dma-buf under them.  wr_id is
- * the sequence number of a work request.
+ * Keep RDMA WRITEs in flight and revoke the dma-buf under them: once
+ * FLOOD_START have completed, the revoking command runs in a thread while
+ * posting goes on, until a work request fails; then every outstanding one
+ * must complete.
  */
 static int do_flood(struct loop *l, const struct target *t,
 		    const struct op *op)
 {
-	uint64_t posted = 0, completed = 0, ok = 0, flushed = 0, errors = 0;
-	uint64_t first_after = UINT64_MAX, at_start = 0;
-	double deadline = now_s() + t->timeout_s, done_at = 0;
+	struct flood f = { .first_after = UINT64_MAX };
 	struct revoker r = { .cmd = t->revoke_cmd };
-	enum ibv_wc_status first_err = IBV_WC_SUCCESS;
-	int started = 0, stop = 0, fail = 0, n, i;
+	double deadline = now_s() + t->timeout_s, done_at = 0;
 	struct ibv_wc wcs[16];
 	pthread_t thread;
 	struct timespec ts;
+	int n, i;
 
 	fill_pattern(l->buf, l->len, op->seed, t->offset + op->at);
-	while (!stop || completed < posted) {
+	while (!f.stop || f.completed < f.posted) {
 		if (now_s() > deadline) {
-			printf("flood: %" PRIu64 " of %" PRIu64
-			       " work requests never completed\n",
-			       posted - completed, posted);
-			fail = 1;
+			printf("flood: %" PRIu64 " of %" PRIu64 " WRs never completed\n",
+			       f.posted - f.completed, f.posted);
+			f.fail = 1;
 			break;
 		}
-		if (started && first_after == UINT64_MAX &&
-		    atomic_load(&r.done)) {
-			first_after = posted;
+		if (f.started && !done_at && atomic_load(&r.done)) {
+			f.first_after = f.posted;
 			done_at = now_s();
 		}
-		/* revoked, and still no error: rxe keeps writing */
-		if (done_at && !errors && now_s() > done_at + 10) {
+		if (done_at && !f.errors && !f.stop &&
+		    now_s() > done_at + 10) {
 			printf("flood: RDMA WRITEs still succeed 10 s after the revocation\n");
-			fail = 1;
-			stop = 1;
+			f.fail = 1;
+			f.stop = 1;
 		}
-		while (!stop && posted - completed < FLOOD_DEPTH) {
+		while (!f.stop && f.posted - f.completed < FLOOD_DEPTH) {
 			if (loop_post(l, IBV_WR_RDMA_WRITE, t->iova + op->at,
-				      t->rkey, posted)) {
-				fail = 1;
-				stop = 1;
+				      t->rkey, f.posted)) {
+				f.fail = 1;
+				f.stop = 1;
 				break;
 			}
-			posted++;
+			f.posted++;
 		}
 		n = ibv_poll_cq(l->cq, ARRAY_SIZE(wcs), wcs);
 		if (n < 0) {
 			fprintf(stderr, "ibv_poll_cq failed\n");
-			fail = 1;
+			f.fail = 1;
 			break;
 		}
 		if (!n)
 			usleep(100);
-		for (i = 0; i < n; i++) {
-			completed++;
-			if (wcs[i].status == IBV_WC_SUCCESS) {
-				ok++;
-				if (wcs[i].wr_id >= first_after) {
-					printf("flood: work request %" PRIu64
-					       ", posted after the revocation, succeeded\n",
-					       (uint64_t)wcs[i].wr_id);
-					fail = 1;
-				}
-				continue;
-			}
-			if (!started) {
-				printf("flood: work request %" PRIu64
-				       " failed before the revocation: %s\n",
-				       (uint64_t)wcs[i].wr_id,
-				       ibv_wc_status_str(wcs[i].status));
-				fail = 1;
-			}
-			if (wcs[i].status == IBV_WC_WR_FLUSH_ERR) {
-				flushed++;
-			} else {
-				if (!errors++)
-					first_err = wcs[i].status;
-				if (wcs[i].status != IBV_WC_REM_ACCESS_ERR) {
-					printf("flood: work request %" PRIu64
-					       ": %s, not a remote access error\n",
-					       (uint64_t)wcs[i].wr_id,
-					       ibv_wc_status_str(wcs[i].status));
-					fail = 1;
-				}
-			}
-			stop = 1;
-		}
-		if (!started && ok >= FLOOD_START && !stop) {
-			at_start = posted - completed;
-			printf("flood: %" PRIu64 " writes of %" PRIu64
-			       " bytes done, %" PRIu64
-			       " in flight: revoking: %s\n",
-			       ok, op->len, at_start, r.cmd);
-			fflush(stdout);
-			if (pthread_create(&thread, NULL, revoker_run, &r)) {
-				fprintf(stderr, "pthread_create failed\n");
-				fail = 1;
-				stop = 1;
-			} else {
-				started = 1;
-			}
+		for (i = 0; i < n; i++)
+			flood_complete(&f, &wcs[i]);
+		if (f.started || f.stop || f.ok < FLOOD_START)
+			continue;
+		printf("flood: %" PRIu64 " writes of %" PRIu64 " bytes done, %"
+		       PRIu64 " in flight: revoking: %s\n", f.ok, op->len,
+		       f.posted - f.completed, r.cmd);
+		fflush(stdout);
+		if (pthread_create(&thread, NULL, revoker_run, &r)) {
+			fprintf(stderr, "pthread_create failed\n");
+			f.fail = 1;
+			f.stop = 1;
+		} else {
+			f.started = 1;
 		}
 	}
 
-	if (!started) {
+	if (!f.started) {
 		printf("flood: never reached %d completed writes\n",
 		       FLOOD_START);
 		return -1;
@@ -605,23 +617,23 @@ static int do_flood(struct loop *l, const struct target *t,
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += t->timeout_s;
 	if (pthread_timedjoin_np(thread, NULL, &ts)) {
-		printf("flood: the revocation command did not return within %u s\n",
+		printf("flood: the revoking command still runs after %u s\n",
 		       t->timeout_s);
 		return -1;
 	}
 	printf("flood: %" PRIu64 " posted, %" PRIu64 " succeeded, %" PRIu64
 	       " failed (first: %s), %" PRIu64 " flushed; command status %d\n",
-	       posted, ok, errors, ibv_wc_status_str(first_err), flushed,
-	       r.rc);
+	       f.posted, f.ok, f.errors, ibv_wc_status_str(f.first_err),
+	       f.flushed, r.rc);
 	if (r.rc) {
-		printf("flood: the revocation command failed\n");
-		fail = 1;
+		printf("flood: the revoking command failed\n");
+		f.fail = 1;
 	}
-	if (!errors) {
+	if (!f.errors) {
 		printf("flood: no work request failed after the revocation\n");
-		fail = 1;
+		f.fail = 1;
 	}
-	return fail ? -1 : 0;
+	return f.fail ? -1 : 0;
 }
 
 static int run_op(const struct target *t, const struct op *op)
@@ -773,7 +785,7 @@ int main(int argc, char **argv)
 
 		if (!deny && (ops[i].at < 0 ||
 			      ops[i].at + ops[i].len > t.length)) {
-			fprintf(stderr, "rxe_dmabuf_xfer: '%s' is outside the MR\n",
+			fprintf(stderr, "rxe_dmabuf_xfer: %s: outside the MR\n",
 				argv[optind + i]);
 			usage();
 		}

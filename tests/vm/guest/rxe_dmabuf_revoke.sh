@@ -78,8 +78,13 @@ flood_remove() {
 	echo "ok $name: MR deregistered, p2pmr counters back to zero"
 
 	echo 1 >/sys/bus/pci/rescan
-	wait_for 20 test -e "$res" || p2pmr_fail "rescan did not bring $bdf back"
-	[ "$name" = cmb ] && wait_for 20 test -e "/sys/bus/pci/devices/$bdf/driver"
+	wait_for 20 test -e "$res" ||
+		p2pmr_fail "rescan did not bring $bdf back"
+	# nvme binds again on rescan: let it finish, then take it off
+	if [ "$name" = cmb ]; then
+		wait_for 20 test -e "/sys/bus/pci/devices/$bdf/driver" ||
+			p2pmr_fail "nvme did not bind to the rescanned $bdf"
+	fi
 	unbind "$bdf"
 	"$pattern" check "$res" "$off" 0x10000 "$seed" ||
 		p2pmr_fail "$name: the BAR lacks what the flood wrote"
@@ -87,7 +92,7 @@ flood_remove() {
 		-o "$off2" -l 0x10000 -i $((0x7f5570000000 + off2)) \
 		write,0,0x10000,"$seed2" read,0,0x10000,"$seed2"
 	"$pattern" check "$res" "$off2" 0x10000 "$seed2" ||
-		p2pmr_fail "$name: the BAR lacks what RDMA wrote after the rescan"
+		p2pmr_fail "$name: the BAR lacks the RDMA after the rescan"
 	p2pmr_expect_idle
 	echo "ok $name: $bdf is back and takes RDMA again"
 }

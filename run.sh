@@ -46,7 +46,7 @@ bench)
 	;;
 demo)
 	prepare
-	"$root/tests/vm/vm-run" --timeout 600 -- "$root/tests/vm/guest/demo.sh"
+	"$root/tests/vm/demo.sh"
 	;;
 *)
 	echo "usage: $0 demo|check|build|bench [--quick]" >&2

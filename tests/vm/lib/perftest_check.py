@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Prove, from the host, that ib_write_bw's client wrote into the BAR.
+
+perftest fills every buffer with (char)rand() after srand(time(NULL)): the
+server fills its --mmap buffer (the BAR) through the CPU, the client its
+host buffer, and the client RDMA-WRITEs size bytes from its buffer start
+into one half of the server's 2 * size buffer.  So in the file behind the
+BAR, one half must hold the start of the client's sequence, which the
+server's CPU never wrote there, and the other still the server's own
+fill, for seeds from the times the guest logged.
+
+usage: perftest_check.py FILE SIZE SERVER_TIME CLIENT_TIME_BEFORE
+                         CLIENT_TIME_AFTER
+"""
+import ctypes
+import sys
+
+libc = ctypes.CDLL("libc.so.6")
+
+
+def sequence(seed, n):
+    libc.srand(ctypes.c_uint(seed))
+    return bytes(libc.rand() & 0xff for _ in range(n))
+
+
+def main():
+    path, size, t_srv, t_c0, t_c1 = sys.argv[1], *map(int, sys.argv[2:])
+    with open(path, "rb") as f:
+        data = f.read(2 * size)
+    seqs = {}
+
+    def seq(seed):
+        if seed not in seqs:
+            seqs[seed] = sequence(seed, 2 * size)
+        return seqs[seed]
+
+    seeds = range(t_srv - 1, t_c1 + 2)
+    for half in (0, 1):
+        mine = data[half * size:(half + 1) * size]
+        other = 1 - half
+        rest = data[other * size:(other + 1) * size]
+        # the server's own fill of the half RDMA did not write
+        srv = [s for s in seeds
+               if seq(s)[other * size:(other + 1) * size] == rest]
+        # the client's first size bytes, which the server's CPU did
+        # not put in this half (the seeds may be equal: the two fill
+        # their buffers in the same second after connecting)
+        cli = [s for s in seeds if seq(s)[:size] == mine and
+               all(seq(v)[half * size:(half + 1) * size] != mine
+                   for v in srv)]
+        if srv and cli:
+            print(f"BAR bytes [{half * size:#x}, {(half + 1) * size:#x}) = "
+                  f"bytes [0, {size:#x}) of the client's buffer "
+                  f"(srand({cli[0]})): written by RDMA")
+            print(f"BAR bytes [{other * size:#x}, {(other + 1) * size:#x}) = "
+                  f"the server's own fill (srand({srv[0]})), untouched")
+            return 0
+    for s in seeds:
+        where = [o for o in range(0, 2 * size - 64, 64)
+                 if data[o:o + 64] in (seq(s)[:64], seq(s)[size:size + 64])]
+        if where:
+            print(f"srand({s}) sequence found at offsets {where[:8]}",
+                  file=sys.stderr)
+    print(f"FAIL: the first {2 * size} bytes of {path} hold neither "
+          "layout; first 16: " + data[:16].hex(), file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,6 +15,8 @@ packages=(
 	# RDMA userspace
 	rdma-core libibverbs-dev librdmacm-dev ibverbs-utils ibverbs-providers
 	perftest rdmacm-utils python3-pyverbs
+	# man pages from markdown, and their test; the demo's host-side check
+	go-md2man man-db python3
 )
 
 missing=()

@@ -27,6 +27,7 @@ struct p2pmr_own_mr {
 	uint32_t driver_id;
 };
 
+/* guards the registry and the driver id table below */
 static pthread_mutex_t mr_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *own_mrs;			/* tsearch() tree, under mr_lock */
 static unsigned long own_mr_count;	/* atomic */
@@ -81,6 +82,119 @@ void p2pmr_mr_fork_unlock(void)
 	pthread_mutex_unlock(&mr_lock);
 }
 
+/*
+ * The kernel driver id of a verbs context, probed once.  libibverbs keeps
+ * the id to itself and says nothing when a context is closed, so the ids
+ * live in a small table keyed on the context and its command fd, the
+ * oldest entry replaced when it is full, under mr_lock.  A context closed
+ * and another allocated at the same address with the same fd number may
+ * find its predecessor's entry: if the drivers differ, the kernel refuses
+ * the id with EINVAL and the caller probes again (driver_id_reprobe()).
+ */
+#define DRIVER_ID_CACHE_SIZE	8
+
+struct driver_id_entry {
+	const struct ibv_context *ctx;	/* NULL: unused */
+	int cmd_fd;
+	uint32_t driver_id;
+};
+
+static struct driver_id_entry driver_ids[DRIVER_ID_CACHE_SIZE];
+static unsigned int driver_id_next;	/* the entry to replace next */
+
+static bool driver_id_lookup(const struct ibv_context *ctx, uint32_t *id)
+{
+	bool found = false;
+	unsigned int i;
+
+	pthread_mutex_lock(&mr_lock);
+	for (i = 0; i < ARRAY_SIZE(driver_ids); i++) {
+		if (driver_ids[i].ctx == ctx &&
+		    driver_ids[i].cmd_fd == ctx->cmd_fd) {
+			*id = driver_ids[i].driver_id;
+			found = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&mr_lock);
+	return found;
+}
+
+static void driver_id_store(const struct ibv_context *ctx, int cmd_fd,
+			    uint32_t id)
+{
+	struct driver_id_entry *e = NULL;
+	unsigned int i;
+
+	pthread_mutex_lock(&mr_lock);
+	for (i = 0; i < ARRAY_SIZE(driver_ids); i++) {
+		if (driver_ids[i].ctx == ctx &&
+		    driver_ids[i].cmd_fd == cmd_fd) {
+			e = &driver_ids[i];
+			break;
+		}
+	}
+	if (!e) {
+		e = &driver_ids[driver_id_next];
+		driver_id_next = (driver_id_next + 1) % ARRAY_SIZE(driver_ids);
+		e->ctx = ctx;
+		e->cmd_fd = cmd_fd;
+	}
+	e->driver_id = id;
+	pthread_mutex_unlock(&mr_lock);
+}
+
+/* Ask the kernel (no lock held: one ioctl per candidate id) and remember. */
+static int driver_id_probe(struct ibv_context *ctx, uint32_t *id)
+{
+	int cmd_fd = ctx->cmd_fd;
+	int err;
+
+	err = uverbs_driver_id(cmd_fd, id);
+	if (!err)
+		driver_id_store(ctx, cmd_fd, *id);
+	return err;
+}
+
+/*
+ * The driver id of @ctx; *@cached tells whether it came from the table,
+ * so that a refusal (EINVAL) may be a stale entry.
+ */
+static int driver_id_get(struct ibv_context *ctx, uint32_t *id, bool *cached)
+{
+	*cached = driver_id_lookup(ctx, id);
+	if (*cached)
+		return 0;
+	return driver_id_probe(ctx, id);
+}
+
+/*
+ * The kernel refused cached id @stale with EINVAL: probe again.  Return:
+ * true with the new id in *@id if it differs (the entry was another
+ * context's), false if the EINVAL was the command's own (which costs the
+ * probe that every registration cost before the table).
+ */
+static bool driver_id_reprobe(struct ibv_context *ctx, uint32_t stale,
+			      uint32_t *id)
+{
+	if (driver_id_probe(ctx, id))
+		return false;
+	if (*id == stale)
+		return false;
+	p2pmr_dbg("%s: kernel driver id %u, not %u as cached (a context closed since at the same address)",
+		  ctx->device ? ctx->device->name : "(unknown device)",
+		  *id, stale);
+	return true;
+}
+
+void p2pmr_driver_id_cache_reset(void)
+{
+	pthread_mutex_lock(&mr_lock);
+	memset(driver_ids, 0, sizeof(driver_ids));
+	driver_id_next = 0;
+	pthread_mutex_unlock(&mr_lock);
+}
+
 static const char *dev_name(struct ibv_pd *pd)
 {
 	struct ibv_device *dev = pd->context ? pd->context->device : NULL;
@@ -104,9 +218,10 @@ static struct ibv_mr *reg_dmabuf_mr_uverbs(struct ibv_pd *pd, uint64_t offset,
 {
 	struct p2pmr_own_mr *mr;
 	uint32_t handle, lkey, rkey, driver_id;
+	bool cached;
 	int err;
 
-	err = uverbs_driver_id(pd->context->cmd_fd, &driver_id);
+	err = driver_id_get(pd->context, &driver_id, &cached);
 	if (err) {
 		p2pmr_err("reg_dmabuf_mr on %s: the kernel takes no uverbs ioctls (%s): no dma-buf MRs",
 			  dev_name(pd), strerror(err));
@@ -115,6 +230,11 @@ static struct ibv_mr *reg_dmabuf_mr_uverbs(struct ibv_pd *pd, uint64_t offset,
 	}
 	err = uverbs_reg_dmabuf_mr_id(pd, driver_id, offset, length, iova, fd,
 				      access, &handle, &lkey, &rkey);
+	if (err == EINVAL && cached &&
+	    driver_id_reprobe(pd->context, driver_id, &driver_id))
+		err = uverbs_reg_dmabuf_mr_id(pd, driver_id, offset, length,
+					      iova, fd, access, &handle, &lkey,
+					      &rkey);
 	if (err) {
 		if (uverbs_unsupported(err)) {
 			p2pmr_err("reg_dmabuf_mr on %s: neither the verbs provider nor the kernel driver supports dma-buf MRs",

@@ -232,6 +232,11 @@ struct ibv_mr *p2pmr_reg_mr_type(struct ibv_pd *pd, void *addr,
 
 /* Number of MRs registered through the uverbs ioctl, not yet released. */
 unsigned long p2pmr_own_mr_count(void);
+/*
+ * Tests: forget the kernel driver ids the uverbs fallback probed (a small
+ * table keyed on the verbs context and its command fd, see mr.c).
+ */
+void p2pmr_driver_id_cache_reset(void);
 
 /*
  * fork(): the child must not inherit a lock held by another thread, nor a

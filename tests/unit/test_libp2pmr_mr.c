@@ -7,10 +7,11 @@
  *
  * What is checked: the dma-buf fallback when the provider has no
  * reg_dmabuf_mr, the EOPNOTSUPP contract when the kernel has none either,
- * that the library's own MRs never reach ibv_dereg_mr(), and the routing
- * of p2pmr_reg_mr() (host, BAR, and a BAR found only when host
- * registration fails with EFAULT).  Real registrations run in the VM
- * tests.
+ * that the library's own MRs never reach ibv_dereg_mr(), that the kernel
+ * driver id is probed once per verbs context (and again when a cached one
+ * is refused), and the routing of p2pmr_reg_mr() (host, BAR, and a BAR
+ * found only when host registration fails with EFAULT).  Real
+ * registrations run in the VM tests.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,7 @@
 #include "p2pmr_internal.h"
 
 #define FAKE_DRIVER_ID	17
+#define FAKE_DRIVER_ID2	23	/* context2's kernel driver */
 #define PD_HANDLE	7
 #define MR_HANDLE	0x55
 #define LKEY		0x1234
@@ -71,6 +73,10 @@ static int test_source(void *arg, char **buf, size_t *cap, size_t *len)
 static struct ibv_device device = { .name = "rxe0" };
 static struct ibv_context context = { .device = &device };
 static struct ibv_pd pd = { .context = &context, .handle = PD_HANDLE };
+/* another device's context, another kernel driver */
+static struct ibv_device device2 = { .name = "rxe1" };
+static struct ibv_context context2 = { .device = &device2 };
+static struct ibv_pd pd2 = { .context = &context2, .handle = PD_HANDLE };
 static struct ibv_mr provider_mr;
 
 /*
@@ -110,7 +116,7 @@ static struct ibv_mr *mock_reg_dmabuf_mr(struct ibv_pd *p, uint64_t offset,
 {
 	struct ibv_mr *mr;
 
-	assert_ptr_equal(p, &pd);
+	assert_int_equal(p->handle, PD_HANDLE);
 	check_expected(offset);
 	check_expected(length);
 	check_expected(iova);
@@ -138,10 +144,15 @@ enum uverbs_mode {
 	UVERBS_NO_IOCTL,	/* not a uverbs fd */
 	UVERBS_EBADF,		/* the kernel refuses the fd */
 	UVERBS_DESTROY_EBUSY,	/* MR_DESTROY fails */
+	UVERBS_REG_EINVAL,	/* REG_DMABUF_MR refuses the arguments */
 };
 
 static enum uverbs_mode uverbs_mode;
 static unsigned int uverbs_regs, uverbs_destroys;
+/* driver id probes answered (one per probe), ioctls refused for the id */
+static unsigned int uverbs_probes, uverbs_wrong_id;
+/* the kernel driver behind context.cmd_fd; context2.cmd_fd's is ID2 */
+static uint32_t context_driver_id;
 static int exported_fd = -1;
 
 static const struct ib_uverbs_attr *attr(const struct ib_uverbs_ioctl_hdr *h,
@@ -156,7 +167,7 @@ static const struct ib_uverbs_attr *attr(const struct ib_uverbs_ioctl_hdr *h,
 	return NULL;
 }
 
-static int uverbs_ioctl(struct ib_uverbs_ioctl_hdr *h)
+static int uverbs_ioctl(int cmd_fd, struct ib_uverbs_ioctl_hdr *h)
 {
 	struct ib_uverbs_attr *a;
 	uint32_t fd, access;
@@ -165,10 +176,15 @@ static int uverbs_ioctl(struct ib_uverbs_ioctl_hdr *h)
 		return ENOTTY;
 	assert_int_equal(h->length, sizeof(*h) +
 			 h->num_attrs * sizeof(struct ib_uverbs_attr));
-	if (h->driver_id != FAKE_DRIVER_ID)
+	if (h->driver_id != (cmd_fd == context2.cmd_fd ? FAKE_DRIVER_ID2 :
+			     context_driver_id)) {
+		uverbs_wrong_id++;
 		return EINVAL;
-	if (h->object_id != UVERBS_OBJECT_MR)
+	}
+	if (h->object_id != UVERBS_OBJECT_MR) {
+		uverbs_probes++;
 		return EPROTONOSUPPORT;
+	}
 
 	if (h->method_id == UVERBS_METHOD_MR_DESTROY) {
 		assert_int_equal(attr(h, UVERBS_ATTR_DESTROY_MR_HANDLE)->data,
@@ -183,6 +199,8 @@ static int uverbs_ioctl(struct ib_uverbs_ioctl_hdr *h)
 		return EPROTONOSUPPORT;
 	if (uverbs_mode == UVERBS_EBADF)
 		return EBADF;
+	if (uverbs_mode == UVERBS_REG_EINVAL)
+		return EINVAL;
 
 	assert_int_equal(attr(h, UVERBS_ATTR_REG_DMABUF_MR_PD_HANDLE)->data,
 			 PD_HANDLE);
@@ -236,8 +254,8 @@ static int mock_ioctl(int fd, unsigned long request, void *arg)
 	int err;
 
 	if (request == RDMA_VERBS_IOCTL) {
-		assert_int_equal(fd, context.cmd_fd);
-		err = uverbs_ioctl(arg);
+		assert_true(fd == context.cmd_fd || fd == context2.cmd_fd);
+		err = uverbs_ioctl(fd, arg);
 	} else {
 		err = p2pmr_dev_ioctl(request, arg);
 	}
@@ -259,6 +277,9 @@ static int setup(void **state)
 	context.cmd_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (context.cmd_fd < 0)
 		return -1;
+	context2.cmd_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (context2.cmd_fd < 0)
+		return -1;
 	p2pmr_set_ops(&mock_ops);
 	p2pmr_set_dev_path("/dev/null");
 	/* BAR offsets stay unresolved: nothing of the host's sysfs is read */
@@ -275,6 +296,7 @@ static int teardown(void **state)
 	p2pmr_set_dev_path(NULL);
 	p2pmr_set_ops(NULL);
 	close(context.cmd_fd);
+	close(context2.cmd_fd);
 	return 0;
 }
 
@@ -284,6 +306,10 @@ static int each(void **state)
 	uverbs_mode = UVERBS_OK;
 	uverbs_regs = 0;
 	uverbs_destroys = 0;
+	uverbs_probes = 0;
+	uverbs_wrong_id = 0;
+	context_driver_id = FAKE_DRIVER_ID;
+	p2pmr_driver_id_cache_reset();
 	exported_fd = -1;
 	maps_text = maps_with_bar;
 	p2pmr_cache_reset();
@@ -437,6 +463,155 @@ static void test_dmabuf_dereg_fails(void **state)
 	assert_int_equal(p2pmr_dereg_mr(mr), 0);
 	assert_int_equal(uverbs_destroys, 1);
 	assert_int_equal(p2pmr_own_mr_count(), 0);
+}
+
+
+/* Through the uverbs fallback on @p: the provider says EOPNOTSUPP. */
+static struct ibv_mr *reg_fallback(struct ibv_pd *p)
+{
+	expect_provider_dmabuf(0x10, 0x2000, X + 0x10, DMABUF_FD, ACCESS, NULL,
+			       EOPNOTSUPP);
+	return p2pmr_reg_dmabuf_mr(p, 0x10, 0x2000, X + 0x10, DMABUF_FD,
+				   ACCESS);
+}
+
+/* The driver id is probed once per context, not once per registration. */
+static void test_driver_id_probed_once(void **state)
+{
+	struct ibv_mr *mr1, *mr2;
+
+	(void)state;
+	mr1 = reg_fallback(&pd);
+	assert_non_null(mr1);
+	assert_int_equal(uverbs_probes, 1);
+	/* ids 0 to 16 refused on the way */
+	assert_int_equal(uverbs_wrong_id, FAKE_DRIVER_ID);
+
+	mr2 = reg_fallback(&pd);
+	assert_non_null(mr2);
+	assert_int_equal(uverbs_regs, 2);
+	assert_int_equal(uverbs_probes, 1);
+	assert_int_equal(uverbs_wrong_id, FAKE_DRIVER_ID);
+
+	/* deregistration uses the MR's id: no probe, no refusal */
+	assert_int_equal(p2pmr_dereg_mr(mr1), 0);
+	assert_int_equal(p2pmr_dereg_mr(mr2), 0);
+	assert_int_equal(uverbs_destroys, 2);
+	assert_int_equal(uverbs_probes, 1);
+	assert_int_equal(uverbs_wrong_id, FAKE_DRIVER_ID);
+}
+
+/*
+ * The context is closed and another, of another kernel driver, allocated
+ * at the same address with the same command fd: the cached id is refused
+ * (EINVAL), probed again, and the registration retried.
+ */
+static void test_driver_id_stale(void **state)
+{
+	unsigned int wrong;
+	struct ibv_mr *mr;
+	int old_fd;
+
+	(void)state;
+	mr = reg_fallback(&pd);
+	assert_non_null(mr);
+	assert_int_equal(p2pmr_dereg_mr(mr), 0);
+	assert_int_equal(uverbs_probes, 1);
+
+	context_driver_id = FAKE_DRIVER_ID2;
+	wrong = uverbs_wrong_id;
+	mr = reg_fallback(&pd);
+	assert_non_null(mr);
+	assert_int_equal(uverbs_probes, 2);
+	/* the stale id once, then ids 0 to 22 */
+	assert_int_equal(uverbs_wrong_id, wrong + 1 + FAKE_DRIVER_ID2);
+	assert_int_equal(uverbs_regs, 2);
+	/* MR_DESTROY refuses a wrong id: the MR carries the new one */
+	assert_int_equal(p2pmr_dereg_mr(mr), 0);
+	assert_int_equal(uverbs_destroys, 2);
+
+	/* the new id is cached */
+	wrong = uverbs_wrong_id;
+	mr = reg_fallback(&pd);
+	assert_non_null(mr);
+	assert_int_equal(uverbs_probes, 2);
+	assert_int_equal(uverbs_wrong_id, wrong);
+	assert_int_equal(p2pmr_dereg_mr(mr), 0);
+
+	/* an EINVAL of the command itself: one probe more, no loop */
+	uverbs_mode = UVERBS_REG_EINVAL;
+	errno = 0;
+	assert_null(reg_fallback(&pd));
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(uverbs_probes, 3);
+	assert_int_equal(p2pmr_own_mr_count(), 0);
+	uverbs_mode = UVERBS_OK;
+
+	/* the same address with another command fd: another context */
+	old_fd = context.cmd_fd;
+	context.cmd_fd = dup(old_fd);
+	assert_true(context.cmd_fd >= 0);
+	close(old_fd);
+	context_driver_id = FAKE_DRIVER_ID;
+	wrong = uverbs_wrong_id;
+	mr = reg_fallback(&pd);
+	assert_non_null(mr);
+	assert_int_equal(uverbs_probes, 4);
+	/* probed at once: the old entry was not tried */
+	assert_int_equal(uverbs_wrong_id, wrong + FAKE_DRIVER_ID);
+	assert_int_equal(p2pmr_dereg_mr(mr), 0);
+}
+
+/* Two contexts, two kernel drivers: each its own id, each probed once. */
+static void test_driver_id_two_contexts(void **state)
+{
+	struct ibv_mr *mr[4];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(mr); i++) {
+		mr[i] = reg_fallback(i % 2 ? &pd2 : &pd);
+		assert_non_null(mr[i]);
+		assert_ptr_equal(mr[i]->context, i % 2 ? &context2 : &context);
+	}
+	assert_int_equal(uverbs_regs, 4);
+	assert_int_equal(uverbs_probes, 2);
+	assert_int_equal(uverbs_wrong_id, FAKE_DRIVER_ID + FAKE_DRIVER_ID2);
+	/* MR_DESTROY on each context takes only its own driver's id */
+	for (i = 0; i < ARRAY_SIZE(mr); i++)
+		assert_int_equal(p2pmr_dereg_mr(mr[i]), 0);
+	assert_int_equal(uverbs_destroys, 4);
+	assert_int_equal(uverbs_wrong_id, FAKE_DRIVER_ID + FAKE_DRIVER_ID2);
+}
+
+/* More contexts than the table holds: the oldest entry goes first. */
+static void test_driver_id_replacement(void **state)
+{
+	struct ibv_context ctxs[9];
+	struct ibv_pd pds[ARRAY_SIZE(ctxs)];
+	struct ibv_mr *mr;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(ctxs); i++) {
+		ctxs[i] = context2;
+		pds[i] = pd2;
+		pds[i].context = &ctxs[i];
+		mr = reg_fallback(&pds[i]);
+		assert_non_null(mr);
+		assert_int_equal(p2pmr_dereg_mr(mr), 0);
+	}
+	assert_int_equal(uverbs_probes, ARRAY_SIZE(ctxs));
+
+	/* the latest is still known, the first was replaced */
+	mr = reg_fallback(&pds[ARRAY_SIZE(ctxs) - 1]);
+	assert_non_null(mr);
+	assert_int_equal(p2pmr_dereg_mr(mr), 0);
+	assert_int_equal(uverbs_probes, ARRAY_SIZE(ctxs));
+	mr = reg_fallback(&pds[0]);
+	assert_non_null(mr);
+	assert_int_equal(p2pmr_dereg_mr(mr), 0);
+	assert_int_equal(uverbs_probes, ARRAY_SIZE(ctxs) + 1);
 }
 
 /*
@@ -688,6 +863,10 @@ int main(void)
 		cmocka_unit_test_setup(test_dmabuf_uverbs_fallback, each),
 		cmocka_unit_test_setup(test_dmabuf_eopnotsupp, each),
 		cmocka_unit_test_setup(test_dmabuf_dereg_fails, each),
+		cmocka_unit_test_setup(test_driver_id_probed_once, each),
+		cmocka_unit_test_setup(test_driver_id_stale, each),
+		cmocka_unit_test_setup(test_driver_id_two_contexts, each),
+		cmocka_unit_test_setup(test_driver_id_replacement, each),
 		cmocka_unit_test_setup(test_reg_host, each),
 		cmocka_unit_test_setup(test_reg_bar, each),
 		cmocka_unit_test_setup(test_reg_bar_uverbs, each),

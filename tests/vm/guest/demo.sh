@@ -56,8 +56,9 @@ res=/sys/bus/pci/devices/$near/resource2
 shim=$(p2pmr_shim) || exit 1
 echo "soft-RoCE $dev on $(nic_netdev) ($(pci_nic)); GPU stand-in: ivshmem $near BAR2 ($res)"
 
-step "2. p2pmr-topo: which BARs $dev reaches peer to peer"
-"$(p2pmr_tool p2pmr-topo)" || p2pmr_fail "p2pmr-topo failed"
+step "2. p2pmr topo: which BARs $dev reaches peer to peer"
+echo "\$ p2pmr topo"
+"$(p2pmr_tool p2pmr)" topo || p2pmr_fail "p2pmr topo failed"
 
 step "3. Stock: ib_write_bw --mmap=$res (server), no shim"
 echo "\$ ib_write_bw -d $dev -x 1 -F -s $size --mmap=$res"

@@ -183,6 +183,19 @@ rxe_dmabuf_reg_tool() {
 	echo "$t"
 }
 
+# wait_tcp_listen <port> [seconds]: wait until something listens on the
+# TCP port (perftest and ibv_*_pingpong servers exchange QP numbers over
+# TCP 18515 before any RDMA): a client started earlier fails at once.
+wait_tcp_listen() {
+	local port=$1 end=$((SECONDS + ${2:-60}))
+
+	while ! ss -Htln "sport = :$port" | grep -q .; do
+		[ $SECONDS -lt $end ] ||
+			p2pmr_fail "nothing listens on TCP port $port"
+		sleep 0.1
+	done
+}
+
 # p2pmr_tool <name>: path of a tool built in the build tree.
 p2pmr_tool() {
 	local t=$P2PMR_BUILD_DIR/tools/$1

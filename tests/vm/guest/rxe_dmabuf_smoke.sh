@@ -37,7 +37,7 @@ p2pmr_log "soft-RoCE device $dev on $(nic_netdev), ${patched:+patched }rdma_rxe"
 for t in ib_write_bw ib_read_bw; do
 	timeout 120 $t -d "$dev" -x 1 -s 65536 -n 200 -F >/tmp/$t.server 2>&1 &
 	server=$!
-	sleep 1
+	wait_tcp_listen 18515
 	timeout 120 $t -d "$dev" -x 1 -s 65536 -n 200 -F "$P2PMR_GUEST_IP" \
 		>/tmp/$t.client 2>&1
 	client_rc=$?

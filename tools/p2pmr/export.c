@@ -140,8 +140,8 @@ static int sys_error(const struct xrun *x, int err, const char *what)
 
 	if (err == EACCES || err == EPERM)
 		return cli_error(CLI_NO_PERM,
-				 "%s %s BAR %d: permission denied: the sysfs resource files and %s are root-only; run p2pmr export as root",
-				 what, x->pci, x->bar, P2PMR_DEV);
+				 "%s %s BAR %d: permission denied: the sysfs resource files are root-only; run p2pmr export as root",
+				 what, x->pci, x->bar);
 	if (err == ENOENT && access(P2PMR_DEV, F_OK))
 		return cli_error(CLI_NO_MODULE,
 				 "%s does not exist: the p2pmr module is not loaded (load p2pmr.ko: insmod p2pmr.ko, or modprobe p2pmr)",

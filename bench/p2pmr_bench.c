@@ -53,12 +53,12 @@
 #include <infiniband/verbs.h>
 #include <p2pmr/p2pmr.h>
 
+#include "rc_loop.h"
+
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define KIB		((uint64_t)1024)
 #define MIB		(1024 * KIB)
 #define GIB		(1024 * MIB)
-#define LOOP_PORT	1
-#define LOOP_GID_INDEX	1
 #define RDMA_DEPTH	16
 #define MAX_VARIANTS	4
 /* the exporter's longest scatterlist entry: UINT_MAX, page aligned */
@@ -377,62 +377,22 @@ static int cmd_reg(void)
 /* --- RDMA data path --------------------------------------------------------- */
 
 struct loop {
-	struct ibv_cq *cq;
-	struct ibv_qp *qp[2];
+	struct rc_loop rc;
 	struct ibv_mr *mr;
 	uint8_t *buf;
 	int rd_atom;
 };
 
-static int loop_connect(struct ibv_qp *qp, uint32_t dest_qpn,
-			const union ibv_gid *gid, int rd_atom)
-{
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_INIT,
-		.port_num = LOOP_PORT,
-		.qp_access_flags = IBV_ACCESS_REMOTE_READ |
-				   IBV_ACCESS_REMOTE_WRITE,
-	};
-
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
-		return -1;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = dest_qpn;
-	a.max_dest_rd_atomic = rd_atom;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.grh.dgid = *gid;
-	a.ah_attr.grh.sgid_index = LOOP_GID_INDEX;
-	a.ah_attr.grh.hop_limit = 1;
-	a.ah_attr.port_num = LOOP_PORT;
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
-		return -1;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = rd_atom;
-	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
-			     IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-			     IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
-}
-
 static void loop_setup(struct loop *l, struct ibv_pd *pd, size_t len)
 {
-	struct ibv_qp_init_attr init = {
-		.qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = RDMA_DEPTH, .max_recv_wr = 1,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
+	struct rc_loop_attr attr = {
+		RC_LOOP_ATTR_DEFAULTS,
+		.cq_entries = 2 * RDMA_DEPTH + 2,
+		.send_wr = RDMA_DEPTH,
+		.recv_wr = 1,
 	};
 	struct ibv_device_attr da;
-	union ibv_gid gid;
-	int i;
+	enum rc_loop_err err;
 
 	memset(l, 0, sizeof(*l));
 	if (ibv_query_device(pd->context, &da))
@@ -441,24 +401,18 @@ static void loop_setup(struct loop *l, struct ibv_pd *pd, size_t len)
 		     RDMA_DEPTH;
 	if (l->rd_atom < 1)
 		l->rd_atom = 1;
+	attr.rd_atomic = l->rd_atom;
 	l->buf = host_alloc(len);
 	l->mr = ibv_reg_mr(pd, l->buf, len, REG_ACCESS);
-	l->cq = ibv_create_cq(pd->context, 2 * RDMA_DEPTH + 2, NULL, NULL, 0);
-	if (!l->mr || !l->cq ||
-	    ibv_query_gid(pd->context, LOOP_PORT, LOOP_GID_INDEX, &gid))
+	if (!l->mr)
 		die("loopback setup: %s", strerror(errno));
-	init.send_cq = l->cq;
-	init.recv_cq = l->cq;
-	for (i = 0; i < 2; i++) {
-		l->qp[i] = ibv_create_qp(pd, &init);
-		if (!l->qp[i])
-			die("ibv_create_qp: %s", strerror(errno));
-	}
-	for (i = 0; i < 2; i++)
-		if (loop_connect(l->qp[i], l->qp[!i]->qp_num, &gid,
-				 l->rd_atom))
-			die("connecting the loopback QPs: %s",
-			    strerror(errno));
+	err = rc_loop_create(&l->rc, pd, &attr);
+	if (err == RC_LOOP_ERR_QP)
+		die("ibv_create_qp: %s", strerror(errno));
+	else if (err == RC_LOOP_ERR_CONNECT)
+		die("connecting the loopback QPs: %s", strerror(errno));
+	else if (err)
+		die("loopback setup: %s", strerror(errno));
 }
 
 static void loop_post(struct loop *l, enum ibv_wr_opcode opcode,
@@ -469,14 +423,7 @@ static void loop_post(struct loop *l, enum ibv_wr_opcode opcode,
 		.length = size,
 		.lkey = l->mr->lkey,
 	};
-	struct ibv_send_wr wr = {
-		.sg_list = &sge,
-		.num_sge = 1,
-		.opcode = opcode,
-		.send_flags = IBV_SEND_SIGNALED,
-		.wr.rdma = { .remote_addr = raddr, .rkey = rkey },
-	}, *bad;
-	int err = ibv_post_send(l->qp[0], &wr, &bad);
+	int err = rc_loop_post(&l->rc, opcode, &sge, raddr, rkey, 0);
 
 	if (err)
 		die("ibv_post_send: %s", strerror(err));
@@ -485,21 +432,22 @@ static void loop_post(struct loop *l, enum ibv_wr_opcode opcode,
 /* Wait for n completions, all successful; give up after 60 s. */
 static void loop_wait(struct loop *l, int n)
 {
-	uint64_t deadline = now_ns() + 60000000000ULL;
+	double deadline = rc_loop_now() + 60;
 	struct ibv_wc wc[RDMA_DEPTH];
 	int got, i;
 
 	while (n > 0) {
-		got = ibv_poll_cq(l->cq, n < RDMA_DEPTH ? n : RDMA_DEPTH, wc);
+		got = rc_loop_poll(&l->rc, wc, n < RDMA_DEPTH ? n : RDMA_DEPTH,
+				   deadline, 0);
 		if (got < 0)
 			die("ibv_poll_cq failed");
+		if (!got)
+			die("no completion within 60 s");
 		for (i = 0; i < got; i++)
 			if (wc[i].status != IBV_WC_SUCCESS)
 				die("work completion: %s",
 				    ibv_wc_status_str(wc[i].status));
 		n -= got;
-		if (!got && now_ns() > deadline)
-			die("no completion within 60 s");
 	}
 }
 

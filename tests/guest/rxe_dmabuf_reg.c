@@ -38,17 +38,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <infiniband/verbs.h>
 #include <linux/p2pmr.h>
 
 #include "pattern.h"
+#include "rc_loop.h"
 #include "uverbs_dmabuf.h"
 
-#define LOOP_PORT	1
-#define LOOP_GID_INDEX	1
 #define LOOP_TIMEOUT_S	60
 
 #define ERRNO_NAME(e) { e, #e }
@@ -201,130 +199,18 @@ static int p2pmr_export_bar(const char *resource)
 	return exp.out_dmabuf_fd;
 }
 
-struct loop {
-	struct ibv_cq *cq;
-	struct ibv_qp *qp[2];
-	struct ibv_mr *mr;
-	uint8_t *buf;
-	size_t len;
-};
-
-/* Connect qp to dest_qpn on our own port: INIT, RTR, RTS. */
-static int loop_connect(struct ibv_qp *qp, uint32_t dest_qpn,
-			const union ibv_gid *gid)
-{
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_INIT,
-		.port_num = LOOP_PORT,
-		.qp_access_flags = IBV_ACCESS_REMOTE_READ |
-				   IBV_ACCESS_REMOTE_WRITE,
-	};
-
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
-		return -1;
-
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = dest_qpn;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.grh.dgid = *gid;
-	a.ah_attr.grh.sgid_index = LOOP_GID_INDEX;
-	a.ah_attr.grh.hop_limit = 1;
-	a.ah_attr.port_num = LOOP_PORT;
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
-		return -1;
-
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 1;
-	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
-			     IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-			     IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
-}
-
-static int loop_setup(struct loop *l, struct ibv_pd *pd, size_t len)
-{
-	struct ibv_qp_init_attr init = {
-		.qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = 4, .max_recv_wr = 1,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
-	};
-	union ibv_gid gid;
-	int i;
-
-	memset(l, 0, sizeof(*l));
-	l->len = len;
-	l->buf = calloc(1, len);
-	if (!l->buf)
-		return -1;
-	l->mr = ibv_reg_mr(pd, l->buf, len, IBV_ACCESS_LOCAL_WRITE);
-	l->cq = ibv_create_cq(pd->context, 8, NULL, NULL, 0);
-	if (!l->mr || !l->cq ||
-	    ibv_query_gid(pd->context, LOOP_PORT, LOOP_GID_INDEX, &gid))
-		return -1;
-	init.send_cq = l->cq;
-	init.recv_cq = l->cq;
-	for (i = 0; i < 2; i++) {
-		l->qp[i] = ibv_create_qp(pd, &init);
-		if (!l->qp[i])
-			return -1;
-	}
-	for (i = 0; i < 2; i++)
-		if (loop_connect(l->qp[i], l->qp[!i]->qp_num, &gid))
-			return -1;
-	return 0;
-}
-
-static void loop_teardown(struct loop *l)
-{
-	int i;
-
-	for (i = 0; i < 2; i++)
-		if (l->qp[i])
-			ibv_destroy_qp(l->qp[i]);
-	if (l->cq)
-		ibv_destroy_cq(l->cq);
-	if (l->mr)
-		ibv_dereg_mr(l->mr);
-	free(l->buf);
-}
-
 /* One RDMA WRITE or READ between the buffer and [iova, iova + len). */
-static enum ibv_wc_status loop_rdma(struct loop *l, enum ibv_wr_opcode op,
+static enum ibv_wc_status loop_rdma(struct rc_loop *l, enum ibv_wr_opcode op,
 				    uint64_t iova, uint32_t rkey)
 {
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)l->buf,
-		.length = l->len,
-		.lkey = l->mr->lkey,
-	};
-	struct ibv_send_wr wr = {
-		.sg_list = &sge,
-		.num_sge = 1,
-		.opcode = op,
-		.send_flags = IBV_SEND_SIGNALED,
-		.wr.rdma = { .remote_addr = iova, .rkey = rkey },
-	}, *bad;
-	time_t end = time(NULL) + LOOP_TIMEOUT_S;
 	struct ibv_wc wc;
-	int n;
 
-	if (ibv_post_send(l->qp[0], &wr, &bad)) {
+	if (rc_loop_post(l, op, NULL, iova, rkey, 0)) {
 		perror("ibv_post_send");
 		return IBV_WC_GENERAL_ERR;
 	}
-	while ((n = ibv_poll_cq(l->cq, 1, &wc)) == 0 && time(NULL) < end)
-		usleep(1000);
-	if (n <= 0) {
+	if (rc_loop_poll(l, &wc, 1, rc_loop_now() + LOOP_TIMEOUT_S,
+			 1000) <= 0) {
 		fprintf(stderr, "rxe_dmabuf_reg: no completion\n");
 		return IBV_WC_GENERAL_ERR;
 	}
@@ -332,7 +218,7 @@ static enum ibv_wc_status loop_rdma(struct loop *l, enum ibv_wr_opcode op,
 }
 
 /* Write the pattern into the MR and read it back; 0 when it matches. */
-static int loop_check(struct loop *l, uint64_t offset, uint64_t iova,
+static int loop_check(struct rc_loop *l, uint64_t offset, uint64_t iova,
 		      uint32_t rkey, uint32_t seed)
 {
 	enum ibv_wc_status st;
@@ -367,7 +253,7 @@ static int loop_check(struct loop *l, uint64_t offset, uint64_t iova,
 }
 
 /* After revocation a write to the MR must fail with an access error. */
-static int loop_check_revoked(struct loop *l, uint64_t iova, uint32_t rkey)
+static int loop_check_revoked(struct rc_loop *l, uint64_t iova, uint32_t rkey)
 {
 	enum ibv_wc_status st = loop_rdma(l, IBV_WR_RDMA_WRITE, iova, rkey);
 
@@ -382,7 +268,14 @@ int main(int argc, char **argv)
 	uint64_t offset = 0, length = 4096, iova = 0, wait_s = 0, v;
 	uint64_t seed = 0;
 	int have_seed = 0;
-	struct loop loop;
+	struct rc_loop_attr loop_attr = {
+		RC_LOOP_ATTR_DEFAULTS,
+		.cq_entries = 8,
+		.send_wr = 4,
+		.recv_wr = 1,
+		.buf_access = IBV_ACCESS_LOCAL_WRITE,
+	};
+	struct rc_loop loop;
 	int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
 		     IBV_ACCESS_REMOTE_WRITE;
 	int fd = -1, have_fd = 0, expect = 0, have_expect = 0;
@@ -485,7 +378,8 @@ int main(int argc, char **argv)
 	status = have_expect ? err != expect : err != 0;
 	if (!err) {
 		if (have_seed) {
-			if (loop_setup(&loop, pd, length)) {
+			loop_attr.buf_len = length;
+			if (rc_loop_create(&loop, pd, &loop_attr)) {
 				perror("setting up the loopback QPs");
 				status = 1;
 			} else if (loop_check(&loop, offset, iova, rkey, seed)) {
@@ -498,7 +392,7 @@ int main(int argc, char **argv)
 				else if (loop_check_revoked(&loop, iova, rkey))
 					status = 1;
 			}
-			loop_teardown(&loop);
+			rc_loop_destroy(&loop);
 		}
 		if (wait_s)
 			sleep(wait_s);

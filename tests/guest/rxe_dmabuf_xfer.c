@@ -62,10 +62,9 @@
 #include <linux/p2pmr.h>
 
 #include "pattern.h"
+#include "rc_loop.h"
 #include "uverbs_dmabuf.h"
 
-#define LOOP_PORT	1
-#define LOOP_GID_INDEX	1
 #define FLOOD_DEPTH	32
 #define FLOOD_START	8
 #define DENY_BYTE	0xa5
@@ -102,15 +101,6 @@ struct target {
 	uint32_t lkey, rkey;
 	const char *revoke_cmd;
 	unsigned int timeout_s;
-};
-
-/* Two RC QPs connected to each other, and a registered host buffer. */
-struct loop {
-	struct ibv_cq *cq;
-	struct ibv_qp *qp[2];
-	struct ibv_mr *mr;
-	uint8_t *buf;
-	size_t len;
 };
 
 static const struct {
@@ -202,14 +192,6 @@ static int parse_op(const char *s, struct op *op)
 	return 0;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static struct ibv_context *open_device(const char *name)
 {
 	struct ibv_device **list;
@@ -266,118 +248,30 @@ static int p2pmr_export_bar(const char *resource, uint64_t *size)
 	return exp.out_dmabuf_fd;
 }
 
-/* Connect qp to dest_qpn on our own port: INIT, RTR, RTS. */
-static int loop_connect(struct ibv_qp *qp, uint32_t dest_qpn,
-			const union ibv_gid *gid)
-{
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_INIT,
-		.port_num = LOOP_PORT,
-		.qp_access_flags = IBV_ACCESS_REMOTE_READ |
-				   IBV_ACCESS_REMOTE_WRITE,
-	};
-
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
-		return -1;
-
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = dest_qpn;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.grh.dgid = *gid;
-	a.ah_attr.grh.sgid_index = LOOP_GID_INDEX;
-	a.ah_attr.grh.hop_limit = 1;
-	a.ah_attr.port_num = LOOP_PORT;
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
-		return -1;
-
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 1;
-	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
-			     IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-			     IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
-}
-
-static void loop_teardown(struct loop *l)
-{
-	int i;
-
-	for (i = 0; i < 2; i++)
-		if (l->qp[i])
-			ibv_destroy_qp(l->qp[i]);
-	if (l->cq)
-		ibv_destroy_cq(l->cq);
-	if (l->mr)
-		ibv_dereg_mr(l->mr);
-	free(l->buf);
-	memset(l, 0, sizeof(*l));
-}
-
-static int loop_setup(struct loop *l, struct ibv_pd *pd, size_t len,
+/* A loop with a host buffer of @len bytes and @depth work requests. */
+static int loop_setup(struct rc_loop *l, struct ibv_pd *pd, size_t len,
 		      unsigned int depth)
 {
-	struct ibv_qp_init_attr init = {
-		.qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = depth, .max_recv_wr = 1,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
+	const struct rc_loop_attr attr = {
+		RC_LOOP_ATTR_DEFAULTS,
+		.cq_entries = 2 * depth + 2,
+		.send_wr = depth,
+		.recv_wr = 1,
+		.buf_len = len,
+		.buf_access = IBV_ACCESS_LOCAL_WRITE,
 	};
-	union ibv_gid gid;
-	int i;
 
-	memset(l, 0, sizeof(*l));
-	l->len = len;
-	l->buf = calloc(1, len);
-	if (!l->buf)
-		goto err;
-	l->mr = ibv_reg_mr(pd, l->buf, len, IBV_ACCESS_LOCAL_WRITE);
-	l->cq = ibv_create_cq(pd->context, 2 * depth + 2, NULL, NULL, 0);
-	if (!l->mr || !l->cq ||
-	    ibv_query_gid(pd->context, LOOP_PORT, LOOP_GID_INDEX, &gid))
-		goto err;
-	init.send_cq = l->cq;
-	init.recv_cq = l->cq;
-	for (i = 0; i < 2; i++) {
-		l->qp[i] = ibv_create_qp(pd, &init);
-		if (!l->qp[i])
-			goto err;
+	if (rc_loop_create(l, pd, &attr)) {
+		perror("setting up the loopback QPs");
+		return -1;
 	}
-	for (i = 0; i < 2; i++)
-		if (loop_connect(l->qp[i], l->qp[!i]->qp_num, &gid))
-			goto err;
 	return 0;
-err:
-	perror("setting up the loopback QPs");
-	loop_teardown(l);
-	return -1;
 }
 
-static int loop_post(struct loop *l, enum ibv_wr_opcode opcode,
+static int loop_post(struct rc_loop *l, enum ibv_wr_opcode opcode,
 		     uint64_t remote_addr, uint32_t rkey, uint64_t wr_id)
 {
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)l->buf,
-		.length = l->len,
-		.lkey = l->mr->lkey,
-	};
-	struct ibv_send_wr wr = {
-		.wr_id = wr_id,
-		.sg_list = &sge,
-		.num_sge = 1,
-		.opcode = opcode,
-		.send_flags = IBV_SEND_SIGNALED,
-		.wr.rdma = { .remote_addr = remote_addr, .rkey = rkey },
-	}, *bad;
-	int err = ibv_post_send(l->qp[0], &wr, &bad);
+	int err = rc_loop_post(l, opcode, NULL, remote_addr, rkey, wr_id);
 
 	if (err)
 		fprintf(stderr, "ibv_post_send: %s\n", strerror(err));
@@ -385,12 +279,10 @@ static int loop_post(struct loop *l, enum ibv_wr_opcode opcode,
 }
 
 /* Poll for one completion until the deadline; 0 when one came. */
-static int loop_poll(struct loop *l, struct ibv_wc *wc, double deadline)
+static int loop_poll(struct rc_loop *l, struct ibv_wc *wc, double deadline)
 {
-	int n;
+	int n = rc_loop_poll(l, wc, 1, deadline, 200);
 
-	while ((n = ibv_poll_cq(l->cq, 1, wc)) == 0 && now_s() < deadline)
-		usleep(200);
 	if (n < 0)
 		fprintf(stderr, "ibv_poll_cq failed\n");
 	else if (n == 0)
@@ -399,13 +291,13 @@ static int loop_poll(struct loop *l, struct ibv_wc *wc, double deadline)
 }
 
 /* One signaled work request on qp[0]; its completion status, or -1. */
-static int loop_one(struct loop *l, enum ibv_wr_opcode opcode,
+static int loop_one(struct rc_loop *l, enum ibv_wr_opcode opcode,
 		    uint64_t remote_addr, uint32_t rkey, unsigned int timeout_s)
 {
 	struct ibv_wc wc;
 
 	if (loop_post(l, opcode, remote_addr, rkey, 0) ||
-	    loop_poll(l, &wc, now_s() + timeout_s))
+	    loop_poll(l, &wc, rc_loop_now() + timeout_s))
 		return -1;
 	return wc.status;
 }
@@ -436,7 +328,7 @@ static int check_pattern(const uint8_t *buf, size_t len, uint32_t seed,
 }
 
 /* SEND from host memory into a receive buffer in the BAR MR. */
-static int do_send(struct loop *l, const struct target *t,
+static int do_send(struct rc_loop *l, const struct target *t,
 		   const struct op *op)
 {
 	struct ibv_sge rsge = {
@@ -446,7 +338,7 @@ static int do_send(struct loop *l, const struct target *t,
 	};
 	struct ibv_recv_wr rwr = { .wr_id = 1, .sg_list = &rsge, .num_sge = 1 };
 	struct ibv_recv_wr *bad;
-	double deadline = now_s() + t->timeout_s;
+	double deadline = rc_loop_now() + t->timeout_s;
 	uint32_t rqpn = l->qp[1]->qp_num;
 	struct ibv_wc wc;
 	int i, err, got_send = 0, got_recv = 0;
@@ -546,12 +438,12 @@ static void flood_complete(struct flood *f, const struct ibv_wc *wc)
  * posting goes on, until a work request fails; then every outstanding one
  * must complete.
  */
-static int do_flood(struct loop *l, const struct target *t,
+static int do_flood(struct rc_loop *l, const struct target *t,
 		    const struct op *op)
 {
 	struct flood f = { .first_after = UINT64_MAX };
 	struct revoker r = { .cmd = t->revoke_cmd };
-	double deadline = now_s() + t->timeout_s, done_at = 0;
+	double deadline = rc_loop_now() + t->timeout_s, done_at = 0;
 	struct ibv_wc wcs[16];
 	pthread_t thread;
 	struct timespec ts;
@@ -559,7 +451,7 @@ static int do_flood(struct loop *l, const struct target *t,
 
 	fill_pattern(l->buf, l->len, op->seed, t->offset + op->at);
 	while (!f.stop || f.completed < f.posted) {
-		if (now_s() > deadline) {
+		if (rc_loop_now() > deadline) {
 			printf("flood: %" PRIu64 " of %" PRIu64 " WRs never completed\n",
 			       f.posted - f.completed, f.posted);
 			f.fail = 1;
@@ -567,10 +459,10 @@ static int do_flood(struct loop *l, const struct target *t,
 		}
 		if (f.started && !done_at && atomic_load(&r.done)) {
 			f.first_after = f.posted;
-			done_at = now_s();
+			done_at = rc_loop_now();
 		}
 		if (done_at && !f.errors && !f.stop &&
-		    now_s() > done_at + 10) {
+		    rc_loop_now() > done_at + 10) {
 			printf("flood: RDMA WRITEs still succeed 10 s after the revocation\n");
 			f.fail = 1;
 			f.stop = 1;
@@ -640,8 +532,8 @@ static int run_op(const struct target *t, const struct op *op)
 {
 	uint64_t bar_off = t->offset + op->at, raddr = t->iova + op->at;
 	int st = -1, ret = -1;
-	double start = now_s();
-	struct loop l;
+	double start = rc_loop_now();
+	struct rc_loop l;
 
 	printf("%s %#" PRIx64 " bytes at MR%c%#" PRIx64 " (BAR %#" PRIx64
 	       ", iova %#" PRIx64 ")", op_names[op->kind].name, op->len,
@@ -697,9 +589,9 @@ static int run_op(const struct target *t, const struct op *op)
 	if (st >= 0)
 		printf("  completion: %s\n",
 		       ibv_wc_status_str((enum ibv_wc_status)st));
-	loop_teardown(&l);
+	rc_loop_destroy(&l);
 	printf("%s %s: %.0f ms\n", ret ? "not ok" : "ok",
-	       op_names[op->kind].name, (now_s() - start) * 1000);
+	       op_names[op->kind].name, (rc_loop_now() - start) * 1000);
 	return ret;
 }
 

@@ -28,15 +28,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <infiniband/verbs.h>
 
 #include "pattern.h"
+#include "rc_loop.h"
 
-#define PORT		1
-#define GID_INDEX	1
 #define TIMEOUT_S	10
 #define PP_SIZE		4096
 #define COUNTERS	"/sys/kernel/debug/p2pmr/counters"
@@ -59,8 +57,7 @@ static struct {
 struct ctx {
 	struct ibv_context *ctx;
 	struct ibv_pd *pd;
-	struct ibv_cq *cq;
-	struct ibv_qp *qp[2];
+	struct rc_loop loop;
 	int res_fd;
 	size_t bar_size;
 };
@@ -99,54 +96,15 @@ static long live_exports(void)
 	return val;
 }
 
-static int connect_qp(struct ibv_qp *qp, uint32_t dest_qpn,
-		      const union ibv_gid *gid)
-{
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_INIT,
-		.port_num = PORT,
-		.qp_access_flags = IBV_ACCESS_REMOTE_READ |
-				   IBV_ACCESS_REMOTE_WRITE,
-	};
-
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
-		return -1;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = dest_qpn;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.grh.dgid = *gid;
-	a.ah_attr.grh.sgid_index = GID_INDEX;
-	a.ah_attr.grh.hop_limit = 1;
-	a.ah_attr.port_num = PORT;
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
-		return -1;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 1;
-	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
-			     IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-			     IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
-}
-
 static void setup(struct ctx *c)
 {
-	struct ibv_qp_init_attr init = {
-		.qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
+	const struct rc_loop_attr attr = {
+		RC_LOOP_ATTR_DEFAULTS,
+		.cq_entries = 16,
+		.send_wr = 4,
+		.recv_wr = 4,
 	};
 	struct ibv_device **list;
-	union ibv_gid gid;
 	struct stat st;
 	int i, n;
 
@@ -168,28 +126,23 @@ static void setup(struct ctx *c)
 	if (!c->ctx)
 		fail("ibv_open_device %s: %s", opt.dev, strerror(errno));
 	c->pd = ibv_alloc_pd(c->ctx);
-	c->cq = ibv_create_cq(c->ctx, 16, NULL, NULL, 0);
-	if (!c->pd || !c->cq || ibv_query_gid(c->ctx, PORT, GID_INDEX, &gid))
+	if (!c->pd)
 		fail("PD, CQ or GID: %s", strerror(errno));
-	init.send_cq = c->cq;
-	init.recv_cq = c->cq;
-	for (i = 0; i < 2; i++)
-		if (!(c->qp[i] = ibv_create_qp(c->pd, &init)))
-			fail("ibv_create_qp: %s", strerror(errno));
-	for (i = 0; i < 2; i++)
-		if (connect_qp(c->qp[i], c->qp[!i]->qp_num, &gid))
-			fail("connecting the loopback QPs: %s",
-			     strerror(errno));
+	switch (rc_loop_create(&c->loop, c->pd, &attr)) {
+	case RC_LOOP_OK:
+		break;
+	case RC_LOOP_ERR_QP:
+		fail("ibv_create_qp: %s", strerror(errno));
+	case RC_LOOP_ERR_CONNECT:
+		fail("connecting the loopback QPs: %s", strerror(errno));
+	default:
+		fail("PD, CQ or GID: %s", strerror(errno));
+	}
 }
 
 static void teardown(struct ctx *c)
 {
-	int i;
-
-	for (i = 0; i < 2; i++)
-		if (ibv_destroy_qp(c->qp[i]))
-			fail("ibv_destroy_qp");
-	if (ibv_destroy_cq(c->cq) || ibv_dealloc_pd(c->pd) ||
+	if (rc_loop_destroy(&c->loop) || ibv_dealloc_pd(c->pd) ||
 	    ibv_close_device(c->ctx))
 		fail("teardown: %s", strerror(errno));
 	close(c->res_fd);
@@ -208,20 +161,16 @@ static void *map_bar(struct ctx *c, void *at)
 /* Wait for @n completions, all successful. */
 static void wait_wc(struct ctx *c, int n, const char *what)
 {
-	time_t end = time(NULL) + TIMEOUT_S;
+	double deadline = rc_loop_now() + TIMEOUT_S;
 	struct ibv_wc wc;
 	int r;
 
 	while (n) {
-		r = ibv_poll_cq(c->cq, 1, &wc);
+		r = rc_loop_poll(&c->loop, &wc, 1, deadline, 100);
 		if (r < 0)
 			fail("%s: ibv_poll_cq", what);
-		if (!r) {
-			if (time(NULL) > end)
-				fail("%s: no completion", what);
-			usleep(100);
-			continue;
-		}
+		if (!r)
+			fail("%s: no completion", what);
 		if (wc.status != IBV_WC_SUCCESS)
 			fail("%s: completion status %s", what,
 			     ibv_wc_status_str(wc.status));
@@ -237,16 +186,9 @@ static void rdma(struct ctx *c, enum ibv_wr_opcode op, struct ibv_mr *local,
 		.length = len,
 		.lkey = local->lkey,
 	};
-	struct ibv_send_wr wr = {
-		.sg_list = &sge,
-		.num_sge = 1,
-		.opcode = op,
-		.send_flags = IBV_SEND_SIGNALED,
-		.wr.rdma = { .remote_addr = (uintptr_t)raddr,
-			     .rkey = remote->rkey },
-	}, *bad;
 
-	if (ibv_post_send(c->qp[0], &wr, &bad))
+	if (rc_loop_post(&c->loop, op, &sge, (uintptr_t)raddr, remote->rkey,
+			 0))
 		fail("ibv_post_send: %s", strerror(errno));
 	wait_wc(c, 1, op == IBV_WR_RDMA_WRITE ? "RDMA WRITE" : "RDMA READ");
 }
@@ -327,8 +269,8 @@ static void pingpong(struct ctx *c, struct ibv_mr *mr, uint8_t *a,
 		}, *sbad;
 
 		fill(buf[from], PP_SIZE, 1000 + i, 0);
-		if (ibv_post_recv(c->qp[to], &rwr, &rbad) ||
-		    ibv_post_send(c->qp[from], &swr, &sbad))
+		if (ibv_post_recv(c->loop.qp[to], &rwr, &rbad) ||
+		    ibv_post_send(c->loop.qp[from], &swr, &sbad))
 			fail("ping-pong round %u: post: %s", i,
 			     strerror(errno));
 		wait_wc(c, 2, "ping-pong");

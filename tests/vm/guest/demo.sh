@@ -29,9 +29,9 @@ bw_pair() {
 	env $server_env ib_write_bw -d "$dev" -x 1 -F -s $size -n "$iters" \
 		"$@" >"$work/$log.server" 2>&1 &
 	spid=$!
-	# let the server listen; both sides fill their buffers with rand()
-	# once connected, the host side (perftest_check.py) knows how
-	sleep 1
+	# both sides fill their buffers with rand() once connected: the host
+	# side (perftest_check.py) knows how
+	wait_tcp_listen 18515
 	echo "DEMO ${log}_client_time $(date +%s)" >>"$work/facts"
 	ib_write_bw -d "$dev" -x 1 -F -s $size -n "$iters" \
 		"$P2PMR_GUEST_IP" >"$work/$log.client" 2>&1

@@ -20,7 +20,7 @@ P2PMR_DEBUG=2 LD_PRELOAD=$shim timeout 60 \
 	ibv_rc_pingpong -d "$dev" -g 1 -p $port -n 500 -s 4096 \
 	>"$work/server" 2>&1 &
 spid=$!
-sleep 1
+wait_tcp_listen $port
 P2PMR_DEBUG=2 LD_PRELOAD=$shim timeout 60 \
 	ibv_rc_pingpong -d "$dev" -g 1 -p $port -n 500 -s 4096 \
 	"$P2PMR_GUEST_IP" >"$work/client" 2>&1

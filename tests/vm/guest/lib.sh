@@ -196,6 +196,19 @@ wait_tcp_listen() {
 	done
 }
 
+# wait_for <seconds> <command...>: poll every 0.1 s until the command
+# succeeds; 1 if it has not within that time.
+wait_for() {
+	local tries=$(($1 * 10))
+
+	shift
+	while ! "$@"; do
+		tries=$((tries - 1))
+		[ $tries -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
 # p2pmr_tool <name>: path of a tool built in the build tree.
 p2pmr_tool() {
 	local t=$P2PMR_BUILD_DIR/tools/$1

@@ -17,18 +17,6 @@ near=$(pci_near_ivshmem)
 ctl=$P2PMR_IMPORTER_CTL
 res=/sys/bus/pci/devices/$near/resource2
 
-# wait_for <seconds> <command...>: poll until the command succeeds.
-wait_for() {
-	local tries=$(($1 * 10))
-
-	shift
-	while ! "$@"; do
-		tries=$((tries - 1))
-		[ $tries -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-
 # start_holder <pin|nopin>: a process holding an export of 1 MiB of the
 # near BAR, mmapped, with the importer attached (for the NIC) and mapped
 # in slot 0.  It takes commands on fd 3 and writes to /tmp/hold.out.

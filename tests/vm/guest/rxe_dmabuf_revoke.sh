@@ -41,18 +41,6 @@ xfer() {
 	echo "ok $what ($((SECONDS - t0)) s)"
 }
 
-# wait_for <seconds> <command...>: poll until the command succeeds.
-wait_for() {
-	local tries=$(($1 * 10))
-
-	shift
-	while ! "$@"; do
-		tries=$((tries - 1))
-		[ $tries -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-
 # unbind <bdf>: detach the device's driver, if any.
 unbind() {
 	[ -e "/sys/bus/pci/devices/$1/driver" ] || return 0

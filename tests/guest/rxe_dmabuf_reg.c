@@ -36,13 +36,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <infiniband/verbs.h>
-#include <linux/p2pmr.h>
 
+#include "bar_export.h"
 #include "pattern.h"
 #include "rc_loop.h"
 #include "uverbs_dmabuf.h"
@@ -145,58 +143,6 @@ static void usage(void)
 		"                      [-a <access>] [-x <seed>] [-r <command>]\n"
 		"                      [-w <seconds>] [-e <errno>]\n");
 	exit(2);
-}
-
-static struct ibv_context *open_device(const char *name)
-{
-	struct ibv_device **list;
-	struct ibv_context *ctx = NULL;
-	int i, n;
-
-	list = ibv_get_device_list(&n);
-	if (!list) {
-		perror("ibv_get_device_list");
-		return NULL;
-	}
-	for (i = 0; i < n; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name))
-			break;
-	if (i == n)
-		fprintf(stderr, "rxe_dmabuf_reg: no RDMA device %s\n", name);
-	else if (!(ctx = ibv_open_device(list[i])))
-		perror("ibv_open_device");
-	ibv_free_device_list(list);
-	return ctx;
-}
-
-/* Export a whole BAR through /dev/p2pmr; the dma-buf fd or -1. */
-static int p2pmr_export_bar(const char *resource)
-{
-	struct p2pmr_export_fd exp = { .size = sizeof(exp) };
-	struct stat st;
-	int dev, res;
-
-	res = open(resource, O_RDWR | O_CLOEXEC);
-	if (res < 0 || fstat(res, &st)) {
-		perror(resource);
-		return -1;
-	}
-	dev = open("/dev/" P2PMR_DEVICE_NAME, O_RDWR | O_CLOEXEC);
-	if (dev < 0) {
-		perror("/dev/" P2PMR_DEVICE_NAME);
-		close(res);
-		return -1;
-	}
-	exp.resource_fd = res;
-	exp.open_flags = O_RDWR | O_CLOEXEC;
-	exp.length = st.st_size;
-	if (ioctl(dev, P2PMR_IOCTL_EXPORT_FD, &exp)) {
-		perror("P2PMR_IOCTL_EXPORT_FD");
-		exp.out_dmabuf_fd = -1;
-	}
-	close(dev);
-	close(res);
-	return exp.out_dmabuf_fd;
 }
 
 /* One RDMA WRITE or READ between the buffer and [iova, iova + len). */
@@ -351,12 +297,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	} else if (resource) {
-		fd = p2pmr_export_bar(resource);
+		fd = test_export_bar(resource, NULL);
 		if (fd < 0)
 			return 2;
 	}
 
-	ctx = open_device(dev_name);
+	ctx = test_open_ibdev("rxe_dmabuf_reg", dev_name);
 	if (!ctx)
 		return 2;
 	pd = ibv_alloc_pd(ctx);

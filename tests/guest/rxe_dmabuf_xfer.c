@@ -45,7 +45,6 @@
  * rest do not run), 2 on bad usage or setup failure.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -53,14 +52,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <infiniband/verbs.h>
-#include <linux/p2pmr.h>
 
+#include "bar_export.h"
 #include "pattern.h"
 #include "rc_loop.h"
 #include "uverbs_dmabuf.h"
@@ -190,62 +187,6 @@ static int parse_op(const char *s, struct op *op)
 	op->seed = seed;
 	free(copy);
 	return 0;
-}
-
-static struct ibv_context *open_device(const char *name)
-{
-	struct ibv_device **list;
-	struct ibv_context *ctx = NULL;
-	int i, n;
-
-	list = ibv_get_device_list(&n);
-	if (!list) {
-		perror("ibv_get_device_list");
-		return NULL;
-	}
-	for (i = 0; i < n; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name))
-			break;
-	if (i == n) {
-		fprintf(stderr, "rxe_dmabuf_xfer: no RDMA device %s\n", name);
-	} else {
-		ctx = ibv_open_device(list[i]);
-		if (!ctx)
-			perror("ibv_open_device");
-	}
-	ibv_free_device_list(list);
-	return ctx;
-}
-
-/* Export a whole BAR through /dev/p2pmr; the dma-buf fd or -1. */
-static int p2pmr_export_bar(const char *resource, uint64_t *size)
-{
-	struct p2pmr_export_fd exp = { .size = sizeof(exp) };
-	struct stat st;
-	int dev, res;
-
-	res = open(resource, O_RDWR | O_CLOEXEC);
-	if (res < 0 || fstat(res, &st)) {
-		perror(resource);
-		return -1;
-	}
-	dev = open("/dev/" P2PMR_DEVICE_NAME, O_RDWR | O_CLOEXEC);
-	if (dev < 0) {
-		perror("/dev/" P2PMR_DEVICE_NAME);
-		close(res);
-		return -1;
-	}
-	exp.resource_fd = res;
-	exp.open_flags = O_RDWR | O_CLOEXEC;
-	exp.length = st.st_size;
-	if (ioctl(dev, P2PMR_IOCTL_EXPORT_FD, &exp)) {
-		perror("P2PMR_IOCTL_EXPORT_FD");
-		exp.out_dmabuf_fd = -1;
-	}
-	*size = st.st_size;
-	close(dev);
-	close(res);
-	return exp.out_dmabuf_fd;
 }
 
 /* A loop with a host buffer of @len bytes and @depth work requests. */
@@ -664,7 +605,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	fd = p2pmr_export_bar(resource, &bar_size);
+	fd = test_export_bar(resource, &bar_size);
 	if (fd < 0)
 		return 2;
 	if (!have_length)
@@ -683,7 +624,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	ctx = open_device(dev_name);
+	ctx = test_open_ibdev("rxe_dmabuf_xfer", dev_name);
 	if (!ctx)
 		return 2;
 	t.pd = ibv_alloc_pd(ctx);

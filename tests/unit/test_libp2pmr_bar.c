@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "fake_env.h"
 #include "p2pmr_internal.h"
 
 #define DEV		"0000:01:00.0"
@@ -38,53 +39,16 @@ static char sysfs[PATH_MAX];
 static char devdir[2 * PATH_MAX];
 
 /* /proc/self/maps as the library sees it: nothing of interest */
-static const char maps_text[] =
+static const char *const maps_text =
 	"55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0          [heap]\n";
-
-static int test_source(void *arg, char **buf, size_t *cap, size_t *len)
-{
-	size_t n = strlen(maps_text);
-
-	(void)arg;
-	if (*cap < n + 1) {
-		char *nbuf = realloc(*buf, n + 1);
-
-		if (!nbuf)
-			return ENOMEM;
-		*buf = nbuf;
-		*cap = n + 1;
-	}
-	memcpy(*buf, maps_text, n + 1);
-	*len = n;
-	return 0;
-}
-
-static void make_dir(const char *path)
-{
-	char tmp[2 * PATH_MAX], *p;
-
-	assert_true(snprintf(tmp, sizeof(tmp), "%s", path) < (int)sizeof(tmp));
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		mkdir(tmp, 0755);
-		*p = '/';
-	}
-	assert_true(!mkdir(tmp, 0755) || errno == EEXIST);
-}
 
 static void write_file(const char *name, const char *text)
 {
 	char path[3 * PATH_MAX];
-	FILE *f;
 
 	assert_true(snprintf(path, sizeof(path), "%s/%s", devdir, name) <
 		    (int)sizeof(path));
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	fake_write_file(path, text);
 }
 
 /* A resource file of @len bytes, each one @fill. */
@@ -126,7 +90,7 @@ static int setup(void **state)
 	if (!mkdtemp(sysfs))
 		return -1;
 	snprintf(devdir, sizeof(devdir), "%s/bus/pci/devices/" DEV, sysfs);
-	make_dir(devdir);
+	fake_mkdir_p(devdir);
 	/*
 	 * BAR0: memory, no _wc; BAR1: unassigned; BAR2: prefetchable with
 	 * _wc; BAR3: memory whose file is missing; BAR4: I/O ports; BAR5:
@@ -145,19 +109,16 @@ static int setup(void **state)
 	make_resource("resource4", 0x20, 0x44);
 	make_resource("resource5", BAR5_LEN, 0x55);
 	p2pmr_set_sysfs_root(sysfs);
-	p2pmr_cache_set_source(test_source, NULL);
+	p2pmr_cache_set_source(fake_maps_source, (void *)&maps_text);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
 	p2pmr_cache_set_source(NULL, NULL);
 	p2pmr_set_sysfs_root(NULL);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sysfs);
-	return system(cmd) ? -1 : 0;
+	return fake_rm_rf(sysfs);
 }
 
 /*

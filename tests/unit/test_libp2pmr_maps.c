@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "fake_env.h"
 #include "p2pmr_internal.h"
 
 #define DEV1		"0000:01:00.0"
@@ -80,56 +81,16 @@ static char sysfs[PATH_MAX];
 
 static int test_source(void *arg, char **buf, size_t *cap, size_t *len)
 {
-	const char *text = __atomic_load_n(&maps_text, __ATOMIC_ACQUIRE);
-	size_t n = strlen(text);
-
 	(void)arg;
 	if (maps_error)
 		return maps_error;
-	if (*cap < n + 1) {
-		char *nbuf = realloc(*buf, n + 1);
-
-		if (!nbuf)
-			return ENOMEM;
-		*buf = nbuf;
-		*cap = n + 1;
-	}
-	memcpy(*buf, text, n + 1);
-	*len = n;
-	return 0;
+	return fake_maps_copy(__atomic_load_n(&maps_text, __ATOMIC_ACQUIRE),
+			      buf, cap, len);
 }
 
 static void set_maps(const char *text)
 {
 	__atomic_store_n(&maps_text, text, __ATOMIC_RELEASE);
-}
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char path[2 * PATH_MAX];
-	FILE *f;
-
-	assert_true(snprintf(path, sizeof(path), "%s/%s", dir, name) <
-		    (int)sizeof(path));
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static void make_dir(const char *path)
-{
-	char tmp[2 * PATH_MAX], *p;
-
-	assert_true(snprintf(tmp, sizeof(tmp), "%s", path) < (int)sizeof(tmp));
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		mkdir(tmp, 0755);
-		*p = '/';
-	}
-	assert_true(!mkdir(tmp, 0755) || errno == EEXIST);
 }
 
 #define NO_BAR	"0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
@@ -140,8 +101,10 @@ static void make_device(const char *name, const char *resource)
 
 	assert_true(snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", sysfs,
 			     name) < (int)sizeof(dir));
-	make_dir(dir);
-	write_file(dir, "resource", resource);
+	fake_mkdir_p(dir);
+	assert_true(strlen(dir) + sizeof("/resource") <= sizeof(dir));
+	strcat(dir, "/resource");
+	fake_write_file(dir, resource);
 }
 
 static int setup(void **state)
@@ -166,13 +129,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
 	p2pmr_cache_set_source(NULL, NULL);
 	p2pmr_set_sysfs_root(NULL);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sysfs);
-	return system(cmd) ? -1 : 0;
+	return fake_rm_rf(sysfs);
 }
 
 /* Each test starts from an empty cache and the BAR-laden process. */

@@ -30,6 +30,7 @@
 #include <rdma/ib_user_ioctl_cmds.h>
 #include <rdma/rdma_user_ioctl_cmds.h>
 
+#include "fake_env.h"
 #include "p2pmr_internal.h"
 
 #define FAKE_DRIVER_ID	17
@@ -51,24 +52,6 @@ static const char maps_without_bar[] =
 	"55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0          [heap]\n";
 
 static const char *maps_text;
-
-static int test_source(void *arg, char **buf, size_t *cap, size_t *len)
-{
-	size_t n = strlen(maps_text);
-
-	(void)arg;
-	if (*cap < n + 1) {
-		char *nbuf = realloc(*buf, n + 1);
-
-		if (!nbuf)
-			return ENOMEM;
-		*buf = nbuf;
-		*cap = n + 1;
-	}
-	memcpy(*buf, maps_text, n + 1);
-	*len = n;
-	return 0;
-}
 
 static struct ibv_device device = { .name = "rxe0" };
 static struct ibv_context context = { .device = &device };
@@ -284,7 +267,7 @@ static int setup(void **state)
 	p2pmr_set_dev_path("/dev/null");
 	/* BAR offsets stay unresolved: nothing of the host's sysfs is read */
 	p2pmr_set_sysfs_root("/nonexistent");
-	p2pmr_cache_set_source(test_source, NULL);
+	p2pmr_cache_set_source(fake_maps_source, &maps_text);
 	return 0;
 }
 

@@ -32,6 +32,7 @@
 
 #include <cmocka.h>
 
+#include "fake_env.h"
 #include "p2pmr_internal.h"
 
 #define HB0	"/devices/pci0000:00"
@@ -65,29 +66,18 @@ static void path_of(char *buf, size_t len, const char *rel)
 
 static void make_dir(const char *rel)
 {
-	char tmp[2 * PATH_MAX], *p;
+	char path[2 * PATH_MAX];
 
-	path_of(tmp, sizeof(tmp), rel);
-	for (p = tmp + strlen(root) + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		mkdir(tmp, 0755);
-		*p = '/';
-	}
-	assert_true(!mkdir(tmp, 0755) || errno == EEXIST);
+	path_of(path, sizeof(path), rel);
+	fake_mkdir_p(path);
 }
 
 static void write_file(const char *rel, const char *text)
 {
 	char path[2 * PATH_MAX];
-	FILE *f;
 
 	path_of(path, sizeof(path), rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	fake_write_file(path, text);
 }
 
 /* @rel links to the fake tree's @target. */
@@ -256,12 +246,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
 	p2pmr_set_sysfs_root(NULL);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	return system(cmd) ? -1 : 0;
+	return fake_rm_rf(root);
 }
 
 static int each(void **state)

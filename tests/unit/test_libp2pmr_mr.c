@@ -9,8 +9,9 @@
  * reg_dmabuf_mr, the EOPNOTSUPP contract when the kernel has none either,
  * that the library's own MRs never reach ibv_dereg_mr(), that the kernel
  * driver id is probed once per verbs context (and again when a cached one
- * is refused), and the routing of p2pmr_reg_mr() (host, BAR, and a BAR
- * found only when host registration fails with EFAULT).  Real
+ * is refused), and the routing of p2pmr_reg_mr() (host, BAR, a BAR
+ * found only when host registration fails with EFAULT or EINVAL, and a
+ * BAR registered without remote atomics where the HCA refuses them).  Real
  * registrations run in the VM tests.
  */
 #include <errno.h>
@@ -794,6 +795,105 @@ static void test_reg_efault_finds_bar(void **state)
 	assert_exported_fd_closed();
 }
 
+/*
+ * The same with ibv_fork_init() on (UCX turns it on): libibverbs'
+ * madvise(MADV_DONTFORK) refuses the BAR's VM_IO mapping with EINVAL
+ * before the kernel sees a registration; a fresh look finds the BAR.
+ */
+static void test_reg_einval_finds_bar(void **state)
+{
+	struct p2pmr_mem_info info;
+	struct ibv_mr *mr;
+
+	(void)state;
+	maps_text = maps_without_bar;
+	assert_int_equal(p2pmr_classify((void *)X, 1, &info), 0);
+	maps_text = maps_with_bar;
+	expect_value(mock_reg_mr, addr, (void *)X);
+	expect_value(mock_reg_mr, length, 0x1000);
+	expect_value(mock_reg_mr, access, ACCESS);
+	will_return(mock_reg_mr, NULL);
+	will_return(mock_reg_mr, EINVAL);
+	expect_export(X, 0x1000, 0);
+	expect_value(mock_reg_dmabuf_mr, offset, 0);
+	expect_value(mock_reg_dmabuf_mr, length, 0x1000);
+	expect_value(mock_reg_dmabuf_mr, iova, X);
+	expect_any(mock_reg_dmabuf_mr, fd);
+	expect_value(mock_reg_dmabuf_mr, access, ACCESS);
+	will_return(mock_reg_dmabuf_mr, &provider_mr);
+	mr = p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, ACCESS);
+	assert_ptr_equal(mr, &provider_mr);
+	assert_exported_fd_closed();
+
+	/* EINVAL on host memory stays EINVAL, after that one look */
+	expect_any(mock_reg_mr, addr);
+	expect_any(mock_reg_mr, length);
+	expect_any(mock_reg_mr, access);
+	will_return(mock_reg_mr, NULL);
+	will_return(mock_reg_mr, EINVAL);
+	errno = 0;
+	assert_null(p2pmr_reg_mr(&pd, (void *)HEAP, 64, HEAP, ACCESS));
+	assert_int_equal(errno, EINVAL);
+}
+
+/*
+ * A BAR registration asking for remote atomics (UCX asks on every MR)
+ * where the HCA refuses them on device memory: registered without, and
+ * only then; any other refusal stays the caller's to see.
+ */
+static void test_reg_bar_atomic(void **state)
+{
+	const int atomic = ACCESS | IBV_ACCESS_REMOTE_ATOMIC;
+	struct ibv_mr *mr;
+
+	(void)state;
+	/* the provider's EOPNOTSUPP sends it to uverbs: no method there */
+	uverbs_mode = UVERBS_NO_METHOD;
+	expect_export(X, 0x1000, 0);
+	expect_any_count(mock_reg_dmabuf_mr, offset, 2);
+	expect_any_count(mock_reg_dmabuf_mr, length, 2);
+	expect_any_count(mock_reg_dmabuf_mr, iova, 2);
+	expect_any_count(mock_reg_dmabuf_mr, fd, 2);
+	expect_value(mock_reg_dmabuf_mr, access, atomic);
+	will_return(mock_reg_dmabuf_mr, NULL);
+	will_return(mock_reg_dmabuf_mr, EOPNOTSUPP);
+	expect_value(mock_reg_dmabuf_mr, access, ACCESS);
+	will_return(mock_reg_dmabuf_mr, &provider_mr);
+	mr = p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, atomic);
+	assert_ptr_equal(mr, &provider_mr);
+	assert_exported_fd_closed();
+
+	/* no dma-buf MRs at all: EOPNOTSUPP, after the one retry */
+	expect_export(X, 0x1000, 0);
+	expect_any_count(mock_reg_dmabuf_mr, offset, 2);
+	expect_any_count(mock_reg_dmabuf_mr, length, 2);
+	expect_any_count(mock_reg_dmabuf_mr, iova, 2);
+	expect_any_count(mock_reg_dmabuf_mr, fd, 2);
+	expect_value(mock_reg_dmabuf_mr, access, atomic);
+	will_return(mock_reg_dmabuf_mr, NULL);
+	will_return(mock_reg_dmabuf_mr, EOPNOTSUPP);
+	expect_value(mock_reg_dmabuf_mr, access, ACCESS);
+	will_return(mock_reg_dmabuf_mr, NULL);
+	will_return(mock_reg_dmabuf_mr, EREMOTEIO);
+	errno = 0;
+	assert_null(p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, atomic));
+	assert_int_equal(errno, EOPNOTSUPP);
+	assert_exported_fd_closed();
+
+	/* without atomics asked for, EOPNOTSUPP is final at once */
+	expect_export(X, 0x1000, 0);
+	expect_any(mock_reg_dmabuf_mr, offset);
+	expect_any(mock_reg_dmabuf_mr, length);
+	expect_any(mock_reg_dmabuf_mr, iova);
+	expect_any(mock_reg_dmabuf_mr, fd);
+	expect_value(mock_reg_dmabuf_mr, access, ACCESS);
+	will_return(mock_reg_dmabuf_mr, NULL);
+	will_return(mock_reg_dmabuf_mr, EOPNOTSUPP);
+	errno = 0;
+	assert_null(p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, ACCESS));
+	assert_int_equal(errno, EOPNOTSUPP);
+}
+
 /* Host memory that now runs into a BAR mapped since: EINVAL. */
 static void test_reg_efault_partial(void **state)
 {
@@ -858,6 +958,8 @@ int main(void)
 		cmocka_unit_test_setup(test_reg_stale_bar, each),
 		cmocka_unit_test_setup(test_reg_efault_partial, each),
 		cmocka_unit_test_setup(test_reg_efault_host, each),
+		cmocka_unit_test_setup(test_reg_einval_finds_bar, each),
+		cmocka_unit_test_setup(test_reg_bar_atomic, each),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -236,11 +236,15 @@ static struct ibv_mr *reg_dmabuf_mr_uverbs(struct ibv_pd *pd, uint64_t offset,
 					      iova, fd, access, &handle, &lkey,
 					      &rkey);
 	if (err) {
-		if (uverbs_unsupported(err)) {
-			p2pmr_err("reg_dmabuf_mr on %s: neither the verbs provider nor the kernel driver supports dma-buf MRs%s",
-				  dev_name(pd),
-				  access & IBV_ACCESS_REMOTE_ATOMIC ?
-				  " with IBV_ACCESS_REMOTE_ATOMIC" : "");
+		if (uverbs_unsupported(err) &&
+		    access & IBV_ACCESS_REMOTE_ATOMIC) {
+			/* p2pmr_reg_mr() tries again without atomics */
+			p2pmr_dbg("reg_dmabuf_mr on %s: refused with IBV_ACCESS_REMOTE_ATOMIC",
+				  dev_name(pd));
+			err = EOPNOTSUPP;
+		} else if (uverbs_unsupported(err)) {
+			p2pmr_err("reg_dmabuf_mr on %s: neither the verbs provider nor the kernel driver supports dma-buf MRs",
+				  dev_name(pd));
 			err = EOPNOTSUPP;
 		} else {
 			p2pmr_err("reg_dmabuf_mr on %s (uverbs ioctl) failed: %s",
@@ -372,11 +376,14 @@ static struct ibv_mr *reg_bar(struct ibv_pd *pd, void *addr, size_t length,
 		mr = p2pmr_reg_dmabuf_mr(pd, (uintptr_t)addr - start, length,
 					 iova, fd,
 					 access & ~IBV_ACCESS_REMOTE_ATOMIC);
-		if (mr)
+		if (mr) {
 			p2pmr_info("reg_mr: %p + 0x%zx registered without IBV_ACCESS_REMOTE_ATOMIC: %s takes no remote atomics on device memory",
 				   addr, length, dev_name(pd));
-		else
+		} else {
+			p2pmr_err("reg_mr: %s takes no dma-buf MR for %p + 0x%zx, with remote atomics or without: %s",
+				  dev_name(pd), addr, length, strerror(errno));
 			errno = EOPNOTSUPP;
+		}
 	}
 	/* the MR holds the dma-buf; our fd is no longer needed */
 	err = errno;

@@ -18,7 +18,8 @@
  *                     against one in host memory, in the same run
  *
  * Two ranks.  Options: -P resource file (each rank's own node's BAR),
- * -s seed, -n bw iterations, -w bw window, -m bw max size.  Rank r owns
+ * -s seed; for bw: -n iterations, -w window, -m max size, -r
+ * repetitions, -o JSON lines file (bench/README.md).  Rank r owns
  * BAR offsets [r * 16 MiB, (r + 1) * 16 MiB); every byte MPI writes into
  * a BAR is pattern(seed, BAR offset) so the host can check the file
  * behind it afterwards (the layout is printed, and tests/vm/cases/mpi.sh
@@ -58,9 +59,11 @@ static int rank;
 static struct {
 	const char *resource;
 	uint32_t seed;
-	unsigned int iters, window;
+	const char *out;
+	unsigned int iters, window, reps;
 	size_t bw_max;
-} opt = { .seed = 1, .iters = 20, .window = 16, .bw_max = 1u << 20 };
+} opt = { .seed = 1, .iters = 20, .window = 16, .reps = 5,
+	  .bw_max = 1u << 20 };
 
 /* Message sizes: eager (bcopy), eager zero-copy, rendezvous. */
 static const size_t sizes[] = { 256, 64u << 10, 1u << 20 };
@@ -389,27 +392,94 @@ static double bw_one(uint8_t *src, uint8_t *dst, size_t len)
 		(MPI_Wtime() - t0) / 1e6;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sort @v and return its median. */
+static double median(double *v, unsigned int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * One bw figure as bench/report.py reads it (bench/README.md): variant
+ * "host" is the baseline, ratios are medians over its median.
+ */
+static void bw_record(FILE *f, size_t len, const char *variant, double *v,
+		      double base)
+{
+	double med = median(v, opt.reps);
+
+	fprintf(f, "{\"group\": \"mpi_bw\", \"op\": \"send\", \"size\": %zu, \"variant\": \"%s\", \"unit\": \"MB/s\", \"n\": %u, \"median\": %.4f, \"min\": %.4f, \"max\": %.4f, \"ratio\": %.4f, \"baseline\": \"host\"}\n",
+		len, variant, opt.reps, med, v[0], v[opt.reps - 1],
+		base ? med / base : 0);
+}
+
+/*
+ * Bandwidth into a receive buffer in the BAR against one in host memory,
+ * the sender's buffer in host memory, 4 KiB to -m bytes: -r repetitions
+ * of both, in an order that alternates, after one warm-up of each.
+ * Rank 0 prints a table and, with -o, appends JSON lines.
+ */
 static int cmd_bw(uint8_t *bar)
 {
 	uint8_t *src = map_host(opt.bw_max), *host = map_host(opt.bw_max);
 	uint8_t *dst_bar = bar + slot_off(rank, 4);
+	double *v[2];
+	FILE *f = NULL;
+	unsigned int r, k;
 	size_t len;
 
-	if (opt.window > 64 || !opt.window || !opt.iters)
-		fail("-w must be 1 to 64 and -n at least 1");
+	if (opt.window > 64 || !opt.window || !opt.iters || !opt.reps)
+		fail("-w must be 1 to 64, -n and -r at least 1");
 	if (opt.bw_max > 2 * SLOT)
 		fail("-m must be at most %u", 2 * SLOT);
+	v[0] = calloc(opt.reps, sizeof(double));
+	v[1] = calloc(opt.reps, sizeof(double));
+	if (!v[0] || !v[1])
+		fail("out of memory");
+	if (rank == 0 && opt.out) {
+		f = fopen(opt.out, "a");
+		if (!f)
+			fail("%s: %s", opt.out, strerror(errno));
+	}
 	p2pmr_pattern_fill(src, 0, opt.bw_max, opt.seed, false);
 	if (rank == 0)
-		printf("# size host_MBps bar_MBps bar/host\n");
+		printf("# size host_MBps bar_MBps bar/host (medians of %u)\n",
+		       opt.reps);
 	for (len = 4096; len <= opt.bw_max; len *= 4) {
-		double h = bw_one(src, host, len), b = bw_one(src, dst_bar, len);
+		bw_one(src, host, len);
+		bw_one(src, dst_bar, len);
+		for (r = 0; r < opt.reps; r++) {
+			for (k = 0; k < 2; k++) {
+				unsigned int which = (r + k) % 2;
 
+				v[which][r] = bw_one(src, which ? dst_bar :
+						     host, len);
+			}
+		}
 		if (rank == 1)
 			expect(dst_bar, 0, len, opt.seed, "bw receive buffer");
-		if (rank == 0)
+		if (rank == 0) {
+			double h = median(v[0], opt.reps);
+			double b = median(v[1], opt.reps);
+
 			printf("bw %zu %.1f %.1f %.3f\n", len, h, b, b / h);
+			if (f) {
+				bw_record(f, len, "host", v[0], h);
+				bw_record(f, len, "bar", v[1], h);
+			}
+		}
 	}
+	if (f)
+		fclose(f);
+	free(v[0]);
+	free(v[1]);
 	return 0;
 }
 
@@ -426,7 +496,8 @@ static const struct {
 static void usage(void)
 {
 	fprintf(stderr, "usage: mpi_bar sendrecv|rma|stale|bw -P resource"
-		" [-s seed] [-n iters] [-w window] [-m max_size]\n");
+		" [-s seed] [-n iters] [-w window] [-m max_size] [-r reps]"
+		" [-o json]\n");
 	exit(2);
 }
 
@@ -445,13 +516,15 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	optind = 2;
-	while ((c = getopt(argc, argv, "P:s:n:w:m:")) != -1) {
+	while ((c = getopt(argc, argv, "P:s:n:w:m:r:o:")) != -1) {
 		switch (c) {
 		case 'P': opt.resource = optarg; break;
 		case 's': opt.seed = strtoul(optarg, NULL, 0); break;
 		case 'n': opt.iters = strtoul(optarg, NULL, 0); break;
 		case 'w': opt.window = strtoul(optarg, NULL, 0); break;
 		case 'm': opt.bw_max = strtoull(optarg, NULL, 0); break;
+		case 'r': opt.reps = strtoul(optarg, NULL, 0); break;
+		case 'o': opt.out = optarg; break;
 		default: usage();
 		}
 	}

@@ -15,6 +15,8 @@ packages=(
 	# RDMA userspace
 	rdma-core libibverbs-dev librdmacm-dev ibverbs-utils ibverbs-providers
 	perftest rdmacm-utils python3-pyverbs
+	# MPI over RDMA (tests/mpi, the vm.mpi_* tests, bench's mpi_bw)
+	openmpi-bin libopenmpi-dev libucx0 ucx-utils
 	# man pages from markdown, and their test; the demo's host-side check
 	go-md2man man-db python3
 )

@@ -398,9 +398,10 @@ static struct ibv_mr *reg_bar(struct ibv_pd *pd, void *addr, size_t length,
  *
  * - host memory that is in fact a BAR mapped behind the library's back:
  *   the kernel cannot pin it, host registration fails with EFAULT (or
- *   EINVAL first, where ibv_fork_init() is on, as UCX turns it on: the
- *   madvise(MADV_DONTFORK) libibverbs then does refuses a VM_IO
- *   mapping), and a fresh read of /proc/self/maps tells;
+ *   EINVAL where ibv_fork_init() is on, as UCX turns it on: libibverbs
+ *   then undoes its madvise(MADV_DONTFORK) with MADV_DOFORK, which the
+ *   kernel refuses for a VM_IO mapping), and a fresh read of
+ *   /proc/self/maps tells;
  * - a BAR mapping that is in fact gone (host memory mapped in its place):
  *   the kernel refuses to export it (EINVAL, or EFAULT once revoked), and
  *   a fresh read of /proc/self/maps tells.

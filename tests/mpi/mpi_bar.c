@@ -136,6 +136,28 @@ static uint64_t slot_off(int r, unsigned int slot)
 }
 
 /*
+ * One message of @len bytes from rank @from to the other rank, sent from
+ * and received into @buf (each rank's own): pattern(seed) as at BAR
+ * offset @off, filled by the sender, checked by the receiver, which
+ * zeroes its buffer first and says "ok @what".
+ */
+static void transfer(int from, uint8_t *buf, uint64_t off, size_t len,
+		     uint32_t seed, const char *what)
+{
+	if (rank == from) {
+		p2pmr_pattern_fill(buf, off, len, seed, false);
+		check_mpi(MPI_Send(buf, len, MPI_BYTE, !from, TAG,
+				   MPI_COMM_WORLD), what);
+		return;
+	}
+	p2pmr_pattern_fill(buf, off, len, 0, true);
+	check_mpi(MPI_Recv(buf, len, MPI_BYTE, from, TAG, MPI_COMM_WORLD,
+			   MPI_STATUS_IGNORE), what);
+	expect(buf, off, len, seed, what);
+	printf("ok %s\n", what);
+}
+
+/*
  * One message from rank @from to the other rank: the source buffer is in
  * the sender's BAR or host memory, the destination in the receiver's BAR
  * or host memory.  The data is pattern(seed) for the receiver's BAR
@@ -150,23 +172,15 @@ static void sendrecv_one(uint8_t *bar, uint8_t *host, int from, bool src_bar,
 	snprintf(what, sizeof(what), "rank %d %s -> rank %d %s, %zu bytes",
 		 from, src_bar ? "BAR" : "host", !from,
 		 dst_bar ? "BAR" : "host", len);
-	if (rank == from) {
+	if (rank == from)
 		/* A source in the BAR sits at its own rank's span. */
 		buf = src_bar ? bar + slot_off(rank, 7) : host;
-		p2pmr_pattern_fill(buf, off, len, seed, false);
-		check_mpi(MPI_Send(buf, len, MPI_BYTE, !from, TAG,
-				   MPI_COMM_WORLD), what);
-	} else {
+	else
 		buf = dst_bar ? bar + off : host;
-		p2pmr_pattern_fill(buf, off, len, 0, true);
-		check_mpi(MPI_Recv(buf, len, MPI_BYTE, from, TAG,
-				   MPI_COMM_WORLD, MPI_STATUS_IGNORE), what);
-		expect(buf, off, len, seed, what);
-		printf("ok %s\n", what);
-		if (dst_bar)
-			printf("bar rank %d offset 0x%" PRIx64 " length 0x%zx"
-			       " seed %u\n", rank, off, len, seed);
-	}
+	transfer(from, buf, off, len, seed, what);
+	if (rank != from && dst_bar)
+		printf("bar rank %d offset 0x%" PRIx64 " length 0x%zx seed %u\n",
+		       rank, off, len, seed);
 	check_mpi(MPI_Barrier(MPI_COMM_WORLD), "barrier");
 }
 
@@ -323,29 +337,9 @@ static int cmd_stale(uint8_t *bar)
 			       (void *)at);
 		}
 		snprintf(what, sizeof(what), "rank 1 -> rank 0 %s", kind);
-		if (rank == 1) {
-			p2pmr_pattern_fill(buf, off, len, in, false);
-			check_mpi(MPI_Send(buf, len, MPI_BYTE, 0, TAG,
-					   MPI_COMM_WORLD), what);
-		} else {
-			check_mpi(MPI_Recv(at, len, MPI_BYTE, 1, TAG,
-					   MPI_COMM_WORLD, MPI_STATUS_IGNORE),
-				  what);
-			expect(at, off, len, in, what);
-			printf("ok %s\n", what);
-		}
+		transfer(1, rank ? buf : at, off, len, in, what);
 		snprintf(what, sizeof(what), "rank 0 %s -> rank 1", kind);
-		if (rank == 0) {
-			p2pmr_pattern_fill(at, off, len, out, false);
-			check_mpi(MPI_Send(at, len, MPI_BYTE, 1, TAG,
-					   MPI_COMM_WORLD), what);
-		} else {
-			check_mpi(MPI_Recv(buf, len, MPI_BYTE, 0, TAG,
-					   MPI_COMM_WORLD, MPI_STATUS_IGNORE),
-				  what);
-			expect(buf, off, len, out, what);
-			printf("ok %s\n", what);
-		}
+		transfer(0, rank ? buf : at, off, len, out, what);
 		check_mpi(MPI_Barrier(MPI_COMM_WORLD), "barrier");
 	}
 	if (rank == 0)

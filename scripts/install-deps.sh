@@ -17,6 +17,8 @@ packages=(
 	perftest rdmacm-utils python3-pyverbs
 	# man pages from markdown, and their test; the demo's host-side check
 	go-md2man man-db python3
+	# the DKMS recipe and its test (scripts/dkms-install.sh)
+	dkms
 )
 
 missing=()

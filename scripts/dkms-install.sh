@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
 	--build-only) action=build; shift ;;
 	--remove) action=remove; shift ;;
 	--tree) tree=${2:?--tree needs a directory}; shift 2 ;;
-	*) usage ;;
+	*) echo "dkms-install: unknown option '$1'" >&2; usage ;;
 	esac
 done
 

@@ -456,9 +456,11 @@ _pair_exit() {
 }
 
 # pair_mpirun <mpirun arguments...>: Open MPI's mpirun as root, launching
-# its daemons in the peer over ssh, with its traffic on the pair's NICs.
+# its daemons in the peer over ssh, with its traffic on the pair's NICs;
+# killed after $P2PMR_MPIRUN_TIMEOUT seconds (default 300).
 pair_mpirun() {
-	mpirun --allow-run-as-root --mca plm_rsh_agent ssh \
+	timeout "${P2PMR_MPIRUN_TIMEOUT:-300}" \
+		mpirun --allow-run-as-root --mca plm_rsh_agent ssh \
 		--mca oob_tcp_if_include "${P2PMR_GUEST_IP%.*}.0/24" \
 		--mca btl_tcp_if_include "${P2PMR_GUEST_IP%.*}.0/24" "$@"
 }

@@ -22,15 +22,19 @@ skip() {
 
 # _fresh_dir <variable> <prefix>: set the variable to a new directory in
 # /dev/shm (the BAR backing files must be shared memory for speed), removed
-# when the test exits.
+# when the test exits unless P2PMR_VM_KEEP=1 (then its path is printed).
 _fresh_dir() {
 	local base=${P2PMR_VM_TMP:-/dev/shm} dir
 
 	[ -w "$base" ] || base=${TMPDIR:-/tmp}
 	dir=$(mktemp -d "$base/$2.XXXXXX") || fail "mktemp"
 	printf -v "$1" %s "$dir"
-	# shellcheck disable=SC2064
-	trap "rm -rf '$dir'" EXIT
+	if [ "${P2PMR_VM_KEEP:-0}" = 1 ]; then
+		echo "host.sh: keeping $dir" >&2
+	else
+		# shellcheck disable=SC2064
+		trap "rm -rf '$dir'" EXIT
+	fi
 }
 
 # _bar_files <run dir>: the guest's two BAR backing files, zero-filled.

@@ -108,7 +108,7 @@ new_pair_run_dirs() {
 		dropbearkey -t ed25519 -f "$keys/ssh_host_$role" \
 			>"$keys/dropbearkey.log" 2>&1 ||
 			fail "dropbearkey failed: $(cat "$keys/dropbearkey.log")"
-		echo "$(pair_guest_name $role),$(pair_guest_ip $role)" \
+		echo "$(pair_guest_name "$role"),$(pair_guest_ip "$role")" \
 		     "$(dropbearkey -y -f "$keys/ssh_host_$role" |
 			grep '^ssh-ed25519' | cut -d' ' -f1,2)" \
 			>>"$keys/known_hosts"
@@ -144,11 +144,11 @@ _pair_vm_run() {
 	done
 	shift
 	"$VM_RUN" --run-dir "$PAIR_DIR/$role" \
-		--name "$(pair_guest_name $role)" \
-		--guest-ip "$(pair_guest_ip $role)" "${net[@]}" \
+		--name "$(pair_guest_name "$role")" \
+		--guest-ip "$(pair_guest_ip "$role")" "${net[@]}" \
 		--env P2PMR_PAIR_ROLE="$role" \
-		--env P2PMR_PEER_NAME="$(pair_guest_name $peer)" \
-		--env P2PMR_PEER_IP="$(pair_guest_ip $peer)" \
+		--env P2PMR_PEER_NAME="$(pair_guest_name "$peer")" \
+		--env P2PMR_PEER_IP="$(pair_guest_ip "$peer")" \
 		--env P2PMR_PAIR_SSH_DIR=/p2pmr-out/ssh \
 		"$@" >"$PAIR_DIR/$role/vm-run.log" 2>&1
 }
@@ -183,7 +183,7 @@ vm_boot_pair() {
 	wait $pid_a
 	VM_RC_A=$?
 	for role in $PAIR_ROLES; do
-		echo "==== guest $role ($(pair_guest_name $role)," \
+		echo "==== guest $role ($(pair_guest_name "$role")," \
 		     "$PAIR_DIR/$role)"
 		cat "$PAIR_DIR/$role/vm-run.log"
 	done

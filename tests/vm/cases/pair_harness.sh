@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # The two-guest harness (vm_boot_pair): vm-run refuses bad pair options
-# with a message that says what to use; a booted pair has one BAR file per
+# with a message that says what to use, and lib.sh's pair helpers refuse
+# to run outside a pair or wait forever; a booted pair has one BAR file per
 # guest, distinct names, addresses and MACs, working ssh both ways and sync
 # (tests/vm/guest/pair_harness.sh); each guest's status comes back on its
 # own, and a guest that exits releases a peer waiting on it.
@@ -33,6 +34,30 @@ refuse "--net-connect 70000: not a TCP port number" \
 refuse "--net-connect x: not a TCP port number" --net-connect x -- true
 refuse "--shell is for one guest; a joined NIC needs vm_boot_pair" \
 	--net-listen --shell
+
+# guest_refuse <expected message> <shell code>: lib.sh's pair helpers,
+# run here on the host, fail with the message before they change anything
+guest_refuse() {
+	local want=$1 err
+
+	err=$(env -u P2PMR_PEER_IP -u P2PMR_PEER_NAME -u P2PMR_PAIR_SSH_DIR \
+		bash -c ". $GUEST_DIR/lib.sh; $2" 2>&1) &&
+		fail "'$2' succeeded, expected '$want'"
+	grep -qF -- "$want" <<<"$err" ||
+		fail "'$2' said '$err', expected '$want'"
+	echo "ok refused: $2"
+}
+
+guest_refuse "not a guest of a pair: boot it with vm_boot_pair" pair_up
+guest_refuse "/nonexistent/ssh_host_a: no host key for guest 'a'" \
+	"P2PMR_PEER_IP=192.0.2.2 P2PMR_PEER_NAME=p2pmr-b
+	 P2PMR_PAIR_SSH_DIR=/nonexistent P2PMR_PAIR_ROLE=a pair_up"
+marks=$(mktemp -d)
+guest_refuse "p2pmr-b never signalled 'ready'" \
+	"P2PMR_PAIR_MARKS=$marks P2PMR_PEER_NAME=p2pmr-b pair_wait ready 1"
+guest_refuse "p2pmr-b did not finish in 1 s" \
+	"P2PMR_PAIR_MARKS=$marks P2PMR_PEER_NAME=p2pmr-b pair_wait_peer_exit 1"
+rmdir "$marks"
 
 new_pair_run_dirs
 vm_boot_pair --timeout 600 -- "$GUEST_DIR/pair_harness.sh"

@@ -7,7 +7,7 @@
 # "bar rank R offset O length L seed S" name what MPI wrote into the BAR,
 # for tests/vm/cases/mpi.sh to check in the host file behind it.
 #
-# usage: mpi.sh sendrecv|rma|stale|noshim
+# usage: mpi.sh sendrecv|rma|stale|noshim|pair
 #   sendrecv  MPI_Send/MPI_Recv host <-> BAR and BAR -> BAR, 256 B, 64 KiB
 #             and 1 MiB, both directions
 #   rma       MPI_Put/MPI_Get, windows in the BAR and in host memory
@@ -15,6 +15,9 @@
 #             mapped at its address: UCX's registration cache must let go
 #             of it, and data goes to and from the host memory
 #   noshim    sendrecv without the shim: fails as stock UCX 1.13 does
+#   pair      in two guests (tests/vm/cases/mpi.sh pair boots them with
+#             vm_boot_pair), one rank each: sendrecv and rma across the
+#             emulated wire, each guest's BAR receiving from the other
 . "$(dirname "$0")/lib.sh"
 
 case=${1:-}
@@ -48,29 +51,43 @@ expect_out() {
 shim_run() {
 	local before sent min=$2
 
-	before=$(rxe_sent_pkts "$dev")
+	before=$(rxe_pkts "$dev")
 	run_mpi "$1" -x LD_PRELOAD="$shim" -x P2PMR_DEBUG=2
 	[ "$mpi_rc" -eq 0 ] || p2pmr_fail "mpi_bar $1 exited $mpi_rc"
 	expect_out "^mpi_bar $1 ok$" "mpi_bar $1 did not finish"
 	expect_out "shim: on" "the shim was not loaded into the ranks"
 	expect_out "is device memory: dma-buf MR" \
 		"no BAR buffer was registered through the shim"
-	sent=$(( $(rxe_sent_pkts "$dev") - before ))
+	sent=$(( $(rxe_pkts "$dev") - before ))
 	# 4096 bytes is RoCE's largest MTU: fewer packets, not all over rxe
 	[ "$sent" -ge "$min" ] ||
-		p2pmr_fail "$dev sent $sent packets, fewer than $min:" \
+		p2pmr_fail "$dev moved $sent packets, fewer than $min:" \
 			   "the payload did not all go over soft-RoCE"
-	echo "ok $dev sent $sent packets (at least $min)"
+	echo "ok $dev sent and received $sent packets (at least $min)"
 }
+
+# 2 directions x 3 kinds x (256 B + 64 KiB + 1 MiB)
+sendrecv_pkts=$(( 6 * (256 + 65536 + 1048576) / 4096 ))
+# four 512 KiB puts and gets
+rma_pkts=$(( 4 * 524288 / 4096 ))
 
 case "$case" in
 sendrecv)
-	# 2 directions x 3 kinds x (256 B + 64 KiB + 1 MiB)
-	shim_run sendrecv $(( 6 * (256 + 65536 + 1048576) / 4096 ))
+	shim_run sendrecv $sendrecv_pkts
 	;;
 rma)
-	# four 512 KiB puts and gets
-	shim_run rma $(( 4 * 524288 / 4096 ))
+	shim_run rma $rma_pkts
+	;;
+pair)
+	pair_up
+	if [ "$P2PMR_PAIR_ROLE" = b ]; then
+		# rank 1 runs here, started over ssh by guest a's mpirun
+		rc=$(pair_wait_peer_exit) || exit 1
+		p2pmr_log "guest a is done (status $rc)"
+	else
+		shim_run sendrecv $sendrecv_pkts
+		shim_run rma $rma_pkts
+	fi
 	;;
 stale)
 	shim_run stale $(( 4 * 1048576 / 4096 ))
@@ -99,7 +116,7 @@ noshim)
 	echo "ok without the shim: eager messages arrive, the first rendezvous into the BAR aborts"
 	;;
 *)
-	p2pmr_fail "usage: $0 sendrecv|rma|stale|noshim"
+	p2pmr_fail "usage: $0 sendrecv|rma|stale|noshim|pair"
 	;;
 esac
 p2pmr_expect_idle

@@ -20,7 +20,8 @@
  * Two ranks.  Options: -P resource file (each rank's own node's BAR),
  * -s seed; for bw: -n iterations, -w window, -m max size, -r
  * repetitions, -o JSON lines file (bench/README.md).  Rank r owns
- * BAR offsets [r * 16 MiB, (r + 1) * 16 MiB); every byte MPI writes into
+ * BAR offsets [r * 16 MiB, (r + 1) * 16 MiB), and 32 MiB above that
+ * for rma, so that one boot can run both; every byte MPI writes into
  * a BAR is pattern(seed, BAR offset) so the host can check the file
  * behind it afterwards (the layout is printed, and tests/vm/cases/mpi.sh
  * checks it).  Every check in here reads the destination back through
@@ -43,6 +44,9 @@
 #include "pattern_io.h"
 
 #define RANK_SPAN	(16u << 20)	/* BAR bytes owned by each rank */
+/* rma's spans come after the others': one boot may run both */
+#define RMA_BASE	(2 * RANK_SPAN)
+#define BAR_MIN		(4 * RANK_SPAN)
 #define SLOT		(2u << 20)	/* one transfer's slot in that span */
 #define TAG		7
 
@@ -93,9 +97,9 @@ static uint8_t *map_bar(size_t *size)
 	if (fstat(fd, &st))
 		fail("stat %s: %s", opt.resource, strerror(errno));
 	/* sysfs gives a resource file the size of its BAR */
-	if (st.st_size < 2 * RANK_SPAN)
+	if (st.st_size < BAR_MIN)
 		fail("%s: %lld bytes, need at least %u", opt.resource,
-		     (long long)st.st_size, 2 * RANK_SPAN);
+		     (long long)st.st_size, BAR_MIN);
 	p = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		fail("mmap %s: %s", opt.resource, strerror(errno));
@@ -224,9 +228,10 @@ static int cmd_rma(uint8_t *bar)
 {
 	const size_t len = 1u << 20, half = len / 2;
 	uint8_t *host_win = map_host(len), *host_org = map_host(len);
-	uint8_t *bar_win = bar + slot_off(rank, 0);
-	uint8_t *bar_org = bar + slot_off(rank, 1);
-	uint64_t win_off = slot_off(1, 0), org_off = slot_off(0, 1);
+	uint64_t win_off = RMA_BASE + slot_off(1, 0);
+	uint64_t org_off = RMA_BASE + slot_off(0, 1);
+	uint8_t *bar_win = bar + RMA_BASE + slot_off(rank, 0);
+	uint8_t *bar_org = bar + RMA_BASE + slot_off(rank, 1);
 	uint32_t seed = opt.seed;
 	MPI_Win wb, wh;
 

@@ -473,8 +473,8 @@ pair_mpirun() {
 # ud_verbs for its connection setup only.  GID index 0 (the IPv6 link-
 # local one): UCX's ud_verbs over rxe with the IPv4 GID (index 1) never
 # gets a reply, and its endpoints time out.
-P2PMR_MPI_ARGS=(--mca pml ucx --mca osc ucx --mca btl ^vader,tcp,openib,uct
-	-x UCX_TLS=rc_verbs,ud_verbs,self -x UCX_IB_GID_INDEX=0)
+P2PMR_MPI_ARGS=(--mca pml ucx --mca osc ucx --mca btl '^vader,tcp,openib,uct'
+	-x 'UCX_TLS=rc_verbs,ud_verbs,self' -x UCX_IB_GID_INDEX=0)
 
 # mpi_bar_tool: path of tests/mpi/mpi_bar in the build tree; skips the
 # test when MPI is not installed (the build then leaves it out).

@@ -188,6 +188,14 @@ def summarize(guest, host):
             lines.append(f"RDMA bandwidth into a BAR, >= 64 KiB, worst: "
                          f"{worst:.2f}x host (target >= 0.9x): "
                          f"{verdict(worst >= 0.9)}")
+    mpi = pick(guest, group="mpi_bw", variant="bar")
+    if mpi:
+        lines.append("MPI (Open MPI, UCX rc_verbs) send bandwidth into a "
+                     "BAR, ratio over host memory (median):")
+        lines.append("  " + ", ".join(
+            f"{size_str(r['size'])}: {r['ratio']:.2f}"
+            for r in sorted(mpi, key=lambda r: r["size"])))
+        s["mpi_bw_ratio"] = {str(r["size"]): r["ratio"] for r in mpi}
     return s, lines
 
 

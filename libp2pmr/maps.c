@@ -167,6 +167,23 @@ bool p2pmr_maps_parse_line(const char *line, size_t len,
  *
  * Return: 0 or ENOMEM.
  */
+/*
+ * Whether @next continues @prev: madvise() and mprotect() split one
+ * mapping into several lines of /proc/self/maps (libibverbs' fork
+ * protection does, on every ibv_reg_mr() range, MADV_DONTFORK), which
+ * still map the BAR contiguously; the kernel exports across them too.
+ */
+static bool maps_continue(const struct p2pmr_bar_map *prev,
+			  const struct p2pmr_bar_map *next)
+{
+	return prev->end == next->start &&
+	       next->file_offset ==
+			prev->file_offset + (prev->end - prev->start) &&
+	       prev->domain == next->domain && prev->bus == next->bus &&
+	       prev->devfn == next->devfn && prev->bar == next->bar &&
+	       prev->flags == next->flags;
+}
+
 int p2pmr_maps_parse(const char *text, size_t len,
 		     struct p2pmr_bar_map **maps, size_t *count)
 {
@@ -179,6 +196,11 @@ int p2pmr_maps_parse(const char *text, size_t len,
 		const char *eol = nl ? nl : end;
 
 		if (p2pmr_maps_parse_line(p, eol - p, &map)) {
+			if (n && maps_continue(&arr[n - 1], &map)) {
+				arr[n - 1].end = map.end;
+				p = eol + 1;
+				continue;
+			}
 			if (n == cap) {
 				struct p2pmr_bar_map *tmp;
 

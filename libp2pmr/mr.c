@@ -236,7 +236,13 @@ static struct ibv_mr *reg_dmabuf_mr_uverbs(struct ibv_pd *pd, uint64_t offset,
 					      iova, fd, access, &handle, &lkey,
 					      &rkey);
 	if (err) {
-		if (uverbs_unsupported(err)) {
+		if (uverbs_unsupported(err) &&
+		    access & IBV_ACCESS_REMOTE_ATOMIC) {
+			/* p2pmr_reg_mr() tries again without atomics */
+			p2pmr_dbg("reg_dmabuf_mr on %s: refused with IBV_ACCESS_REMOTE_ATOMIC",
+				  dev_name(pd));
+			err = EOPNOTSUPP;
+		} else if (uverbs_unsupported(err)) {
 			p2pmr_err("reg_dmabuf_mr on %s: neither the verbs provider nor the kernel driver supports dma-buf MRs",
 				  dev_name(pd));
 			err = EOPNOTSUPP;
@@ -358,6 +364,27 @@ static struct ibv_mr *reg_bar(struct ibv_pd *pd, void *addr, size_t length,
 		return NULL;
 	mr = p2pmr_reg_dmabuf_mr(pd, (uintptr_t)addr - start, length, iova,
 				 fd, access);
+	if (!mr && errno == EOPNOTSUPP && access & IBV_ACCESS_REMOTE_ATOMIC) {
+		/*
+		 * UCX asks for remote atomics on every MR it registers,
+		 * needed or not, and an HCA that cannot do atomics on
+		 * device memory (soft-RoCE: a CPU read-modify-write of a
+		 * BAR is not atomic) refuses the whole MR.  Without the
+		 * flag, an atomic aimed at the MR fails at the peer with
+		 * a remote access error: refused, never done wrongly.
+		 */
+		mr = p2pmr_reg_dmabuf_mr(pd, (uintptr_t)addr - start, length,
+					 iova, fd,
+					 access & ~IBV_ACCESS_REMOTE_ATOMIC);
+		if (mr) {
+			p2pmr_info("reg_mr: %p + 0x%zx registered without IBV_ACCESS_REMOTE_ATOMIC: %s takes no remote atomics on device memory",
+				   addr, length, dev_name(pd));
+		} else {
+			p2pmr_err("reg_mr: %s takes no dma-buf MR for %p + 0x%zx, with remote atomics or without: %s",
+				  dev_name(pd), addr, length, strerror(errno));
+			errno = EOPNOTSUPP;
+		}
+	}
 	/* the MR holds the dma-buf; our fd is no longer needed */
 	err = errno;
 	close(fd);
@@ -370,8 +397,11 @@ static struct ibv_mr *reg_bar(struct ibv_pd *pd, void *addr, size_t length,
  * what follows it, at no cost when it was right:
  *
  * - host memory that is in fact a BAR mapped behind the library's back:
- *   the kernel cannot pin it, host registration fails with EFAULT, and a
- *   fresh read of /proc/self/maps tells;
+ *   the kernel cannot pin it, host registration fails with EFAULT (or
+ *   EINVAL where ibv_fork_init() is on, as UCX turns it on: libibverbs
+ *   then undoes its madvise(MADV_DONTFORK) with MADV_DOFORK, which the
+ *   kernel refuses for a VM_IO mapping), and a fresh read of
+ *   /proc/self/maps tells;
  * - a BAR mapping that is in fact gone (host memory mapped in its place):
  *   the kernel refuses to export it (EINVAL, or EFAULT once revoked), and
  *   a fresh read of /proc/self/maps tells.
@@ -414,7 +444,7 @@ struct ibv_mr *p2pmr_reg_mr_type(struct ibv_pd *pd, void *addr,
 	was_bar = info.type == P2PMR_MEM_BAR;
 	if (!was_bar) {
 		mr = reg_host(pd, addr, length, iova, access);
-		if (mr || errno != EFAULT)
+		if (mr || (errno != EFAULT && errno != EINVAL))
 			return mr;
 	} else {
 		*type = P2PMR_MEM_BAR;

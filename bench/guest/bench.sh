@@ -3,8 +3,9 @@
 # The benchmarks inside the testbed guest (run by bench/run-bench.sh).
 #
 # usage: bench.sh main|large [-q]
-#   main   registration latency, RDMA data path, shim overhead and
-#          classification on the near ivshmem BAR (64 MiB) over soft-RoCE
+#   main   registration latency, RDMA data path, shim overhead,
+#          classification and MPI bandwidth on the near ivshmem BAR
+#          (64 MiB) over soft-RoCE
 #   large  the whole near BAR (booted with vm-run --near-bar-size):
 #          export, importer map and segment count, dma-buf MR registration
 # Results: JSON lines appended to $P2PMR_BENCH_OUT/bench.jsonl (default
@@ -25,6 +26,22 @@ near=$(pci_near_ivshmem)
 res=/sys/bus/pci/devices/$near/resource2
 p2pmr_log "$dev on $(nic_netdev); BAR $res ($(pci_bar_size "$near" 2) bytes)"
 
+# mpi_bw: Open MPI over UCX over rxe, two ranks, receive buffer in the
+# BAR against one in host memory (tests/mpi/mpi_bar bw, shim preloaded).
+mpi_bw() {
+	local t reps=7 iters=20
+
+	if ! t=$(mpi_bar_tool); then
+		p2pmr_log "mpi_bw left out: $t"
+		return 0
+	fi
+	[ -n "$quick" ] && { reps=3; iters=10; }
+	[ -n "${P2PMR_BENCH_SMOKE:-}" ] && { reps=1; iters=2; }
+	p2pmr_mpirun "$dev" -x LD_PRELOAD="$(p2pmr_shim)" \
+		"$t" bw -P "$res" -r $reps -n $iters -o "$out" ||
+		p2pmr_fail "MPI bandwidth benchmark"
+}
+
 case "$what" in
 main)
 	"$bench" reg -d "$dev" -P "$res" $quick -o "$out" ||
@@ -35,6 +52,7 @@ main)
 		p2pmr_fail "shim benchmark"
 	"$bench" classify -P "$res" $quick -o "$out" ||
 		p2pmr_fail "classify benchmark"
+	mpi_bw
 	;;
 large)
 	importer_load

@@ -307,6 +307,48 @@ static int p2pmr_check_pfns(struct vm_area_struct *vma, unsigned long addr,
 	return 0;
 }
 
+/* What every vma of one exportable range must have alike. */
+#define P2PMR_SPAN_FLAGS	(VM_IO | VM_PFNMAP | VM_SHARED | VM_MAYSHARE | \
+				 VM_WRITE)
+
+/*
+ * Check that [addr, end) is mapped by @vma and the vmas after it as one
+ * mapping of one file, and that their page table entries map the PFNs
+ * from @pfn on.  madvise() and mprotect() split a mapping into several
+ * vmas: libibverbs' fork protection does, on the range of every
+ * ibv_reg_mr() (MADV_DONTFORK), and the pieces are still one contiguous
+ * mapping of the BAR.  Called with the mmap lock held.
+ */
+static int p2pmr_check_span(struct mm_struct *mm, struct vm_area_struct *vma,
+			    unsigned long addr, unsigned long end,
+			    unsigned long pfn)
+{
+	unsigned long stop, pages;
+	struct vm_area_struct *next;
+	int ret;
+
+	for (;;) {
+		stop = min(end, vma->vm_end);
+		ret = p2pmr_check_pfns(vma, addr, stop - addr, pfn);
+		if (ret || stop == end)
+			return ret;
+		next = find_vma(mm, stop);
+		pages = (stop - vma->vm_start) >> PAGE_SHIFT;
+		if (!next || next->vm_start != stop ||
+		    next->vm_file != vma->vm_file ||
+		    next->vm_pgoff != vma->vm_pgoff + pages ||
+		    (next->vm_flags & P2PMR_SPAN_FLAGS) !=
+		    (vma->vm_flags & P2PMR_SPAN_FLAGS)) {
+			p2pmr_refuse("range extends past its mapping [%#lx, %#lx): export each mapping on its own\n",
+				     vma->vm_start, vma->vm_end);
+			return -EINVAL;
+		}
+		pfn += (stop - addr) >> PAGE_SHIFT;
+		addr = stop;
+		vma = next;
+	}
+}
+
 /**
  * p2pmr_resource_from_va() - identify the BAR behind a user address range
  * @addr: start of the range in current's address space
@@ -314,9 +356,10 @@ static int p2pmr_check_pfns(struct vm_area_struct *vma, unsigned long addr,
  * @res: filled in on success; release with p2pmr_resource_put()
  * @offset: returns the offset of @addr within the BAR
  *
- * The range must lie inside one vma that is a writable shared mapping of
- * a sysfs resource file, and its page table entries must map the BAR
- * contiguously.  The range is not checked against the BAR here; the
+ * The range must lie inside one writable shared mapping of a sysfs
+ * resource file (one vma, or several that madvise() or mprotect() split
+ * it into, alike in the rest), and its page table entries must map the
+ * BAR contiguously.  The range is not checked against the BAR here; the
  * caller passes @offset and @length to p2pmr_resource_validate_range().
  *
  * pci_mmap_resource_range() leaves vm_pgoff at the PFN the vma maps at
@@ -360,12 +403,6 @@ int p2pmr_resource_from_va(u64 addr, u64 length, struct p2pmr_resource *res,
 		p2pmr_refuse("nothing is mapped at %#llx\n", addr);
 		return -EFAULT;
 	}
-	if (end > vma->vm_end) {
-		p2pmr_refuse("range [%#llx, %#llx) extends past its mapping [%#lx, %#lx): export each mapping on its own\n",
-			     addr, end, vma->vm_start, vma->vm_end);
-		mmap_read_unlock(mm);
-		return -EINVAL;
-	}
 	if (!vma->vm_file ||
 	    (vma->vm_flags & (VM_IO | VM_PFNMAP)) != (VM_IO | VM_PFNMAP)) {
 		mmap_read_unlock(mm);
@@ -375,7 +412,7 @@ int p2pmr_resource_from_va(u64 addr, u64 length, struct p2pmr_resource *res,
 	}
 
 	pfn = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
-	ret = p2pmr_check_pfns(vma, addr, length, pfn);
+	ret = p2pmr_check_span(mm, vma, addr, end, pfn);
 	if (ret) {
 		mmap_read_unlock(mm);
 		return ret;

@@ -545,6 +545,24 @@ static void rows_va(const struct bar *b, int rfd)
 	export_va_row("EXPORT_VA open_flags O_APPEND", EINVAL, &v);
 	munmap(m, page);
 
+	/*
+	 * One mapping split in three vmas, as libibverbs' fork protection
+	 * splits every ibv_reg_mr() range (MADV_DONTFORK): still one.
+	 */
+	m = map_res(rfd, 0, 3 * page, PROT_READ | PROT_WRITE, MAP_SHARED);
+	if (m == MAP_FAILED)
+		bail("mmap %s: %s", b->path, strerror(errno));
+	if (madvise((char *)m + page, page, MADV_DONTFORK))
+		bail("madvise MADV_DONTFORK: %s", strerror(errno));
+	v = eva_args(m, 3 * page, 0);
+	export_va_row("EXPORT_VA across a mapping split by madvise()", 0, &v);
+	if (mprotect((char *)m + 2 * page, page, PROT_READ))
+		bail("mprotect: %s", strerror(errno));
+	v = eva_args(m, 3 * page, 0);
+	export_va_row("EXPORT_VA across a split mapping, one piece read-only",
+		      EINVAL, &v);
+	munmap(m, 3 * page);
+
 	m = map_res(rfd, 0, page, PROT_READ, MAP_SHARED);
 	if (m != MAP_FAILED) {
 		v = eva_args(m, page, 0);

@@ -47,6 +47,16 @@
 #define Z		0x7f4000000000ULL	/* DEV2 BAR2 at 1 MiB, deleted */
 #define HEAP		0x55d0c0a00000ULL
 
+/* Adjacent lines of one BAR that are not one mapping split in two. */
+static const char maps_not_continued[] =
+	/* the file offset jumps */
+	"7f0004000000-7f0004001000 rw-s fe800000 00:15 31330      " SYS_DEV1 "/resource0\n"
+	"7f0004001000-7f0004002000 rw-s fe803000 00:15 31330      " SYS_DEV1 "/resource0\n"
+	/* one piece is read-only */
+	"7f0004002000-7f0004003000 r--s fe804000 00:15 31330      " SYS_DEV1 "/resource0\n"
+	/* another file of the same BAR */
+	"7f0004003000-7f0004004000 rw-s fe805000 00:15 31331      " SYS_DEV1 "/resource0_wc\n";
+
 static const char maps_with_bars[] =
 	"55d0c09ff000-55d0c0a00000 r--p 00000000 08:01 1311       /usr/bin/app\n"
 	"55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0          [heap]\n"
@@ -254,11 +264,20 @@ static void test_parse_text(void **state)
 	assert_int_equal(p2pmr_maps_parse(maps_with_bars,
 					  strlen(maps_with_bars), &maps, &n),
 			 0);
-	assert_int_equal(n, 4);
+	/* BAR0's two lines continue each other: one mapping, split */
+	assert_int_equal(n, 3);
 	assert_int_equal(maps[0].start, X);
 	assert_int_equal(maps[1].start, Y);
-	assert_int_equal(maps[2].start, Y2);
-	assert_int_equal(maps[3].start, Z);
+	assert_int_equal(maps[1].end, Y2 + 0x3000);
+	assert_int_equal(maps[1].file_offset, 0xfe800000);
+	assert_int_equal(maps[2].start, Z);
+	free(maps);
+
+	/* lines that do not continue each other stay apart */
+	assert_int_equal(p2pmr_maps_parse(maps_not_continued,
+					  strlen(maps_not_continued), &maps,
+					  &n), 0);
+	assert_int_equal(n, 4);
 	free(maps);
 
 	/* no trailing newline; nothing at all */
@@ -340,7 +359,14 @@ static void test_bar_hit(void **state)
 			 0);
 	assert_int_equal(info.bar_offset, X_LEN - 1);
 
-	/* a second mapping of BAR0 that starts at page 1 of the BAR */
+	/*
+	 * A mapping of BAR0 split in two (madvise, mprotect): page 1 of
+	 * the BAR, and a range across the split, as one mapping
+	 */
+	assert_int_equal(p2pmr_classify((void *)(Y + 0xff0), 0x20, &info), 0);
+	assert_int_equal(info.type, P2PMR_MEM_BAR);
+	assert_int_equal(info.map_start, Y);
+	assert_int_equal(info.map_length, 0x4000);
 	assert_int_equal(p2pmr_classify((void *)(Y2 + 0x10), 0x20, &info), 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 	assert_int_equal(info.bar, 0);
@@ -395,7 +421,7 @@ static void test_partial_overlap(void **state)
 		{ X - 0x1000, 0x2000, 0, 2 },		/* starts below */
 		{ X + X_LEN - 0x1000, 0x2000, X_LEN - 0x1000, 2 },
 		{ X - 1, X_LEN + 2, 0, 2 },		/* covers it */
-		{ Y + 0xf00, 0x200, 0xf00, 0 },		/* two mappings */
+		{ Y2 + 0x2f00, 0x200, 0x3f00, 0 },	/* past a split one */
 		{ HEAP, X - HEAP + 1, 0, 2 },		/* heap to BAR */
 	};
 	struct p2pmr_mem_info info;

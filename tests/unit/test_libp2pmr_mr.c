@@ -9,8 +9,9 @@
  * reg_dmabuf_mr, the EOPNOTSUPP contract when the kernel has none either,
  * that the library's own MRs never reach ibv_dereg_mr(), that the kernel
  * driver id is probed once per verbs context (and again when a cached one
- * is refused), and the routing of p2pmr_reg_mr() (host, BAR, and a BAR
- * found only when host registration fails with EFAULT).  Real
+ * is refused), and the routing of p2pmr_reg_mr() (host, BAR, a BAR
+ * found only when host registration fails with EFAULT or EINVAL, and a
+ * BAR registered without remote atomics where the HCA refuses them).  Real
  * registrations run in the VM tests.
  */
 #include <errno.h>
@@ -757,13 +758,48 @@ static void test_reg_partial(void **state)
 }
 
 /*
+ * The registration of the BAR page at X as a dma-buf MR with @access, on
+ * whatever fd the library exported: answered with @ret, or NULL and @err.
+ */
+static void expect_bar_dmabuf(int access, struct ibv_mr *ret, int err)
+{
+	expect_value(mock_reg_dmabuf_mr, offset, 0);
+	expect_value(mock_reg_dmabuf_mr, length, 0x1000);
+	expect_value(mock_reg_dmabuf_mr, iova, X);
+	expect_any(mock_reg_dmabuf_mr, fd);
+	expect_value(mock_reg_dmabuf_mr, access, access);
+	will_return(mock_reg_dmabuf_mr, ret);
+	if (!ret)
+		will_return(mock_reg_dmabuf_mr, err);
+}
+
+/*
+ * The BAR at X, mapped after the cache was built: host registration
+ * fails with @err, a fresh look finds the BAR, and it is registered as
+ * one.
+ */
+static void reg_bar_found_after(int err)
+{
+	maps_text = maps_with_bar;
+	expect_value(mock_reg_mr, addr, (void *)X);
+	expect_value(mock_reg_mr, length, 0x1000);
+	expect_value(mock_reg_mr, access, ACCESS);
+	will_return(mock_reg_mr, NULL);
+	will_return(mock_reg_mr, err);
+	expect_export(X, 0x1000, 0);
+	expect_bar_dmabuf(ACCESS, &provider_mr, 0);
+	assert_ptr_equal(p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, ACCESS),
+			 &provider_mr);
+	assert_exported_fd_closed();
+}
+
+/*
  * A BAR the application mapped after the cache was built: host
  * registration fails with EFAULT, a fresh look finds the BAR.
  */
 static void test_reg_efault_finds_bar(void **state)
 {
 	static struct ibv_mr host_mr;
-	struct ibv_mr *mr;
 	uint64_t reads;
 
 	(void)state;
@@ -774,24 +810,70 @@ static void test_reg_efault_finds_bar(void **state)
 	will_return(mock_reg_mr, &host_mr);
 	assert_non_null(p2pmr_reg_mr(&pd, (void *)HEAP, 64, HEAP, ACCESS));
 	reads = p2pmr_cache_read_count();
-
-	maps_text = maps_with_bar;
-	expect_value(mock_reg_mr, addr, (void *)X);
-	expect_value(mock_reg_mr, length, 0x1000);
-	expect_value(mock_reg_mr, access, ACCESS);
-	will_return(mock_reg_mr, NULL);
-	will_return(mock_reg_mr, EFAULT);
-	expect_export(X, 0x1000, 0);
-	expect_value(mock_reg_dmabuf_mr, offset, 0);
-	expect_value(mock_reg_dmabuf_mr, length, 0x1000);
-	expect_value(mock_reg_dmabuf_mr, iova, X);
-	expect_any(mock_reg_dmabuf_mr, fd);
-	expect_value(mock_reg_dmabuf_mr, access, ACCESS);
-	will_return(mock_reg_dmabuf_mr, &provider_mr);
-	mr = p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, ACCESS);
-	assert_ptr_equal(mr, &provider_mr);
+	reg_bar_found_after(EFAULT);
 	assert_int_equal(p2pmr_cache_read_count(), reads + 1);
+}
+
+/*
+ * The same with ibv_fork_init() on (UCX turns it on): libibverbs'
+ * madvise(MADV_DOFORK) after the kernel's EFAULT fails on the BAR's
+ * VM_IO mapping, and EINVAL is what comes back; a fresh look finds the
+ * BAR.
+ */
+static void test_reg_einval_finds_bar(void **state)
+{
+	struct p2pmr_mem_info info;
+
+	(void)state;
+	maps_text = maps_without_bar;
+	assert_int_equal(p2pmr_classify((void *)X, 1, &info), 0);
+	reg_bar_found_after(EINVAL);
+
+	/* EINVAL on host memory stays EINVAL, after that one look */
+	expect_any(mock_reg_mr, addr);
+	expect_any(mock_reg_mr, length);
+	expect_any(mock_reg_mr, access);
+	will_return(mock_reg_mr, NULL);
+	will_return(mock_reg_mr, EINVAL);
+	errno = 0;
+	assert_null(p2pmr_reg_mr(&pd, (void *)HEAP, 64, HEAP, ACCESS));
+	assert_int_equal(errno, EINVAL);
+}
+
+/*
+ * A BAR registration asking for remote atomics (UCX asks on every MR)
+ * where the HCA refuses them on device memory: registered without, and
+ * only then; any other refusal stays the caller's to see.
+ */
+static void test_reg_bar_atomic(void **state)
+{
+	const int atomic = ACCESS | IBV_ACCESS_REMOTE_ATOMIC;
+
+	(void)state;
+	/* the provider's EOPNOTSUPP sends it to uverbs: no method there */
+	uverbs_mode = UVERBS_NO_METHOD;
+	expect_export(X, 0x1000, 0);
+	expect_bar_dmabuf(atomic, NULL, EOPNOTSUPP);
+	expect_bar_dmabuf(ACCESS, &provider_mr, 0);
+	assert_ptr_equal(p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, atomic),
+			 &provider_mr);
 	assert_exported_fd_closed();
+
+	/* no dma-buf MRs at all: EOPNOTSUPP, after the one retry */
+	expect_export(X, 0x1000, 0);
+	expect_bar_dmabuf(atomic, NULL, EOPNOTSUPP);
+	expect_bar_dmabuf(ACCESS, NULL, EREMOTEIO);
+	errno = 0;
+	assert_null(p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, atomic));
+	assert_int_equal(errno, EOPNOTSUPP);
+	assert_exported_fd_closed();
+
+	/* without atomics asked for, EOPNOTSUPP is final at once */
+	expect_export(X, 0x1000, 0);
+	expect_bar_dmabuf(ACCESS, NULL, EOPNOTSUPP);
+	errno = 0;
+	assert_null(p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, ACCESS));
+	assert_int_equal(errno, EOPNOTSUPP);
 }
 
 /* Host memory that now runs into a BAR mapped since: EINVAL. */
@@ -858,6 +940,8 @@ int main(void)
 		cmocka_unit_test_setup(test_reg_stale_bar, each),
 		cmocka_unit_test_setup(test_reg_efault_partial, each),
 		cmocka_unit_test_setup(test_reg_efault_host, each),
+		cmocka_unit_test_setup(test_reg_einval_finds_bar, each),
+		cmocka_unit_test_setup(test_reg_bar_atomic, each),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -464,3 +464,50 @@ pair_mpirun() {
 		--mca oob_tcp_if_include "${P2PMR_GUEST_IP%.*}.0/24" \
 		--mca btl_tcp_if_include "${P2PMR_GUEST_IP%.*}.0/24" "$@"
 }
+
+# --- MPI over soft-RoCE -----------------------------------------------------
+
+# The Open MPI and UCX settings a site would use to run MPI over an RDMA
+# device with the shim (README.md, "MPI"): UCX's pml and osc, no shared
+# memory or TCP transports, UCX on rc_verbs over the RDMA port with
+# ud_verbs for its connection setup only.  GID index 0 (the IPv6 link-
+# local one): UCX's ud_verbs over rxe with the IPv4 GID (index 1) never
+# gets a reply, and its endpoints time out.
+P2PMR_MPI_ARGS=(--mca pml ucx --mca osc ucx --mca btl '^vader,tcp,openib,uct'
+	-x 'UCX_TLS=rc_verbs,ud_verbs,self' -x UCX_IB_GID_INDEX=0)
+
+# mpi_bar_tool: path of tests/mpi/mpi_bar in the build tree; skips the
+# test when MPI is not installed (the build then leaves it out).
+mpi_bar_tool() {
+	local t=$P2PMR_BUILD_DIR/tests/mpi/mpi_bar
+
+	command -v mpirun >/dev/null ||
+		p2pmr_skip "mpirun is not installed (openmpi-bin)"
+	[ -x "$t" ] || p2pmr_skip "$t is not built (no MPI at build time:" \
+		"install libopenmpi-dev and build again)"
+	echo "$t"
+}
+
+# p2pmr_mpirun <rdma device> [mpirun arguments...]: two ranks, all of
+# their traffic on the RDMA device's port 1: both in this guest, or, in a
+# pair (after pair_up), rank 0 here and rank 1 in the peer; killed after
+# 300 s (status 124) rather than hang the guest.
+p2pmr_mpirun() {
+	local dev=$1
+
+	shift
+	set -- "${P2PMR_MPI_ARGS[@]}" -x UCX_NET_DEVICES="$dev:1" -np 2 "$@"
+	if [ -n "${P2PMR_PAIR_ROLE:-}" ]; then
+		pair_mpirun --host "$P2PMR_GUEST_NAME,$P2PMR_PEER_NAME" "$@"
+	else
+		timeout 300 mpirun --allow-run-as-root --oversubscribe "$@"
+	fi
+}
+
+# rxe_pkts <rdma device>: packets the soft-RoCE device has sent and
+# received.
+rxe_pkts() {
+	local c=/sys/class/infiniband/$1/ports/1/hw_counters
+
+	echo $(( $(cat "$c/sent_pkts") + $(cat "$c/rcvd_pkts") ))
+}

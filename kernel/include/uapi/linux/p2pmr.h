@@ -54,7 +54,9 @@
  *		address or length not a multiple of the page size; range not
  *		inside the BAR; fd is not a PCI sysfs resource file; for
  *		EXPORT_VA: the mapping is not a sysfs resource mapping or the
- *		range does not lie inside one single mapping
+ *		range does not lie inside one single mapping (the pieces
+ *		madvise() or mprotect() split a mapping into count as one
+ *		while they still map the file contiguously and alike)
  * E2BIG	size larger than the kernel's struct and the extra bytes
  *		are not all zero, or size larger than the page size
  * EOVERFLOW	offset + length (or addr + length) overflows 64 bits, or

@@ -182,7 +182,7 @@ static int p2pmr_ioctl_export_va(struct p2pmr_ucmd *ucmd)
 	if (ret)
 		return ret;
 
-	ret = p2pmr_resource_from_va(cmd->addr, cmd->length, &res, &offset);
+	ret = p2pmr_resource_from_va(cmd->addr, cmd->length, 0, &res, &offset);
 	if (ret)
 		return ret;
 	ret = p2pmr_resource_validate_range(&res, offset, cmd->length);
@@ -396,6 +396,16 @@ static int p2pmr_counters_show(struct seq_file *m, void *unused)
 		   atomic_long_read(&p2pmr_stats.cpu_mmaps));
 	seq_printf(m, "revoked %ld\n",
 		   atomic_long_read(&p2pmr_stats.revoked));
+	if (IS_ENABLED(CONFIG_P2PMR_PEER_MEM)) {
+		seq_printf(m, "peer_regs %ld\n",
+			   atomic_long_read(&p2pmr_stats.peer_regs));
+		seq_printf(m, "peer_pages %ld\n",
+			   atomic_long_read(&p2pmr_stats.peer_pages));
+		seq_printf(m, "peer_mappings %ld\n",
+			   atomic_long_read(&p2pmr_stats.peer_mappings));
+		seq_printf(m, "peer_invalidated %ld\n",
+			   atomic_long_read(&p2pmr_stats.peer_invalidated));
+	}
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(p2pmr_counters);
@@ -407,6 +417,13 @@ static int p2pmr_exports_list_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(p2pmr_exports_list);
 
+static int p2pmr_peer_list_show(struct seq_file *m, void *unused)
+{
+	p2pmr_peer_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(p2pmr_peer_list);
+
 static void p2pmr_debugfs_init(void)
 {
 	/* debugfs failures are not errors; the files are for tests. */
@@ -415,6 +432,9 @@ static void p2pmr_debugfs_init(void)
 			    &p2pmr_counters_fops);
 	debugfs_create_file("exports", 0444, p2pmr_debugfs_dir, NULL,
 			    &p2pmr_exports_list_fops);
+	if (IS_ENABLED(CONFIG_P2PMR_PEER_MEM))
+		debugfs_create_file("peer", 0444, p2pmr_debugfs_dir, NULL,
+				    &p2pmr_peer_list_fops);
 }
 
 static int __init p2pmr_init(void)
@@ -436,6 +456,9 @@ static int __init p2pmr_init(void)
 	ret = misc_register(&p2pmr_miscdev);
 	if (ret)
 		goto err_revoke_exit;
+
+	/* After the notifier, so that no registration escapes revocation. */
+	p2pmr_peer_init();
 	return 0;
 
 err_revoke_exit:
@@ -446,12 +469,13 @@ err_remove_debugfs:
 }
 
 /*
- * Every dma-buf and every open /dev/p2pmr holds a module reference, so
- * there are no exports left here: rmmod fails with EBUSY until they are
+ * Every dma-buf, every open /dev/p2pmr and every peer registration holds a
+ * module reference, so there are no exports left here: rmmod fails with EBUSY until they are
  * all closed.
  */
 static void __exit p2pmr_exit(void)
 {
+	p2pmr_peer_exit();
 	misc_deregister(&p2pmr_miscdev);
 	p2pmr_revoke_exit();
 	debugfs_remove_recursive(p2pmr_debugfs_dir);

@@ -100,16 +100,11 @@ bool p2pmr_resource_present(const struct p2pmr_resource *res)
 	return found == res->kn;
 }
 
-/**
- * p2pmr_resource_from_file() - identify the BAR behind a resource file
- * @file: any file
- * @res: filled in on success; release with p2pmr_resource_put()
- *
- * Return: 0; -EINVAL if @file is not the resource<N> or resource<N>_wc
- * file of a registered PCI device; -ENODEV if the device is being removed.
- */
-int p2pmr_resource_from_file(struct file *file, struct p2pmr_resource *res)
+/* Identify @file; with P2PMR_VA_QUIET, files that are not log nothing. */
+static int p2pmr_resource_identify(struct file *file, unsigned int flags,
+				   struct p2pmr_resource *res)
 {
+	bool quiet = flags & P2PMR_VA_QUIET;
 	struct kernfs_node *kn, *dir;
 	struct pci_dev *pdev;
 	unsigned int bar;
@@ -117,16 +112,18 @@ int p2pmr_resource_from_file(struct file *file, struct p2pmr_resource *res)
 
 	kn = p2pmr_sysfs_node(file);
 	if (!kn) {
-		p2pmr_refuse("%pD is not a sysfs file: pass a /sys/bus/pci/devices/<bdf>/resource<N> file\n",
-			     file);
+		if (!quiet)
+			p2pmr_refuse("%pD is not a sysfs file: pass a /sys/bus/pci/devices/<bdf>/resource<N> file\n",
+				     file);
 		return -EINVAL;
 	}
 
 	dir = p2pmr_kernfs_parent(kn);
 	pdev = dir ? p2pmr_pci_dev_of_dir(dir) : NULL;
 	if (!pdev) {
-		p2pmr_refuse("%pD2 is not a file of a present PCI device\n",
-			     file);
+		if (!quiet)
+			p2pmr_refuse("%pD2 is not a file of a present PCI device\n",
+				     file);
 		return -EINVAL;
 	}
 
@@ -140,8 +137,9 @@ int p2pmr_resource_from_file(struct file *file, struct p2pmr_resource *res)
 				break;
 		}
 	}
-	p2pmr_refuse("%pD2 is not a resource<N> or resource<N>_wc file\n",
-		     file);
+	if (!quiet)
+		p2pmr_refuse("%pD2 is not a resource<N> or resource<N>_wc file\n",
+			     file);
 	pci_dev_put(pdev);
 	return -EINVAL;
 
@@ -158,6 +156,19 @@ found:
 		return -ENODEV;
 	}
 	return 0;
+}
+
+/**
+ * p2pmr_resource_from_file() - identify the BAR behind a resource file
+ * @file: any file
+ * @res: filled in on success; release with p2pmr_resource_put()
+ *
+ * Return: 0; -EINVAL if @file is not the resource<N> or resource<N>_wc
+ * file of a registered PCI device; -ENODEV if the device is being removed.
+ */
+int p2pmr_resource_from_file(struct file *file, struct p2pmr_resource *res)
+{
+	return p2pmr_resource_identify(file, 0, res);
 }
 
 /**
@@ -311,6 +322,10 @@ static int p2pmr_check_pfns(struct vm_area_struct *vma, unsigned long addr,
  * p2pmr_resource_from_va() - identify the BAR behind a user address range
  * @addr: start of the range in current's address space
  * @length: length of the range
+ * @flags: P2PMR_VA_QUIET: no log line when the range is not in a PFN
+ *	mapping of a sysfs resource file (the peer-memory client is asked
+ *	about every range the RDMA core could not pin, most of them not
+ *	BARs); refusals of BAR mappings are logged either way
  * @res: filled in on success; release with p2pmr_resource_put()
  * @offset: returns the offset of @addr within the BAR
  *
@@ -326,9 +341,10 @@ static int p2pmr_check_pfns(struct vm_area_struct *vma, unsigned long addr,
  *
  * Return: 0 or a negative errno as documented in <linux/p2pmr.h>.
  */
-int p2pmr_resource_from_va(u64 addr, u64 length, struct p2pmr_resource *res,
-			   u64 *offset)
+int p2pmr_resource_from_va(u64 addr, u64 length, unsigned int flags,
+			   struct p2pmr_resource *res, u64 *offset)
 {
+	bool quiet = flags & P2PMR_VA_QUIET;
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
 	unsigned long pfn, bar_pfn;
@@ -357,20 +373,22 @@ int p2pmr_resource_from_va(u64 addr, u64 length, struct p2pmr_resource *res,
 	vma = vma_lookup(mm, addr);
 	if (!vma) {
 		mmap_read_unlock(mm);
-		p2pmr_refuse("nothing is mapped at %#llx\n", addr);
+		if (!quiet)
+			p2pmr_refuse("nothing is mapped at %#llx\n", addr);
 		return -EFAULT;
-	}
-	if (end > vma->vm_end) {
-		p2pmr_refuse("range [%#llx, %#llx) extends past its mapping [%#lx, %#lx): export each mapping on its own\n",
-			     addr, end, vma->vm_start, vma->vm_end);
-		mmap_read_unlock(mm);
-		return -EINVAL;
 	}
 	if (!vma->vm_file ||
 	    (vma->vm_flags & (VM_IO | VM_PFNMAP)) != (VM_IO | VM_PFNMAP)) {
 		mmap_read_unlock(mm);
-		p2pmr_refuse("%#llx is not in a mapping of a PCI resource file\n",
-			     addr);
+		if (!quiet)
+			p2pmr_refuse("%#llx is not in a mapping of a PCI resource file\n",
+				     addr);
+		return -EINVAL;
+	}
+	if (end > vma->vm_end) {
+		p2pmr_refuse("range [%#llx, %#llx) extends past its mapping [%#lx, %#lx): register each mapping on its own\n",
+			     addr, end, vma->vm_start, vma->vm_end);
+		mmap_read_unlock(mm);
 		return -EINVAL;
 	}
 
@@ -384,7 +402,7 @@ int p2pmr_resource_from_va(u64 addr, u64 length, struct p2pmr_resource *res,
 	file = get_file(vma->vm_file);
 	mmap_read_unlock(mm);
 
-	ret = p2pmr_resource_from_file(file, res);
+	ret = p2pmr_resource_identify(file, flags, res);
 	if (ret)
 		goto out_fput;
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,4 +58,28 @@ int test_export_bar(const char *resource, uint64_t *size)
 		*size = st.st_size;
 	close(res);
 	return fd;
+}
+
+int test_map_bar(const char *resource, void **map, uint64_t *size)
+{
+	struct stat st;
+	void *p;
+	int res;
+
+	res = open(resource, O_RDWR | O_CLOEXEC);
+	if (res < 0 || fstat(res, &st)) {
+		perror(resource);
+		if (res >= 0)
+			close(res);
+		return -1;
+	}
+	p = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, res, 0);
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		close(res);
+		return -1;
+	}
+	*map = p;
+	*size = st.st_size;
+	return res;
 }

@@ -295,27 +295,37 @@ int p2pmr_resource_check_access(const struct p2pmr_resource *res,
 	return 0;
 }
 
-/* Check that [addr, addr + length) of @vma maps the PFNs from @pfn on. */
+/*
+ * Check that [addr, addr + length) of @vma maps the PFNs from @pfn on;
+ * on failure *@bad is the first address that does not.  Nothing is
+ * logged here: the mapping may not be a resource file's at all.
+ */
 static int p2pmr_check_pfns(struct vm_area_struct *vma, unsigned long addr,
-			    unsigned long length, unsigned long pfn)
+			    unsigned long length, unsigned long pfn,
+			    unsigned long *bad)
 {
 	unsigned long i, got;
 
 	for (i = 0; i < length >> PAGE_SHIFT; i++, pfn++) {
-		if (p2pmr_follow_pfn(vma, addr + (i << PAGE_SHIFT), &got)) {
-			p2pmr_refuse("no page table entry at %#lx: the kernel revoked this BAR mapping\n",
-				     addr + (i << PAGE_SHIFT));
+		*bad = addr + (i << PAGE_SHIFT);
+		if (p2pmr_follow_pfn(vma, *bad, &got))
 			return -EFAULT;
-		}
-		if (got != pfn) {
-			p2pmr_refuse("mapping at %#lx does not map its BAR contiguously\n",
-				     addr + (i << PAGE_SHIFT));
+		if (got != pfn)
 			return -EINVAL;
-		}
 		if (!(i % 1024))
 			cond_resched();
 	}
 	return 0;
+}
+
+static void p2pmr_pfns_refuse(int ret, unsigned long bad)
+{
+	if (ret == -EFAULT)
+		p2pmr_refuse("no page table entry at %#lx: the kernel revoked this BAR mapping\n",
+			     bad);
+	else
+		p2pmr_refuse("mapping at %#lx does not map its BAR contiguously\n",
+			     bad);
 }
 
 /**
@@ -337,7 +347,9 @@ static int p2pmr_check_pfns(struct vm_area_struct *vma, unsigned long addr,
  * pci_mmap_resource_range() leaves vm_pgoff at the PFN the vma maps at
  * vm_start.  The PTEs are checked against that under the mmap lock; the
  * file is identified after dropping it, so that no kernfs or PCI lock
- * nests inside the mmap lock.
+ * nests inside the mmap lock.  With P2PMR_VA_QUIET a PTE mismatch is
+ * reported only once the file is known to be a resource file: in another
+ * driver's PFN mapping it means nothing.
  *
  * Return: 0 or a negative errno as documented in <linux/p2pmr.h>.
  */
@@ -347,11 +359,11 @@ int p2pmr_resource_from_va(u64 addr, u64 length, unsigned int flags,
 	bool quiet = flags & P2PMR_VA_QUIET;
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
-	unsigned long pfn, bar_pfn;
+	unsigned long pfn, bar_pfn, bad;
 	vm_flags_t vm_flags;
 	struct file *file;
+	int ret, pfns_ret;
 	u64 end;
-	int ret;
 
 	if (!length || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(length)) {
 		p2pmr_refuse("address %#llx and length %#llx must be nonzero multiples of the page size (%#lx)\n",
@@ -393,18 +405,25 @@ int p2pmr_resource_from_va(u64 addr, u64 length, unsigned int flags,
 	}
 
 	pfn = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
-	ret = p2pmr_check_pfns(vma, addr, length, pfn);
-	if (ret) {
-		mmap_read_unlock(mm);
-		return ret;
-	}
+	pfns_ret = p2pmr_check_pfns(vma, addr, length, pfn, &bad);
 	vm_flags = vma->vm_flags;
 	file = get_file(vma->vm_file);
 	mmap_read_unlock(mm);
 
+	/* Quiet callers first learn whether the mapping is a BAR's. */
+	if (pfns_ret && !quiet) {
+		p2pmr_pfns_refuse(pfns_ret, bad);
+		ret = pfns_ret;
+		goto out_fput;
+	}
 	ret = p2pmr_resource_identify(file, flags, res);
 	if (ret)
 		goto out_fput;
+	if (pfns_ret) {
+		p2pmr_pfns_refuse(pfns_ret, bad);
+		ret = pfns_ret;
+		goto out_put_res;
+	}
 
 	/* A MAP_SHARED mapping of a read-only fd keeps only VM_MAYSHARE. */
 	if (!(vm_flags & VM_SHARED) || !(vm_flags & VM_WRITE)) {

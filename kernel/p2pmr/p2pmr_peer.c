@@ -76,7 +76,9 @@ MODULE_PARM_DESC(peer_client,
  * @lock: guards the fields below; never held across the core's
  *	invalidate callback
  * @revoked: the device was unbound or removed: no new pages or mappings
- * @invalidated: the core's invalidate callback was called for it
+ * @invalidated: the core's invalidate callback was called for it before
+ *	release()
+ * @released: release() was called (revocation may still hold a kref)
  * @pinned: between get_pages() and put_pages()
  * @core_context: the core's name for the range, from get_pages()
  * @mapped: between dma_map() and dma_unmap()
@@ -98,6 +100,7 @@ struct p2pmr_peer_reg {
 	struct mutex lock;
 	bool revoked;
 	bool invalidated;
+	bool released;
 	bool pinned;
 	u64 core_context;
 	bool mapped;
@@ -347,6 +350,7 @@ static void p2pmr_peer_release(void *client_context)
 	mutex_lock(&reg->lock);
 	/* The core undoes get_pages() and dma_map() before release(). */
 	WARN_ON_ONCE(reg->pinned || reg->mapped);
+	reg->released = true;
 	if (reg->invalidated)
 		atomic_long_dec(&p2pmr_stats.peer_invalidated);
 	mutex_unlock(&reg->lock);
@@ -397,8 +401,11 @@ static bool p2pmr_peer_invalidate_reg(struct p2pmr_peer_reg *reg)
 	p2pmr_peer_invalidate(p2pmr_peer_handle, core_context);
 
 	mutex_lock(&reg->lock);
-	reg->invalidated = true;
-	atomic_long_inc(&p2pmr_stats.peer_invalidated);
+	/* A deregistration may have overtaken the callback. */
+	if (!reg->released) {
+		reg->invalidated = true;
+		atomic_long_inc(&p2pmr_stats.peer_invalidated);
+	}
 	p2pmr_peer_unmap_locked(reg);
 	p2pmr_peer_unpin_locked(reg);
 	mutex_unlock(&reg->lock);

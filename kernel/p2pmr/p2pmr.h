@@ -95,6 +95,8 @@ int p2pmr_resource_validate_range(const struct p2pmr_resource *res,
 int p2pmr_resource_check_access(const struct p2pmr_resource *res,
 				u64 offset, u64 length);
 bool p2pmr_resource_present(const struct p2pmr_resource *res);
+int p2pmr_resource_publish(const struct p2pmr_resource *res,
+			   struct list_head *node, struct list_head *list);
 
 /**
  * struct p2pmr_p2p_decision - how an importer reaches a BAR's device

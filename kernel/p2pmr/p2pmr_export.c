@@ -605,26 +605,6 @@ static const struct dma_buf_ops p2pmr_dmabuf_ops = {
 	.vunmap = p2pmr_dmabuf_vunmap,
 };
 
-/*
- * List the export unless its device is already on its way out.  Checked
- * under p2pmr_exports_lock, against the removal notifier that takes the
- * same lock: see the presence rule in p2pmr_resource.c.
- */
-static int p2pmr_export_publish(struct p2pmr_export *exp,
-				const struct p2pmr_resource *res)
-{
-	mutex_lock(&p2pmr_exports_lock);
-	if (!p2pmr_resource_present(res)) {
-		mutex_unlock(&p2pmr_exports_lock);
-		p2pmr_refuse("%s is being removed: not exporting BAR%u\n",
-			     pci_name(res->pdev), res->bar);
-		return -ENODEV;
-	}
-	list_add_tail(&exp->node, &p2pmr_exports);
-	mutex_unlock(&p2pmr_exports_lock);
-	return 0;
-}
-
 /**
  * p2pmr_export_create() - export a validated BAR range as a dma-buf
  * @res: the BAR, identified and access-checked by the caller
@@ -678,7 +658,7 @@ struct dma_buf *p2pmr_export_create(const struct p2pmr_resource *res,
 	exp->dmabuf = dmabuf;
 	atomic_long_inc(&p2pmr_stats.exports);
 
-	ret = p2pmr_export_publish(exp, res);
+	ret = p2pmr_resource_publish(res, &exp->node, &p2pmr_exports);
 	if (ret) {
 		dma_buf_put(dmabuf);
 		return ERR_PTR(ret);

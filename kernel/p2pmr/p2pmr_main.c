@@ -382,30 +382,40 @@ static struct miscdevice p2pmr_miscdev = {
 	.mode = P2PMR_DEV_MODE,
 };
 
+#define P2PMR_COUNTER(_name) { #_name, &p2pmr_stats._name }
+
+static const struct p2pmr_counter {
+	const char *name;
+	atomic_long_t *value;
+} p2pmr_counters[] = {
+	P2PMR_COUNTER(exports),
+	P2PMR_COUNTER(attachments),
+	P2PMR_COUNTER(mappings),
+	P2PMR_COUNTER(pins),
+	P2PMR_COUNTER(vmaps),
+	P2PMR_COUNTER(cpu_mmaps),
+	P2PMR_COUNTER(revoked),
+}, p2pmr_peer_counters[] = {
+	P2PMR_COUNTER(peer_regs),
+	P2PMR_COUNTER(peer_pages),
+	P2PMR_COUNTER(peer_mappings),
+	P2PMR_COUNTER(peer_invalidated),
+};
+
+static void p2pmr_counters_print(struct seq_file *m,
+				 const struct p2pmr_counter *c, size_t n)
+{
+	for (; n; n--, c++)
+		seq_printf(m, "%s %ld\n", c->name, atomic_long_read(c->value));
+}
+
 static int p2pmr_counters_show(struct seq_file *m, void *unused)
 {
-	seq_printf(m, "exports %ld\n",
-		   atomic_long_read(&p2pmr_stats.exports));
-	seq_printf(m, "attachments %ld\n",
-		   atomic_long_read(&p2pmr_stats.attachments));
-	seq_printf(m, "mappings %ld\n",
-		   atomic_long_read(&p2pmr_stats.mappings));
-	seq_printf(m, "pins %ld\n", atomic_long_read(&p2pmr_stats.pins));
-	seq_printf(m, "vmaps %ld\n", atomic_long_read(&p2pmr_stats.vmaps));
-	seq_printf(m, "cpu_mmaps %ld\n",
-		   atomic_long_read(&p2pmr_stats.cpu_mmaps));
-	seq_printf(m, "revoked %ld\n",
-		   atomic_long_read(&p2pmr_stats.revoked));
-	if (IS_ENABLED(CONFIG_P2PMR_PEER_MEM)) {
-		seq_printf(m, "peer_regs %ld\n",
-			   atomic_long_read(&p2pmr_stats.peer_regs));
-		seq_printf(m, "peer_pages %ld\n",
-			   atomic_long_read(&p2pmr_stats.peer_pages));
-		seq_printf(m, "peer_mappings %ld\n",
-			   atomic_long_read(&p2pmr_stats.peer_mappings));
-		seq_printf(m, "peer_invalidated %ld\n",
-			   atomic_long_read(&p2pmr_stats.peer_invalidated));
-	}
+	p2pmr_counters_print(m, p2pmr_counters, ARRAY_SIZE(p2pmr_counters));
+	/* The peer-memory client's, only where it is built. */
+	if (IS_ENABLED(CONFIG_P2PMR_PEER_MEM))
+		p2pmr_counters_print(m, p2pmr_peer_counters,
+				     ARRAY_SIZE(p2pmr_peer_counters));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(p2pmr_counters);

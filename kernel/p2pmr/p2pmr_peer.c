@@ -131,22 +131,6 @@ static void p2pmr_peer_reg_put(struct p2pmr_peer_reg *reg)
 	kref_put(&reg->kref, p2pmr_peer_reg_free);
 }
 
-/* List @reg unless its device is on its way out (see p2pmr_resource.c). */
-static int p2pmr_peer_publish(struct p2pmr_peer_reg *reg,
-			      const struct p2pmr_resource *res)
-{
-	mutex_lock(&p2pmr_exports_lock);
-	if (!p2pmr_resource_present(res)) {
-		mutex_unlock(&p2pmr_exports_lock);
-		p2pmr_refuse("%s is being removed: not registering BAR%u\n",
-			     pci_name(res->pdev), res->bar);
-		return -ENODEV;
-	}
-	list_add_tail(&reg->node, &p2pmr_peer_regs);
-	mutex_unlock(&p2pmr_exports_lock);
-	return 0;
-}
-
 /*
  * The same checks as EXPORT_VA, on the user's range rounded out to pages:
  * a writable shared mapping of a memory BAR's resource file, mapping it
@@ -196,7 +180,7 @@ static int p2pmr_peer_acquire(unsigned long addr, size_t size,
 	reg->length = end - start;
 	reg->bar_start = pci_resource_start(res.pdev, res.bar);
 
-	ret = p2pmr_peer_publish(reg, &res);
+	ret = p2pmr_resource_publish(&res, &reg->node, &p2pmr_peer_regs);
 	if (ret) {
 		p2pmr_peer_reg_put(reg);
 		goto out_put_res;

@@ -159,6 +159,33 @@ found:
 }
 
 /**
+ * p2pmr_resource_publish() - list an object of a BAR unless its device is
+ *	on its way out
+ * @res: the BAR
+ * @node: the object's list entry
+ * @list: p2pmr_exports, or the peer-memory client's registrations
+ *
+ * Checked under p2pmr_exports_lock, against the removal notifier that
+ * takes the same lock: see the presence rule above.
+ *
+ * Return: 0, or -ENODEV if the device is being removed.
+ */
+int p2pmr_resource_publish(const struct p2pmr_resource *res,
+			   struct list_head *node, struct list_head *list)
+{
+	mutex_lock(&p2pmr_exports_lock);
+	if (!p2pmr_resource_present(res)) {
+		mutex_unlock(&p2pmr_exports_lock);
+		p2pmr_refuse("%s is being removed: BAR%u cannot be exported or registered\n",
+			     pci_name(res->pdev), res->bar);
+		return -ENODEV;
+	}
+	list_add_tail(node, list);
+	mutex_unlock(&p2pmr_exports_lock);
+	return 0;
+}
+
+/**
  * p2pmr_resource_from_file() - identify the BAR behind a resource file
  * @file: any file
  * @res: filled in on success; release with p2pmr_resource_put()

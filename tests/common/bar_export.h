@@ -19,6 +19,12 @@
 struct ibv_context *test_open_ibdev(const char *prog, const char *name);
 
 /*
+ * A protection domain on the RDMA device called @name (its context is
+ * pd->context); NULL when there is none, said on stderr.
+ */
+struct ibv_pd *test_open_pd(const char *prog, const char *name);
+
+/*
  * Export the whole BAR behind the sysfs resource file @resource through
  * p2pmr_export_fd(), read-write: the dma-buf fd (O_CLOEXEC), and its size
  * in @size when not NULL; -1 on failure.

@@ -199,14 +199,10 @@ static int do_reg(int argc, char **argv)
 			strerror(errno));
 		return 2;
 	}
-	ctx = test_open_ibdev("peer_mem_test", argv[2]);
-	if (!ctx)
+	pd = test_open_pd("peer_mem_test", argv[2]);
+	if (!pd)
 		return 2;
-	pd = ibv_alloc_pd(ctx);
-	if (!pd) {
-		perror("ibv_alloc_pd");
-		return 2;
-	}
+	ctx = pd->context;
 	mr = ibv_reg_mr(pd, mem, REG_LEN, REG_ACCESS);
 	if (mr) {
 		printf("REG %s ok\n", argv[3]);

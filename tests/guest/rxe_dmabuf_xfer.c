@@ -642,14 +642,10 @@ int main(int argc, char **argv)
 		}
 	}
 
-	ctx = test_open_ibdev("rxe_dmabuf_xfer", dev_name);
-	if (!ctx)
+	t.pd = test_open_pd("rxe_dmabuf_xfer", dev_name);
+	if (!t.pd)
 		return 2;
-	t.pd = ibv_alloc_pd(ctx);
-	if (!t.pd) {
-		perror("ibv_alloc_pd");
-		return 2;
-	}
+	ctx = t.pd->context;
 	if (by_va) {
 		mr = ibv_reg_mr(t.pd, (uint8_t *)map + t.offset, t.length,
 				access);

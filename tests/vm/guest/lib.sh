@@ -344,6 +344,31 @@ peer_load() {
 		p2pmr_fail "p2pmr.ko did not register its peer-memory client"
 }
 
+# peer_rxe_setup <rdma_rxe.ko>: the patched soft-RoCE, rxe0 on the NIC,
+# then the host and the peer-enabled p2pmr.ko; prints the RDMA device.
+peer_rxe_setup() {
+	[ -n "$1" ] || p2pmr_fail "no rdma_rxe.ko given"
+	rxe_load_module "$1" >&2
+	rxe_up rxe0 || exit 1
+	peer_load >&2
+}
+
+# peer_rxe_teardown <ibdev>: undo peer_rxe_setup; every module unloads.
+peer_rxe_teardown() {
+	rdma link del "$1" || p2pmr_fail "rdma link del $1 failed"
+	rmmod rdma_rxe || p2pmr_fail "rmmod rdma_rxe failed"
+	rmmod p2pmr || p2pmr_fail "rmmod p2pmr failed"
+	rmmod peer_mem_host || p2pmr_fail "rmmod peer_mem_host failed"
+}
+
+# peer_mem_test_tool: path of tests/guest/peer_mem_test in the build tree.
+peer_mem_test_tool() {
+	local t=$P2PMR_BUILD_DIR/tests/guest/peer_mem_test
+
+	[ -x "$t" ] || p2pmr_fail "$t is not built; run the build first"
+	echo "$t"
+}
+
 # peer_stat <name>: a statistic of p2pmr's client at the host, as OFED's
 # /sys/kernel/mm/memory_peers/p2pmr/<name>.
 peer_stat() {

@@ -16,14 +16,8 @@
 # usage: peer_not_claimed.sh <rdma_rxe.ko>
 . "$(dirname "$0")/lib.sh"
 
-rxe_ko=${1:-}
-[ -n "$rxe_ko" ] || p2pmr_fail "usage: $0 <rdma_rxe.ko>"
-tool=$P2PMR_BUILD_DIR/tests/guest/peer_mem_test
-[ -x "$tool" ] || p2pmr_fail "$tool is not built; run the build first"
-
-rxe_load_module "$rxe_ko"
-dev=$(rxe_up rxe0) || exit 1
-peer_load
+tool=$(peer_mem_test_tool) || exit 1
+dev=$(peer_rxe_setup "${1:-}") || exit 1
 near=$(pci_near_ivshmem)
 [ -n "$near" ] || p2pmr_fail "no near ivshmem device"
 res=/sys/bus/pci/devices/$near/resource2
@@ -71,8 +65,5 @@ row dmabuf EFAULT 0 || status=1
 [ $status -eq 0 ] || p2pmr_fail "some rows failed"
 peer_expect_idle
 
-rdma link del "$dev" || p2pmr_fail "rdma link del $dev failed"
-rmmod rdma_rxe || p2pmr_fail "rmmod rdma_rxe failed"
-rmmod p2pmr || p2pmr_fail "rmmod p2pmr failed"
-rmmod peer_mem_host || p2pmr_fail "rmmod peer_mem_host failed"
+peer_rxe_teardown "$dev"
 echo "peer-memory client claims only writable shared BAR mappings"

@@ -18,15 +18,10 @@
 # removal cut short; the guest checks it once the device is back.
 . "$(dirname "$0")/lib.sh"
 
-rxe_ko=${1:-}
-[ -n "$rxe_ko" ] || p2pmr_fail "usage: $0 <rdma_rxe.ko>"
 xfer=$P2PMR_BUILD_DIR/tests/guest/rxe_dmabuf_xfer
 [ -x "$xfer" ] || p2pmr_fail "$xfer is not built; run the build first"
 pattern=$(p2pmr_tool p2pmr-pattern) || exit 1
-
-rxe_load_module "$rxe_ko"
-dev=$(rxe_up rxe0) || exit 1
-peer_load
+dev=$(peer_rxe_setup "${1:-}") || exit 1
 
 near=$(pci_near_ivshmem)
 [ -n "$near" ] || p2pmr_fail "no near ivshmem device"
@@ -70,8 +65,5 @@ xfer "peer MR RDMA into $near after the rescan" -o 0x2000000 -l 0x10000 \
 peer_expect_idle
 echo "ok $near is back and takes peer-memory RDMA again"
 
-rdma link del "$dev" || p2pmr_fail "rdma link del $dev failed"
-rmmod rdma_rxe || p2pmr_fail "rmmod rdma_rxe failed"
-rmmod p2pmr || p2pmr_fail "rmmod p2pmr failed"
-rmmod peer_mem_host || p2pmr_fail "rmmod peer_mem_host failed"
+peer_rxe_teardown "$dev"
 echo "peer-memory invalidation during traffic ok"

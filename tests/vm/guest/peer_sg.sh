@@ -20,8 +20,7 @@ near=$(pci_near_ivshmem)
 far=$(pci_far_ivshmem)
 [ -n "$near" ] && [ -n "$far" ] ||
 	p2pmr_fail "near ($near) or far ($far) ivshmem missing"
-tool=$P2PMR_BUILD_DIR/tests/guest/peer_mem_test
-[ -x "$tool" ] || p2pmr_fail "$tool is not built; run the build first"
+tool=$(peer_mem_test_tool) || exit 1
 
 # peer_sg <resource> <offset> <length> <importer>: "dma len" lines of the
 # client's scatterlist, or "GET <errno name>".

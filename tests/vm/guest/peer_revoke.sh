@@ -10,12 +10,19 @@
 # counter at p2pmr and at the peer-memory host returns to zero, and a
 # rescan brings the device back, usable for peer-memory RDMA again.
 #
+# Then the same with a driver taking the device over: a peer MR on the
+# NVMe CMB (nvme unbound), RDMA WRITEs in flight, nvme bound again; the
+# bind invalidates the MR first, and while nvme holds the CMB a new
+# ibv_reg_mr() on it fails (EFAULT, p2pmr logs EBUSY's reason).
+#
 # usage: peer_revoke.sh <rdma_rxe.ko>
 #
-# MR over [0x1000000, 0x1100000) of the BAR, 64 KiB writes of seed 80 at
-# its start; after the rescan seed 81 at 0x2000000.  Every write of the
-# flood carries the same bytes, so the range holds its seed whatever the
-# removal cut short; the guest checks it once the device is back.
+# Near BAR: MR over [0x1000000, 0x1100000), 64 KiB writes of seed 80 at
+# its start; after the rescan seed 81 at 0x2000000.  CMB: MR over
+# [0x400000, 0x500000), seed 82; after nvme let go again seed 83 at
+# 0x600000.  Every write of a flood carries the same bytes, so the range
+# holds its seed whatever the invalidation cut short; the guest checks it
+# through the BAR's sysfs mapping afterwards.
 . "$(dirname "$0")/lib.sh"
 
 xfer=$P2PMR_BUILD_DIR/tests/guest/rxe_dmabuf_xfer
@@ -24,10 +31,14 @@ pattern=$(p2pmr_tool p2pmr-pattern) || exit 1
 dev=$(peer_rxe_setup "${1:-}") || exit 1
 
 near=$(pci_near_ivshmem)
-[ -n "$near" ] || p2pmr_fail "no near ivshmem device"
+nvme=$(pci_nvme)
+if [ -z "$near" ] || [ -z "$nvme" ]; then
+	p2pmr_fail "near ivshmem ($near) or nvme ($nvme) missing"
+fi
 res=/sys/bus/pci/devices/$near/resource2
 
-# xfer <what> <rxe_dmabuf_xfer arguments...>: plain ibv_reg_mr() (-M)
+# xfer <what> <rxe_dmabuf_xfer arguments...>: plain ibv_reg_mr() (-M) on
+# a mapping of $res
 xfer() {
 	local what=$1 t0=$SECONDS
 
@@ -37,6 +48,31 @@ xfer() {
 	echo "ok $what ($((SECONDS - t0)) s)"
 }
 
+# takes_rdma_again <what> <flood offset> <flood seed> <offset> <seed>: $res
+# holds the flood's 64 KiB, and a new peer MR at <offset> takes RDMA
+takes_rdma_again() {
+	"$pattern" check "$res" "$2" 0x10000 "$3" ||
+		p2pmr_fail "$1: the BAR lacks what the flood wrote"
+	xfer "peer MR RDMA into $1" -o "$4" -l 0x10000 \
+		write,0,0x10000,"$5" read,0,0x10000,"$5"
+	"$pattern" check "$res" "$4" 0x10000 "$5" ||
+		p2pmr_fail "$1: the BAR lacks the new RDMA"
+	peer_expect_idle
+	echo "ok $1: takes peer-memory RDMA again"
+}
+
+# expect_invalidated <dmesg lines before> <event> <callbacks before>
+expect_invalidated() {
+	dmesg | tail -n +$(($1 + 1)) | grep -E 'p2pmr|rxe|peer_mem' |
+		sed 's/^/# dmesg: /'
+	dmesg | tail -n +$(($1 + 1)) |
+		grep -q "p2pmr: $2: invalidated 1 peer-memory registration" ||
+		p2pmr_fail "no log line says the $2 invalidated the peer MR"
+	[ "$(peer_stat num_free_callbacks)" -gt "$3" ] ||
+		p2pmr_fail "p2pmr never called the core's invalidate callback"
+	peer_expect_idle
+}
+
 seen=$(dmesg | wc -l)
 callbacks=$(peer_stat num_free_callbacks)
 xfer "RDMA WRITEs into a peer MR in flight while $near is removed" \
@@ -44,26 +80,36 @@ xfer "RDMA WRITEs into a peer MR in flight while $near is removed" \
 	-r "echo 1 >/sys/bus/pci/devices/$near/remove" flood,0,0x10000,80
 [ ! -e "/sys/bus/pci/devices/$near" ] ||
 	p2pmr_fail "$near is still present after its removal"
-dmesg | tail -n +$((seen + 1)) | grep -E 'p2pmr|rxe|peer_mem' |
-	sed 's/^/# dmesg: /'
-dmesg | tail -n +$((seen + 1)) |
-	grep -q "p2pmr: removal: invalidated 1 peer-memory registration" ||
-	p2pmr_fail "no log line says the removal invalidated the peer MR"
-[ "$(peer_stat num_free_callbacks)" -gt "$callbacks" ] ||
-	p2pmr_fail "p2pmr never called the core's invalidate callback"
-peer_expect_idle
+expect_invalidated "$seen" removal "$callbacks"
 echo "ok removal invalidated the MR; it deregistered; counters back to zero"
 
 echo 1 >/sys/bus/pci/rescan
 wait_for 20 test -e "$res" || p2pmr_fail "rescan did not bring $near back"
-"$pattern" check "$res" 0x1000000 0x10000 80 ||
-	p2pmr_fail "the BAR lacks what the flood wrote"
-xfer "peer MR RDMA into $near after the rescan" -o 0x2000000 -l 0x10000 \
-	write,0,0x10000,81 read,0,0x10000,81
-"$pattern" check "$res" 0x2000000 0x10000 81 ||
-	p2pmr_fail "the BAR lacks the RDMA after the rescan"
-peer_expect_idle
-echo "ok $near is back and takes peer-memory RDMA again"
+takes_rdma_again "$near after the rescan" 0x1000000 80 0x2000000 81
+
+res=/sys/bus/pci/devices/$nvme/resource2
+[ -e "/sys/bus/pci/devices/$nvme/driver" ] &&
+	echo "$nvme" >"/sys/bus/pci/devices/$nvme/driver/unbind"
+seen=$(dmesg | wc -l)
+callbacks=$(peer_stat num_free_callbacks)
+xfer "RDMA WRITEs into a CMB peer MR in flight while nvme binds $nvme" \
+	-o 0x400000 -l 0x100000 -t 120 \
+	-r "echo $nvme >/sys/bus/pci/drivers/nvme/bind" flood,0,0x10000,82
+[ -e "/sys/bus/pci/devices/$nvme/driver" ] ||
+	p2pmr_fail "nvme did not bind to $nvme"
+expect_invalidated "$seen" "driver bind" "$callbacks"
+echo "ok binding nvme invalidated the CMB MR; counters back to zero"
+
+out=$("$(peer_mem_test_tool)" reg "$dev" bar "$res")
+[ "$out" = "REG bar EFAULT" ] ||
+	p2pmr_fail "ibv_reg_mr() on the CMB nvme holds: $out, not EFAULT"
+dmesg | grep -q "p2pmr: $nvme BAR2 is claimed by its driver (nvme)" ||
+	p2pmr_fail "no log line says nvme holds the CMB"
+echo "ok while nvme holds the CMB, ibv_reg_mr() on it fails with EFAULT"
+
+echo "$nvme" >"/sys/bus/pci/devices/$nvme/driver/unbind" ||
+	p2pmr_fail "cannot unbind nvme from $nvme"
+takes_rdma_again "the CMB after nvme let go" 0x400000 82 0x600000 83
 
 peer_rxe_teardown "$dev"
 echo "peer-memory invalidation during traffic ok"

@@ -23,7 +23,9 @@
  * with PEER_MEM_INVALIDATE_UNMAPS: when the device is unbound or removed
  * it calls the core's invalidate callback for each live registration of
  * the device; when that returns the HCA no longer accesses the range,
- * and the client undoes the DMA mapping itself.  Only then does the
+ * and the client undoes the DMA mapping itself.  A core that ignores the
+ * flag calls dma_unmap() and put_pages() from within the callback
+ * instead; then there is nothing left to undo.  Only then does the
  * notifier let the PCI core go on and release the BAR.  release() still
  * comes later, from the MR's deregistration.
  *
@@ -52,6 +54,11 @@
 #include <rdma/peer_mem.h>
 
 #include "p2pmr.h"
+
+/* OFED before 5.1 passed core_context as a void *. */
+#ifndef PEER_MEM_U64_CORE_CONTEXT
+#error "p2pmr's peer-memory client needs the OFED 5.1+ peer-memory ABI (u64 core_context); build with P2PMR_PEER_MEM=n"
+#endif
 
 #define P2PMR_PEER_NAME		"p2pmr"
 #define P2PMR_PEER_VERSION	"1.0"

@@ -22,7 +22,8 @@
  *   umem is mapped, then unmaps it (dma_unmap(), put_pages()) itself,
  *   or, for a struct peer_memory_client_ex with
  *   PEER_MEM_INVALIDATE_UNMAPS, only marks it invalidated and leaves the
- *   unmapping to the client.
+ *   unmapping to the client (unless legacy_unmap=1, which plays a core
+ *   that ignores the flag).
  * - stop_invalidation_notifier and umem_release: dma_unmap(),
  *   put_pages() if still mapped, then release().
  * - unregistration waits until no umem uses the client.
@@ -71,6 +72,11 @@
 
 #include <rdma/peer_mem.h>
 #include <rdma/peer_mem_host.h>
+
+static bool legacy_unmap;
+module_param(legacy_unmap, bool, 0444);
+MODULE_PARM_DESC(legacy_unmap,
+		 "Unmap from within the invalidate callback even for clients with PEER_MEM_INVALIDATE_UNMAPS, as cores that ignore the flag do (default: N)");
 
 #define PEER_NO_INVALIDATION_ID	U32_MAX
 #define PMH_SLOTS		16
@@ -216,7 +222,7 @@ static bool pmh_unmap_on_invalidate(const struct pmh_client *client)
 	const struct peer_memory_client *peer_mem = client->peer_mem;
 	const struct peer_memory_client_ex *ex;
 
-	if (!peer_mem->version[IB_PEER_MEMORY_VER_MAX - 1])
+	if (legacy_unmap || !peer_mem->version[IB_PEER_MEMORY_VER_MAX - 1])
 		return false;
 	ex = container_of(peer_mem, const struct peer_memory_client_ex,
 			  client);

@@ -325,32 +325,35 @@ pci_io_bar_resource() {
 P2PMR_PEER_CLIENTS=/sys/kernel/debug/peer_mem_host/clients
 P2PMR_PEER_KO=$P2PMR_BUILD_DIR/kmod/p2pmr_peer/p2pmr.ko
 
-# peer_host_load: the testbed's stand-in for OFED's peer-memory core.
+# peer_host_load [params...]: the testbed's stand-in for OFED's
+# peer-memory core.
 peer_host_load() {
 	[ -e /sys/module/peer_mem_host ] && return 0
-	insmod "$P2PMR_BUILD_DIR/kmod/peer_mem_host/peer_mem_host.ko" ||
-		p2pmr_fail "insmod peer_mem_host.ko failed"
+	insmod "$P2PMR_BUILD_DIR/kmod/peer_mem_host/peer_mem_host.ko" "$@" ||
+		p2pmr_fail "insmod peer_mem_host.ko $* failed"
 }
 
-# peer_load [params...]: the host, then p2pmr.ko built with its
+# peer_load [host params...]: the host, then p2pmr.ko built with its
 # peer-memory client (it needs the host's symbols), which must register.
 peer_load() {
-	peer_host_load
+	peer_host_load "$@"
 	if [ ! -e /sys/module/p2pmr ]; then
-		insmod "$P2PMR_PEER_KO" "$@" ||
+		insmod "$P2PMR_PEER_KO" ||
 			p2pmr_fail "insmod $P2PMR_PEER_KO failed"
 	fi
 	[ "$(cat /sys/module/p2pmr/parameters/peer_client 2>/dev/null)" = Y ] ||
 		p2pmr_fail "p2pmr.ko did not register its peer-memory client"
 }
 
-# peer_rxe_setup <rdma_rxe.ko>: the patched soft-RoCE, rxe0 on the NIC,
-# then the host and the peer-enabled p2pmr.ko; prints the RDMA device.
+# peer_rxe_setup <rdma_rxe.ko> [host params...]: the patched soft-RoCE,
+# rxe0 on the NIC, then the host and the peer-enabled p2pmr.ko; prints
+# the RDMA device.
 peer_rxe_setup() {
-	[ -n "$1" ] || p2pmr_fail "no rdma_rxe.ko given"
+	[ -n "${1:-}" ] || p2pmr_fail "no rdma_rxe.ko given"
 	rxe_load_module "$1" >&2
 	rxe_up rxe0 || exit 1
-	peer_load >&2
+	shift
+	peer_load "$@" >&2
 }
 
 # peer_rxe_teardown <ibdev>: undo peer_rxe_setup; every module unloads.

@@ -15,7 +15,11 @@
 # bind invalidates the MR first, and while nvme holds the CMB a new
 # ibv_reg_mr() on it fails (EFAULT, p2pmr logs EBUSY's reason).
 #
-# usage: peer_revoke.sh <rdma_rxe.ko>
+# usage: peer_revoke.sh <rdma_rxe.ko> [legacy]
+#
+# legacy: the host plays an OFED core that ignores
+# PEER_MEM_INVALIDATE_UNMAPS and unmaps from within the invalidate
+# callback (peer_mem_host legacy_unmap=1): the same must hold.
 #
 # Near BAR: MR over [0x1000000, 0x1100000), 64 KiB writes of seed 80 at
 # its start; after the rescan seed 81 at 0x2000000.  CMB: MR over
@@ -28,7 +32,10 @@
 xfer=$P2PMR_BUILD_DIR/tests/guest/rxe_dmabuf_xfer
 [ -x "$xfer" ] || p2pmr_fail "$xfer is not built; run the build first"
 pattern=$(p2pmr_tool p2pmr-pattern) || exit 1
-dev=$(peer_rxe_setup "${1:-}") || exit 1
+host_params=()
+[ "${2:-}" = legacy ] && host_params=(legacy_unmap=1)
+dev=$(peer_rxe_setup "${1:-}" "${host_params[@]}") || exit 1
+p2pmr_log "peer_mem_host $(grep -o 'invalidate_unmaps [01]' "$P2PMR_PEER_CLIENTS")"
 
 near=$(pci_near_ivshmem)
 nvme=$(pci_nvme)

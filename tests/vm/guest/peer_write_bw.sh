@@ -9,6 +9,10 @@
 # - With the peer-enabled p2pmr.ko, the same command runs over soft-RoCE
 #   loopback; the host sees p2pmr's client allocate and free one MR, and
 #   every counter returns to zero.
+# - An MR that starts and ends inside pages (ibv_reg_mr() of mapping +
+#   0x300010, 0x3000 bytes) takes an RDMA WRITE of 0x2345 bytes of seed 90
+#   at MR+5, which the host must find at BAR offset 0x300015, with zeros
+#   around it.
 #
 # usage: peer_write_bw.sh <rdma_rxe.ko>
 #
@@ -48,6 +52,14 @@ echo "ok - unmodified ib_write_bw wrote into the BAR: $bw MB/s"
 	p2pmr_fail "the host saw $(peer_stat num_alloc_mrs) peer MRs, not 1"
 peer_expect_idle
 echo "ok - one peer MR, deregistered; every counter back to zero"
+
+"$P2PMR_BUILD_DIR/tests/guest/rxe_dmabuf_xfer" -d "$dev" -P "$res" -M \
+	-o 0x300010 -l 0x3000 write,5,0x2345,90 read,5,0x2345,90 |
+	sed 's/^/  | /'
+[ "${PIPESTATUS[0]}" -eq 0 ] ||
+	p2pmr_fail "RDMA into a peer MR inside pages failed"
+peer_expect_idle
+echo "ok - a peer MR that starts and ends inside pages takes RDMA"
 
 cat "$work/facts"
 echo "DEMO size $size"

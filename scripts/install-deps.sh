@@ -15,8 +15,13 @@ packages=(
 	# RDMA userspace
 	rdma-core libibverbs-dev librdmacm-dev ibverbs-utils ibverbs-providers
 	perftest rdmacm-utils python3-pyverbs
+	# MPI across two guests: Open MPI with UCX, its daemons launched over
+	# ssh (dropbear-bin: the server binary only, no system service)
+	openmpi-bin libopenmpi-dev libucx0 ucx-utils openssh-client dropbear-bin
 	# man pages from markdown, and their test; the demo's host-side check
 	go-md2man man-db python3
+	# the DKMS recipe and its test (scripts/dkms-install.sh)
+	dkms
 )
 
 missing=()

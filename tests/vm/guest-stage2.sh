@@ -31,11 +31,11 @@ for _ in $(seq 1 50); do
 	done
 	sleep 0.1
 done
-hostname p2pmr-guest
 
 export HOME=/root TERM=${TERM:-linux}
 # shellcheck disable=SC1091
 [ -r $out/env ] && . $out/env
+hostname "${P2PMR_GUEST_NAME:-p2pmr-guest}"
 
 finish() {
 	dmesg >$out/dmesg 2>&1

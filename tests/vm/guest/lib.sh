@@ -9,7 +9,8 @@
 P2PMR_IVSHMEM_ID="0x1af4 0x1110"
 P2PMR_VIRTIO_NET_ID="0x1af4 0x1041"
 P2PMR_NVME_CLASS=0x010802
-P2PMR_GUEST_IP=192.0.2.1
+# vm-run --guest-ip sets another address (the second guest of a pair).
+P2PMR_GUEST_IP=${P2PMR_GUEST_IP:-192.0.2.1}
 P2PMR_SKIP=77
 
 # p2pmr_skip <reason>: this test cannot run here; say why.
@@ -128,24 +129,43 @@ nic_netdev() {
 	ls "$nic"/virtio*/net 2>/dev/null | head -n 1
 }
 
-# rxe_up [name]: bring up soft-RoCE on the NIC (IPv4 192.0.2.1/24) and
-# print the RDMA device name once its RoCEv2 IPv4 GID (index 1) is ready.
-rxe_up() {
-	local name=${1:-rxe0} dev i
+# nic_up: the NIC's network interface up, with $P2PMR_GUEST_IP/24.
+nic_up() {
+	local dev
 
 	modprobe virtio_net || p2pmr_fail "modprobe virtio_net failed"
 	dev=$(nic_netdev)
 	[ -n "$dev" ] || p2pmr_fail "the NIC $(pci_nic) has no network interface"
 	ip addr add "$P2PMR_GUEST_IP/24" dev "$dev" 2>/dev/null
 	ip link set "$dev" up || p2pmr_fail "cannot bring $dev up"
+}
+
+# ipv4_gid_tail <a.b.c.d>: how the address ends a RoCEv2 IPv4 GID in sysfs
+# (::ffff:a.b.c.d), e.g. c000:0201 for 192.0.2.1.
+ipv4_gid_tail() {
+	local IFS=.
+
+	# shellcheck disable=SC2086
+	printf '%02x%02x:%02x%02x\n' $1
+}
+
+# rxe_up [name]: bring up soft-RoCE on the NIC (IPv4 $P2PMR_GUEST_IP/24)
+# and print the RDMA device name once its RoCEv2 IPv4 GID (index 1) is
+# ready.
+rxe_up() {
+	local name=${1:-rxe0} dev gid i
+
+	nic_up
+	dev=$(nic_netdev)
 	modprobe rdma_rxe || p2pmr_fail "modprobe rdma_rxe failed"
 	modprobe ib_uverbs || p2pmr_fail "modprobe ib_uverbs failed"
 	if [ ! -e "/sys/class/infiniband/$name" ]; then
 		rdma link add "$name" type rxe netdev "$dev" ||
 			p2pmr_fail "rdma link add $name on $dev failed"
 	fi
+	gid=$(ipv4_gid_tail "$P2PMR_GUEST_IP")
 	for i in $(seq 1 100); do
-		if grep -q "ffff:c000:0201" \
+		if grep -q "ffff:$gid\$" \
 			"/sys/class/infiniband/$name/ports/1/gids/1" 2>/dev/null; then
 			echo "$name"
 			return 0
@@ -462,4 +482,126 @@ p2pmr_rxe_setup() {
 	rxe_load_module "$P2PMR_BUILD_DIR/kmod/rdma_rxe/rdma_rxe.ko" >&2
 	p2pmr_load >&2
 	rxe_up rxe0
+}
+
+# --- two guests joined by their NICs (host.sh: vm_boot_pair) ---------------
+#
+# vm_boot_pair runs the same command in guest "a" (p2pmr-a, 192.0.2.1) and
+# guest "b" (p2pmr-b, 192.0.2.2), whose NICs share one emulated wire, with
+# P2PMR_PAIR_ROLE (a or b), P2PMR_GUEST_NAME, P2PMR_GUEST_IP,
+# P2PMR_PEER_NAME, P2PMR_PEER_IP and P2PMR_PAIR_SSH_DIR (the keys the host
+# made for this run) in the environment.  pair_up connects them: after it,
+# "ssh $P2PMR_PEER_NAME <command>" runs a command as root in the peer.
+
+P2PMR_PAIR_MARKS=/run/p2pmr-pair
+
+# pair_up: the NIC up, both names in /etc/hosts, an ssh server (dropbear)
+# on this guest, and the ssh client set up for the peer; returns once ssh
+# to the peer works.  Takes the shell's EXIT trap: when this script exits,
+# the peer gets its status (pair_wait_peer_exit).
+pair_up() {
+	local keys=${P2PMR_PAIR_SSH_DIR:-} role=${P2PMR_PAIR_ROLE:-}
+
+	[ -n "${P2PMR_PEER_IP:-}" ] && [ -n "${P2PMR_PEER_NAME:-}" ] &&
+		[ -n "$keys" ] ||
+		p2pmr_fail "not a guest of a pair: boot it with vm_boot_pair" \
+			   "(tests/vm/lib/host.sh)"
+	[ -r "$keys/ssh_host_$role" ] ||
+		p2pmr_fail "$keys/ssh_host_$role: no host key for guest '$role'"
+	command -v dropbear >/dev/null ||
+		p2pmr_skip "dropbear is not installed (dropbear-bin)"
+	command -v ssh >/dev/null ||
+		p2pmr_skip "ssh is not installed (openssh-client)"
+	nic_up
+	printf '%s %s\n' "$P2PMR_GUEST_IP" "$P2PMR_GUEST_NAME" \
+		"$P2PMR_PEER_IP" "$P2PMR_PEER_NAME" >>/etc/hosts
+	mkdir -p "$P2PMR_PAIR_MARKS"
+
+	# The host's /root is not the guest's to read (9p runs as the QEMU
+	# user); root's ssh files live on a tmpfs of their own.
+	mount -t tmpfs -o mode=700 tmpfs /root ||
+		p2pmr_fail "cannot mount a tmpfs on /root"
+	mkdir -m 700 /root/.ssh
+	install -m 600 "$keys/id_ed25519" "$keys/authorized_keys" \
+		"$keys/known_hosts" /root/.ssh/ ||
+		p2pmr_fail "cannot install the ssh keys from $keys"
+	cat >/root/.ssh/config <<CONFIG
+Host *
+	IdentityFile /root/.ssh/id_ed25519
+	UserKnownHostsFile /root/.ssh/known_hosts
+	StrictHostKeyChecking yes
+	BatchMode yes
+	ConnectTimeout 10
+	LogLevel ERROR
+CONFIG
+	# -s: keys only; -j -k: no port forwarding
+	dropbear -r "$keys/ssh_host_$role" -p "$P2PMR_GUEST_IP:22" -s -j -k \
+		-E -P /run/dropbear.pid 2>/run/dropbear.log ||
+		p2pmr_fail "dropbear did not start: $(cat /run/dropbear.log)"
+	trap _pair_exit EXIT
+	wait_for 180 _pair_ssh_works ||
+		p2pmr_fail "no ssh to $P2PMR_PEER_NAME ($P2PMR_PEER_IP) in 180 s:" \
+			   "$(ssh "$P2PMR_PEER_NAME" true 2>&1)"
+	p2pmr_log "pair: $P2PMR_GUEST_NAME ($P2PMR_GUEST_IP) reaches" \
+		  "$P2PMR_PEER_NAME ($P2PMR_PEER_IP) over ssh"
+}
+
+# _pair_ssh_works: ssh to the peer works (quietly: pair_up polls it while
+# the peer boots).
+_pair_ssh_works() {
+	ssh "$P2PMR_PEER_NAME" true 2>/dev/null
+}
+
+# pair_signal <name>: tell the peer that <name> happened (pair_wait).
+pair_signal() {
+	ssh "$P2PMR_PEER_NAME" "touch $P2PMR_PAIR_MARKS/$1" ||
+		p2pmr_fail "cannot signal '$1' to $P2PMR_PEER_NAME"
+}
+
+# pair_wait <name> [seconds]: wait until the peer has signalled <name>;
+# fails after that many seconds (default 300) or once the peer has exited.
+pair_wait() {
+	local end=$((SECONDS + ${2:-300}))
+
+	while [ ! -e "$P2PMR_PAIR_MARKS/$1" ]; do
+		[ ! -e "$P2PMR_PAIR_MARKS/peer-exit" ] ||
+			p2pmr_fail "$P2PMR_PEER_NAME exited (status" \
+				   "$(cat "$P2PMR_PAIR_MARKS/peer-exit")) before" \
+				   "signalling '$1'"
+		[ $SECONDS -lt $end ] ||
+			p2pmr_fail "$P2PMR_PEER_NAME never signalled '$1'"
+		sleep 0.1
+	done
+}
+
+# pair_wait_peer_exit [seconds]: wait until the peer's script has exited
+# (a guest that serves the other, e.g. as an MPI node, stays up until
+# then); prints the peer's exit status.
+pair_wait_peer_exit() {
+	wait_for "${1:-600}" test -s "$P2PMR_PAIR_MARKS/peer-exit" ||
+		p2pmr_fail "$P2PMR_PEER_NAME did not finish in ${1:-600} s"
+	cat "$P2PMR_PAIR_MARKS/peer-exit"
+}
+
+# _pair_exit: the EXIT trap pair_up sets: pass this script's status to a
+# peer that is still running.
+_pair_exit() {
+	local rc=$?
+
+	[ -e "$P2PMR_PAIR_MARKS/peer-exit" ] ||
+		ssh -o ConnectTimeout=5 "$P2PMR_PEER_NAME" \
+			"echo $rc >$P2PMR_PAIR_MARKS/peer-exit.tmp &&
+			 mv $P2PMR_PAIR_MARKS/peer-exit.tmp $P2PMR_PAIR_MARKS/peer-exit" \
+			2>/dev/null
+	exit $rc
+}
+
+# pair_mpirun <mpirun arguments...>: Open MPI's mpirun as root, launching
+# its daemons in the peer over ssh, with its traffic on the pair's NICs;
+# killed after $P2PMR_MPIRUN_TIMEOUT seconds (default 300).
+pair_mpirun() {
+	timeout "${P2PMR_MPIRUN_TIMEOUT:-300}" \
+		mpirun --allow-run-as-root --mca plm_rsh_agent ssh \
+		--mca oob_tcp_if_include "${P2PMR_GUEST_IP%.*}.0/24" \
+		--mca btl_tcp_if_include "${P2PMR_GUEST_IP%.*}.0/24" "$@"
 }

@@ -15,14 +15,38 @@ fail() {
 	exit 1
 }
 
-# new_run_dir: a fresh run directory, removed when the test exits.
-new_run_dir() {
-	local base=${P2PMR_VM_TMP:-/dev/shm}
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+# _fresh_dir <variable> <prefix>: set the variable to a new directory in
+# /dev/shm (the BAR backing files must be shared memory for speed), removed
+# when the test exits unless P2PMR_VM_KEEP=1 (then its path is printed).
+_fresh_dir() {
+	local base=${P2PMR_VM_TMP:-/dev/shm} dir
 
 	[ -w "$base" ] || base=${TMPDIR:-/tmp}
-	RUN_DIR=$(mktemp -d "$base/p2pmr-test.XXXXXX") || fail "mktemp"
-	trap 'rm -rf "$RUN_DIR"' EXIT
-	truncate -s 64M "$RUN_DIR/ivshmem-near.mem" "$RUN_DIR/ivshmem-far.mem"
+	dir=$(mktemp -d "$base/$2.XXXXXX") || fail "mktemp"
+	printf -v "$1" %s "$dir"
+	if [ "${P2PMR_VM_KEEP:-0}" = 1 ]; then
+		echo "host.sh: keeping $dir" >&2
+	else
+		# shellcheck disable=SC2064
+		trap "rm -rf '$dir'" EXIT
+	fi
+}
+
+# _bar_files <run dir>: the guest's two BAR backing files, zero-filled.
+_bar_files() {
+	truncate -s 64M "$1/ivshmem-near.mem" "$1/ivshmem-far.mem" ||
+		fail "cannot create the BAR files in $1"
+}
+
+# new_run_dir: a fresh run directory, removed when the test exits.
+new_run_dir() {
+	_fresh_dir RUN_DIR p2pmr-test
+	_bar_files "$RUN_DIR"
 }
 
 # vm_boot [vm-run options] -- <guest command...>: boot in $RUN_DIR; sets
@@ -32,17 +56,138 @@ vm_boot() {
 	VM_RC=$?
 }
 
-# host_check <which> <offset> <length> <seed>: the pattern is in the host
-# file behind the near or far ivshmem BAR.
+# host_check <which> <offset> <length> <seed> [run dir]: the pattern is in
+# the host file behind the near or far ivshmem BAR of the guest that ran
+# in the run directory (default $RUN_DIR).
 host_check() {
-	"$PATTERN" check "$RUN_DIR/ivshmem-$1.mem" "$2" "$3" "$4" ||
+	"$PATTERN" check "${5:-$RUN_DIR}/ivshmem-$1.mem" "$2" "$3" "$4" ||
 		fail "host file behind the $1 BAR lacks the pattern" \
-		     "(offset $2, length $3, seed $4)"
+		     "(offset $2, length $3, seed $4, ${5:-$RUN_DIR})"
 }
 
+# host_fill <which> <offset> <length> <seed> [run dir]: write the pattern
+# there before the guest boots.
 host_fill() {
-	"$PATTERN" fill "$RUN_DIR/ivshmem-$1.mem" "$2" "$3" "$4" ||
+	"$PATTERN" fill "${5:-$RUN_DIR}/ivshmem-$1.mem" "$2" "$3" "$4" ||
 		fail "cannot write the host file behind the $1 BAR"
+}
+
+# --- two guests joined by their NICs ----------------------------------------
+#
+# Guest a (p2pmr-a, 192.0.2.1) and guest b (p2pmr-b, 192.0.2.2) run in
+# RUN_DIR_A and RUN_DIR_B: each has its own BAR files, NVMe and NIC, and
+# the two NICs share one wire, a QEMU stream backend on 127.0.0.1.  The
+# guest side (tests/vm/guest/lib.sh: pair_up) starts an ssh server in each
+# with keys made here for this run only.
+
+PAIR_ROLES="a b"
+
+# new_pair_run_dirs: fresh run directories RUN_DIR_A and RUN_DIR_B under
+# PAIR_DIR, removed when the test exits, and the pair's ssh keys: a host
+# key for each guest, one client key for root in both, the known_hosts and
+# authorized_keys that trust exactly those.
+new_pair_run_dirs() {
+	local keys role
+
+	command -v dropbearkey >/dev/null ||
+		skip "dropbear is not installed (scripts/install-deps.sh:" \
+		     "dropbear-bin)"
+	command -v ssh-keygen >/dev/null ||
+		skip "ssh-keygen is not installed (scripts/install-deps.sh:" \
+		     "openssh-client)"
+	_fresh_dir PAIR_DIR p2pmr-pair
+	RUN_DIR_A=$PAIR_DIR/a
+	RUN_DIR_B=$PAIR_DIR/b
+	keys=$PAIR_DIR/ssh
+	mkdir -m 700 "$keys" "$RUN_DIR_A" "$RUN_DIR_B" || fail "mkdir"
+	ssh-keygen -q -t ed25519 -N '' -C "p2pmr pair $PAIR_DIR" \
+		-f "$keys/id_ed25519" || fail "ssh-keygen failed"
+	cp "$keys/id_ed25519.pub" "$keys/authorized_keys"
+	: >"$keys/known_hosts"
+	for role in $PAIR_ROLES; do
+		dropbearkey -t ed25519 -f "$keys/ssh_host_$role" \
+			>"$keys/dropbearkey.log" 2>&1 ||
+			fail "dropbearkey failed: $(cat "$keys/dropbearkey.log")"
+		echo "$(pair_guest_name "$role"),$(pair_guest_ip "$role")" \
+		     "$(dropbearkey -y -f "$keys/ssh_host_$role" |
+			grep '^ssh-ed25519' | cut -d' ' -f1,2)" \
+			>>"$keys/known_hosts"
+	done
+	for role in $PAIR_ROLES; do
+		_bar_files "$PAIR_DIR/$role"
+		mkdir -p "$PAIR_DIR/$role/out"
+		cp -r "$keys" "$PAIR_DIR/$role/out/ssh"
+	done
+}
+
+pair_guest_name() {
+	echo "p2pmr-$1"
+}
+
+# pair_guest_ip <a|b>: 192.0.2.1 for a, 192.0.2.2 for b.
+pair_guest_ip() {
+	case "$1" in
+	a) echo 192.0.2.1 ;;
+	b) echo 192.0.2.2 ;;
+	esac
+}
+
+# _pair_vm_run <role> <net option...> -- <vm-run options and command>
+_pair_vm_run() {
+	local role=$1 peer=b net=()
+
+	shift
+	[ "$role" = a ] || peer=a
+	while [ "$1" != -- ]; do
+		net+=("$1")
+		shift
+	done
+	shift
+	"$VM_RUN" --run-dir "$PAIR_DIR/$role" \
+		--name "$(pair_guest_name "$role")" \
+		--guest-ip "$(pair_guest_ip "$role")" "${net[@]}" \
+		--env P2PMR_PAIR_ROLE="$role" \
+		--env P2PMR_PEER_NAME="$(pair_guest_name "$peer")" \
+		--env P2PMR_PEER_IP="$(pair_guest_ip "$peer")" \
+		--env P2PMR_PAIR_SSH_DIR=/p2pmr-out/ssh \
+		"$@" >"$PAIR_DIR/$role/vm-run.log" 2>&1
+}
+
+# vm_boot_pair [vm-run options] -- <guest command...>: boot guests a and b
+# (new_pair_run_dirs first) with their NICs joined and run the command in
+# both (P2PMR_PAIR_ROLE says which it is in); wait for both, print each
+# one's output, and set VM_RC_A and VM_RC_B to their vm-run exit status.
+# Never exits itself.
+vm_boot_pair() {
+	local pid_a pid_b port role
+
+	[ -n "${PAIR_DIR:-}" ] || fail "vm_boot_pair: call new_pair_run_dirs first"
+	rm -f "$RUN_DIR_A/net-port"
+	_pair_vm_run a --net-listen -- "$@" &
+	pid_a=$!
+	# b joins the port a's QEMU listens on, so a must be listening first.
+	while [ ! -s "$RUN_DIR_A/net-port" ] && kill -0 $pid_a 2>/dev/null; do
+		sleep 0.1
+	done
+	port=$(cat "$RUN_DIR_A/net-port" 2>/dev/null)
+	if [ -n "$port" ]; then
+		_pair_vm_run b --net-connect "$port" -- "$@" &
+		pid_b=$!
+		wait $pid_b
+		VM_RC_B=$?
+	else
+		echo "vm_boot_pair: guest a never listened; b not booted" \
+			>"$RUN_DIR_B/vm-run.log"
+		VM_RC_B=92
+	fi
+	wait $pid_a
+	VM_RC_A=$?
+	for role in $PAIR_ROLES; do
+		echo "==== guest $role ($(pair_guest_name "$role")," \
+		     "$PAIR_DIR/$role)"
+		cat "$PAIR_DIR/$role/vm-run.log"
+	done
+	echo "==== guest a: status $VM_RC_A, guest b: status $VM_RC_B"
 }
 
 # guest_fact <key>: the value of the last "DEMO <key> <value>" line the

@@ -381,7 +381,7 @@ static bool p2pmr_peer_invalidate_reg(struct p2pmr_peer_reg *reg)
 		mutex_unlock(&reg->lock);
 		return false;
 	}
-	reg->revoked = true;
+	WRITE_ONCE(reg->revoked, true);
 	pinned = reg->pinned;
 	core_context = reg->core_context;
 	mutex_unlock(&reg->lock);

@@ -453,7 +453,7 @@ write_bw_bar_refused() {
 	timeout 60 ib_write_bw -d "$dev" -x 1 -F -s "$size" --mmap="$res" \
 		>"$work/refused.server" 2>&1 &
 	spid=$!
-	sleep 1
+	wait_tcp_listen 18515
 	timeout 60 ib_write_bw -d "$dev" -x 1 -F -s "$size" \
 		"$P2PMR_GUEST_IP" >"$work/refused.client" 2>&1
 	wait $spid

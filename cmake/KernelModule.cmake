@@ -22,11 +22,16 @@ if(P2PMR_WERROR)
 	list(APPEND kbuild_flags KCFLAGS=-Werror)
 endif()
 
-# p2pmr_add_kernel_module(<name> <source dir> [DEPENDS files...])
-# builds <name>.ko into ${CMAKE_BINARY_DIR}/kmod/<name>/.
+# p2pmr_add_kernel_module(<name> <source dir> [DIR <dir>]
+#                         [MAKE_ARGS args...] [DEPENDS files...])
+# builds <name>.ko into ${CMAKE_BINARY_DIR}/kmod/<dir>/ (<dir> defaults
+# to <name>; target kmod_<dir>), passing MAKE_ARGS to Kbuild.
 function(p2pmr_add_kernel_module name srcdir)
-	cmake_parse_arguments(KM "" "" "DEPENDS" ${ARGN})
-	set(bdir ${CMAKE_BINARY_DIR}/kmod/${name})
+	cmake_parse_arguments(KM "" "DIR" "DEPENDS;MAKE_ARGS" ${ARGN})
+	if(NOT KM_DIR)
+		set(KM_DIR ${name})
+	endif()
+	set(bdir ${CMAKE_BINARY_DIR}/kmod/${KM_DIR})
 	file(GLOB sources CONFIGURE_DEPENDS
 		${srcdir}/*.c ${srcdir}/*.h ${srcdir}/*.mk ${srcdir}/Kbuild)
 	set(links)
@@ -42,9 +47,9 @@ function(p2pmr_add_kernel_module name srcdir)
 		COMMAND ${CMAKE_COMMAND} -E env --unset=MAKEFLAGS --unset=MFLAGS
 			make -C ${P2PMR_KDIR} M=${bdir}
 			P2PMR_SRC_ROOT=${PROJECT_SOURCE_DIR} ${kbuild_flags}
-			modules
+			${KM_MAKE_ARGS} modules
 		DEPENDS ${sources} ${KM_DEPENDS}
-		COMMENT "Building kernel module ${name}.ko for ${P2PMR_KVER}"
+		COMMENT "Building kernel module ${KM_DIR}/${name}.ko for ${P2PMR_KVER}"
 		VERBATIM)
-	add_custom_target(kmod_${name} ALL DEPENDS ${bdir}/${name}.ko)
+	add_custom_target(kmod_${KM_DIR} ALL DEPENDS ${bdir}/${name}.ko)
 endfunction()

@@ -9,16 +9,20 @@
  * p2pmr_export.c    the dma-buf: object, dma_buf_ops, creation, revocation
  * p2pmr_revoke.c    PCI bus notifier: revoke on unbind/bind/removal and
  *                   wait for importers that cannot be revoked
+ * p2pmr_peer.c      peer-memory client of the OFED RDMA core, built only
+ *                   when a peer-memory API is available (CONFIG_P2PMR_PEER_MEM)
  */
 #ifndef P2PMR_H
 #define P2PMR_H
 
 #include <linux/atomic.h>
 #include <linux/dma-buf.h>
+#include <linux/dma-direction.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -38,6 +42,10 @@
  * @vmaps: kernel virtual mappings (vmap)
  * @cpu_mmaps: userspace VMAs mapping a dma-buf
  * @revoked: exports revoked but not yet released
+ * @peer_regs: peer-memory ranges acquired and not yet released
+ * @peer_pages: peer-memory ranges taken (get_pages) and not yet put
+ * @peer_mappings: peer-memory ranges DMA-mapped and not yet unmapped
+ * @peer_invalidated: peer-memory ranges invalidated and not yet released
  */
 struct p2pmr_stats {
 	atomic_long_t exports;
@@ -47,6 +55,10 @@ struct p2pmr_stats {
 	atomic_long_t vmaps;
 	atomic_long_t cpu_mmaps;
 	atomic_long_t revoked;
+	atomic_long_t peer_regs;
+	atomic_long_t peer_pages;
+	atomic_long_t peer_mappings;
+	atomic_long_t peer_invalidated;
 };
 
 extern struct p2pmr_stats p2pmr_stats;
@@ -72,14 +84,19 @@ struct p2pmr_resource {
 };
 
 int p2pmr_resource_from_file(struct file *file, struct p2pmr_resource *res);
-int p2pmr_resource_from_va(u64 addr, u64 length, struct p2pmr_resource *res,
-			   u64 *offset);
+/* p2pmr_resource_from_va() flags */
+#define P2PMR_VA_QUIET		(1U << 0)
+
+int p2pmr_resource_from_va(u64 addr, u64 length, unsigned int flags,
+			   struct p2pmr_resource *res, u64 *offset);
 void p2pmr_resource_put(struct p2pmr_resource *res);
 int p2pmr_resource_validate_range(const struct p2pmr_resource *res,
 				  u64 offset, u64 length);
 int p2pmr_resource_check_access(const struct p2pmr_resource *res,
 				u64 offset, u64 length);
 bool p2pmr_resource_present(const struct p2pmr_resource *res);
+int p2pmr_resource_publish(const struct p2pmr_resource *res,
+			   struct list_head *node, struct list_head *list);
 
 /**
  * struct p2pmr_p2p_decision - how an importer reaches a BAR's device
@@ -187,7 +204,40 @@ unsigned int p2pmr_export_describe_holders(struct p2pmr_export *exp,
 					   char *buf, size_t len);
 void p2pmr_exports_show(struct seq_file *m);
 
+int p2pmr_sgt_fill(struct sg_table *sgt, struct pci_dev *pdev,
+		   unsigned int bar, u64 offset, u64 length,
+		   enum p2pmr_p2p_path path, struct device *dev,
+		   enum dma_data_direction dir);
+void p2pmr_sgt_unmap(struct sg_table *sgt, enum p2pmr_p2p_path path,
+		     struct device *dev, enum dma_data_direction dir);
+void p2pmr_sgt_free(struct sg_table *sgt);
+bool p2pmr_bar_moved(struct pci_dev *pdev, unsigned int bar,
+		     resource_size_t bar_start);
+
 int p2pmr_revoke_init(void);
 void p2pmr_revoke_exit(void);
+
+#ifdef CONFIG_P2PMR_PEER_MEM
+void p2pmr_peer_init(void);
+void p2pmr_peer_exit(void);
+void p2pmr_peer_revoke(struct pci_dev *pdev, const char *what);
+void p2pmr_peer_show(struct seq_file *m);
+#else
+static inline void p2pmr_peer_init(void)
+{
+}
+
+static inline void p2pmr_peer_exit(void)
+{
+}
+
+static inline void p2pmr_peer_revoke(struct pci_dev *pdev, const char *what)
+{
+}
+
+static inline void p2pmr_peer_show(struct seq_file *m)
+{
+}
+#endif
 
 #endif /* P2PMR_H */

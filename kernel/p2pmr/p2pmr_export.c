@@ -215,76 +215,94 @@ static void p2pmr_sgt_unmap_resources(struct device *dev, struct sg_table *sgt,
  * warns if the importer's DMA mask cannot reach it: refuse quietly first.
  * (With an IOMMU in passthrough mode the check is left to the DMA API.)
  */
-static bool p2pmr_dma_reachable(struct device *dev, struct p2pmr_export *exp)
+static bool p2pmr_dma_reachable(struct device *dev, phys_addr_t phys,
+				u64 length)
 {
 	u64 limit;
 
 	if (device_iommu_mapped(dev) || !dev->dma_mask)
 		return dev->dma_mask != NULL;
 	limit = min_not_zero(*dev->dma_mask, dev->bus_dma_limit);
-	return exp->phys + exp->length - 1 <= limit;
+	return phys + length - 1 <= limit;
 }
 
-/*
- * Build the DMA side of a scatterlist for the whole export: bus addresses
- * below a common switch, DMA API mappings through the host bridge.  The
- * range is contiguous, so entries are split only at P2PMR_MAX_SEG_LEN, the
- * most an entry can describe.  The importer's dma_parms max_segment_size
- * is not applied: it limits what dma_map_sg() may merge for the device's
- * own SG engine, while dma-buf importers walk the table themselves (as
- * dma_buf_phys_vec_to_sgt() in 6.19+ does too).
+/**
+ * p2pmr_sgt_fill() - DMA addresses of a BAR range for one importer
+ * @sgt: an empty table; its entries are allocated here
+ * @pdev: the BAR's device
+ * @bar: BAR number
+ * @offset: start of the range in the BAR, validated
+ * @length: length of the range, validated
+ * @path: how @dev reaches the BAR, decided by p2pmr_p2p_decide(), not
+ *	P2PMR_PATH_REFUSED
+ * @dev: the importing device
+ * @dir: direction of the DMA
+ *
+ * Bus addresses below a common switch, DMA API mappings through the host
+ * bridge.  The range is contiguous, so entries are split only at
+ * P2PMR_MAX_SEG_LEN, the most an entry can describe.  The importer's
+ * dma_parms max_segment_size is not applied: it limits what dma_map_sg()
+ * may merge for the device's own SG engine, while dma-buf importers and
+ * the RDMA core walk the table themselves (as dma_buf_phys_vec_to_sgt()
+ * in 6.19+ does too).  Both faces of p2pmr, the dma-buf exporter and the
+ * peer-memory client, build their tables here, so an importer gets the
+ * same addresses from either.
+ *
+ * There are no struct pages: CPU-side walkers (orig_nents) see no
+ * entries, DMA walkers (nents) see them all.  p2pmr_sgt_unmap() and
+ * p2pmr_sgt_free() undo this.
+ *
+ * Return: 0; -EOPNOTSUPP for P2PDMA memory with struct pages, -EREMOTEIO
+ * if @dev cannot address the BAR, -ENOMEM, or the DMA API's error.
  */
-static struct sg_table *p2pmr_sgt_create(struct p2pmr_export *exp,
-					 struct p2pmr_attachment *pa,
-					 enum dma_data_direction dir)
+int p2pmr_sgt_fill(struct sg_table *sgt, struct pci_dev *pdev,
+		   unsigned int bar, u64 offset, u64 length,
+		   enum p2pmr_p2p_path path, struct device *dev,
+		   enum dma_data_direction dir)
 {
-	struct device *dev = pa->attach->dev;
-	bool host_bridge = pa->decision.path == P2PMR_PATH_HOST_BRIDGE;
+	bool host_bridge = path == P2PMR_PATH_HOST_BRIDGE;
+	phys_addr_t phys = pci_resource_start(pdev, bar) + offset;
 	struct scatterlist *sg;
-	struct sg_table *sgt;
 	dma_addr_t bus = 0;
 	unsigned int nents, i;
 	u64 done = 0;
 	int ret;
 
-	if (host_bridge && pfn_valid(PHYS_PFN(exp->phys))) {
+	if (host_bridge && pfn_valid(PHYS_PFN(phys))) {
 		/* dma_map_resource() refuses memory with struct pages. */
 		pr_warn_ratelimited("%s BAR%u is P2PDMA memory with struct pages: map it through the P2PDMA API, not p2pmr\n",
-				    pci_name(exp->pdev), exp->bar);
-		return ERR_PTR(-EOPNOTSUPP);
+				    pci_name(pdev), bar);
+		return -EOPNOTSUPP;
 	}
-	if (host_bridge && !p2pmr_dma_reachable(dev, exp)) {
+	if (host_bridge && !p2pmr_dma_reachable(dev, phys, length)) {
 		pr_warn_ratelimited("importer %s cannot address %s BAR%u with its DMA mask and no IOMMU\n",
-				    dev_name(dev), pci_name(exp->pdev),
-				    exp->bar);
-		return ERR_PTR(-EREMOTEIO);
+				    dev_name(dev), pci_name(pdev), bar);
+		return -EREMOTEIO;
 	}
 	if (!host_bridge)
-		bus = p2pmr_p2p_bus_addr(exp->pdev, exp->bar) + exp->offset;
+		bus = p2pmr_p2p_bus_addr(pdev, bar) + offset;
 
-	nents = DIV_ROUND_UP_ULL(exp->length, P2PMR_MAX_SEG_LEN);
-	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
-	if (!sgt)
-		return ERR_PTR(-ENOMEM);
+	nents = DIV_ROUND_UP_ULL(length, P2PMR_MAX_SEG_LEN);
 	ret = sg_alloc_table(sgt, nents, GFP_KERNEL);
 	if (ret)
-		goto err_free_sgt;
+		return ret;
 
 	for_each_sgtable_sg(sgt, sg, i) {
-		unsigned int len = min_t(u64, exp->length - done,
+		unsigned int len = min_t(u64, length - done,
 					 P2PMR_MAX_SEG_LEN);
 		dma_addr_t addr;
 
 		if (host_bridge) {
-			addr = dma_map_resource(dev, exp->phys + done, len, dir,
+			addr = dma_map_resource(dev, phys + done, len, dir,
 						DMA_ATTR_SKIP_CPU_SYNC);
 			ret = dma_mapping_error(dev, addr);
 			if (ret) {
 				pr_warn_ratelimited("cannot map %s BAR%u for importer %s through the DMA API\n",
-						    pci_name(exp->pdev),
-						    exp->bar, dev_name(dev));
+						    pci_name(pdev), bar,
+						    dev_name(dev));
 				p2pmr_sgt_unmap_resources(dev, sgt, i, dir);
-				goto err_free_table;
+				sg_free_table(sgt);
+				return ret;
 			}
 		} else {
 			addr = bus + done;
@@ -294,19 +312,52 @@ static struct sg_table *p2pmr_sgt_create(struct p2pmr_export *exp,
 		done += len;
 	}
 
-	/*
-	 * No struct pages: CPU-side walkers (orig_nents) see no entries, DMA
-	 * walkers (nents) see them all.  Undone before sg_free_table().
-	 */
 	sgt->nents = nents;
 	sgt->orig_nents = 0;
-	return sgt;
+	return 0;
+}
 
-err_free_table:
+/**
+ * p2pmr_sgt_unmap() - undo the DMA API mappings of p2pmr_sgt_fill()
+ * @sgt: the table it filled; its entries stay allocated
+ * @path: the path it was filled for
+ * @dev: the importing device
+ * @dir: direction of the DMA
+ */
+void p2pmr_sgt_unmap(struct sg_table *sgt, enum p2pmr_p2p_path path,
+		     struct device *dev, enum dma_data_direction dir)
+{
+	if (path == P2PMR_PATH_HOST_BRIDGE)
+		p2pmr_sgt_unmap_resources(dev, sgt, sgt->nents, dir);
+}
+
+/**
+ * p2pmr_sgt_free() - free the entries p2pmr_sgt_fill() allocated
+ * @sgt: the table, unmapped or never mapped; left empty
+ */
+void p2pmr_sgt_free(struct sg_table *sgt)
+{
+	sgt->orig_nents = sgt->nents;
 	sg_free_table(sgt);
-err_free_sgt:
-	kfree(sgt);
-	return ERR_PTR(ret);
+	memset(sgt, 0, sizeof(*sgt));
+}
+
+/**
+ * p2pmr_bar_moved() - was a BAR reassigned since a range of it was taken
+ * @pdev: the device
+ * @bar: BAR number
+ * @bar_start: CPU physical start of the BAR when the range was taken
+ *
+ * Return: true, after a log line, if the BAR now starts elsewhere.
+ */
+bool p2pmr_bar_moved(struct pci_dev *pdev, unsigned int bar,
+		     resource_size_t bar_start)
+{
+	if (pci_resource_start(pdev, bar) == bar_start)
+		return false;
+	pr_warn_ratelimited("%s BAR%u moved since it was exported: not mapping it\n",
+			    pci_name(pdev), bar);
+	return true;
 }
 
 static struct sg_table *p2pmr_dmabuf_map(struct dma_buf_attachment *attach,
@@ -315,6 +366,7 @@ static struct sg_table *p2pmr_dmabuf_map(struct dma_buf_attachment *attach,
 	struct p2pmr_export *exp = attach->dmabuf->priv;
 	struct p2pmr_attachment *pa = attach->priv;
 	struct sg_table *sgt;
+	int ret;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 
@@ -325,15 +377,18 @@ static struct sg_table *p2pmr_dmabuf_map(struct dma_buf_attachment *attach,
 	 * revocation happens before the PCI core releases them, and waits
 	 * for dmabuf->resv.  A BAR reassigned since the export is refused.
 	 */
-	if (pci_resource_start(exp->pdev, exp->bar) != exp->bar_start) {
-		pr_warn_ratelimited("%s BAR%u moved since export %llu was made: not mapping it\n",
-				    pci_name(exp->pdev), exp->bar, exp->id);
+	if (p2pmr_bar_moved(exp->pdev, exp->bar, exp->bar_start))
 		return ERR_PTR(-ENODEV);
-	}
 
-	sgt = p2pmr_sgt_create(exp, pa, dir);
-	if (IS_ERR(sgt))
-		return sgt;
+	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = p2pmr_sgt_fill(sgt, exp->pdev, exp->bar, exp->offset,
+			     exp->length, pa->decision.path, attach->dev, dir);
+	if (ret) {
+		kfree(sgt);
+		return ERR_PTR(ret);
+	}
 
 	pa->nr_maps++;
 	atomic_inc(&exp->nr_maps);
@@ -350,10 +405,8 @@ static void p2pmr_dmabuf_unmap(struct dma_buf_attachment *attach,
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 
-	sgt->orig_nents = sgt->nents;
-	if (pa->decision.path == P2PMR_PATH_HOST_BRIDGE)
-		p2pmr_sgt_unmap_resources(attach->dev, sgt, sgt->nents, dir);
-	sg_free_table(sgt);
+	p2pmr_sgt_unmap(sgt, pa->decision.path, attach->dev, dir);
+	p2pmr_sgt_free(sgt);
 	kfree(sgt);
 
 	if (WARN_ON_ONCE(!pa->nr_maps))
@@ -552,26 +605,6 @@ static const struct dma_buf_ops p2pmr_dmabuf_ops = {
 	.vunmap = p2pmr_dmabuf_vunmap,
 };
 
-/*
- * List the export unless its device is already on its way out.  Checked
- * under p2pmr_exports_lock, against the removal notifier that takes the
- * same lock: see the presence rule in p2pmr_resource.c.
- */
-static int p2pmr_export_publish(struct p2pmr_export *exp,
-				const struct p2pmr_resource *res)
-{
-	mutex_lock(&p2pmr_exports_lock);
-	if (!p2pmr_resource_present(res)) {
-		mutex_unlock(&p2pmr_exports_lock);
-		p2pmr_refuse("%s is being removed: not exporting BAR%u\n",
-			     pci_name(res->pdev), res->bar);
-		return -ENODEV;
-	}
-	list_add_tail(&exp->node, &p2pmr_exports);
-	mutex_unlock(&p2pmr_exports_lock);
-	return 0;
-}
-
 /**
  * p2pmr_export_create() - export a validated BAR range as a dma-buf
  * @res: the BAR, identified and access-checked by the caller
@@ -625,7 +658,7 @@ struct dma_buf *p2pmr_export_create(const struct p2pmr_resource *res,
 	exp->dmabuf = dmabuf;
 	atomic_long_inc(&p2pmr_stats.exports);
 
-	ret = p2pmr_export_publish(exp, res);
+	ret = p2pmr_resource_publish(res, &exp->node, &p2pmr_exports);
 	if (ret) {
 		dma_buf_put(dmabuf);
 		return ERR_PTR(ret);

@@ -182,7 +182,7 @@ static int p2pmr_ioctl_export_va(struct p2pmr_ucmd *ucmd)
 	if (ret)
 		return ret;
 
-	ret = p2pmr_resource_from_va(cmd->addr, cmd->length, &res, &offset);
+	ret = p2pmr_resource_from_va(cmd->addr, cmd->length, 0, &res, &offset);
 	if (ret)
 		return ret;
 	ret = p2pmr_resource_validate_range(&res, offset, cmd->length);
@@ -382,20 +382,40 @@ static struct miscdevice p2pmr_miscdev = {
 	.mode = P2PMR_DEV_MODE,
 };
 
+#define P2PMR_COUNTER(_name) { #_name, &p2pmr_stats._name }
+
+static const struct p2pmr_counter {
+	const char *name;
+	atomic_long_t *value;
+} p2pmr_counters[] = {
+	P2PMR_COUNTER(exports),
+	P2PMR_COUNTER(attachments),
+	P2PMR_COUNTER(mappings),
+	P2PMR_COUNTER(pins),
+	P2PMR_COUNTER(vmaps),
+	P2PMR_COUNTER(cpu_mmaps),
+	P2PMR_COUNTER(revoked),
+}, p2pmr_peer_counters[] = {
+	P2PMR_COUNTER(peer_regs),
+	P2PMR_COUNTER(peer_pages),
+	P2PMR_COUNTER(peer_mappings),
+	P2PMR_COUNTER(peer_invalidated),
+};
+
+static void p2pmr_counters_print(struct seq_file *m,
+				 const struct p2pmr_counter *c, size_t n)
+{
+	for (; n; n--, c++)
+		seq_printf(m, "%s %ld\n", c->name, atomic_long_read(c->value));
+}
+
 static int p2pmr_counters_show(struct seq_file *m, void *unused)
 {
-	seq_printf(m, "exports %ld\n",
-		   atomic_long_read(&p2pmr_stats.exports));
-	seq_printf(m, "attachments %ld\n",
-		   atomic_long_read(&p2pmr_stats.attachments));
-	seq_printf(m, "mappings %ld\n",
-		   atomic_long_read(&p2pmr_stats.mappings));
-	seq_printf(m, "pins %ld\n", atomic_long_read(&p2pmr_stats.pins));
-	seq_printf(m, "vmaps %ld\n", atomic_long_read(&p2pmr_stats.vmaps));
-	seq_printf(m, "cpu_mmaps %ld\n",
-		   atomic_long_read(&p2pmr_stats.cpu_mmaps));
-	seq_printf(m, "revoked %ld\n",
-		   atomic_long_read(&p2pmr_stats.revoked));
+	p2pmr_counters_print(m, p2pmr_counters, ARRAY_SIZE(p2pmr_counters));
+	/* The peer-memory client's, only where it is built. */
+	if (IS_ENABLED(CONFIG_P2PMR_PEER_MEM))
+		p2pmr_counters_print(m, p2pmr_peer_counters,
+				     ARRAY_SIZE(p2pmr_peer_counters));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(p2pmr_counters);
@@ -407,6 +427,13 @@ static int p2pmr_exports_list_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(p2pmr_exports_list);
 
+static int p2pmr_peer_list_show(struct seq_file *m, void *unused)
+{
+	p2pmr_peer_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(p2pmr_peer_list);
+
 static void p2pmr_debugfs_init(void)
 {
 	/* debugfs failures are not errors; the files are for tests. */
@@ -415,6 +442,9 @@ static void p2pmr_debugfs_init(void)
 			    &p2pmr_counters_fops);
 	debugfs_create_file("exports", 0444, p2pmr_debugfs_dir, NULL,
 			    &p2pmr_exports_list_fops);
+	if (IS_ENABLED(CONFIG_P2PMR_PEER_MEM))
+		debugfs_create_file("peer", 0444, p2pmr_debugfs_dir, NULL,
+				    &p2pmr_peer_list_fops);
 }
 
 static int __init p2pmr_init(void)
@@ -436,6 +466,9 @@ static int __init p2pmr_init(void)
 	ret = misc_register(&p2pmr_miscdev);
 	if (ret)
 		goto err_revoke_exit;
+
+	/* After the notifier, so that no registration escapes revocation. */
+	p2pmr_peer_init();
 	return 0;
 
 err_revoke_exit:
@@ -446,12 +479,13 @@ err_remove_debugfs:
 }
 
 /*
- * Every dma-buf and every open /dev/p2pmr holds a module reference, so
- * there are no exports left here: rmmod fails with EBUSY until they are
+ * Every dma-buf, every open /dev/p2pmr and every peer registration holds a
+ * module reference, so there are no exports left here: rmmod fails with EBUSY until they are
  * all closed.
  */
 static void __exit p2pmr_exit(void)
 {
+	p2pmr_peer_exit();
 	misc_deregister(&p2pmr_miscdev);
 	p2pmr_revoke_exit();
 	debugfs_remove_recursive(p2pmr_debugfs_dir);

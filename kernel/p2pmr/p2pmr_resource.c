@@ -100,16 +100,11 @@ bool p2pmr_resource_present(const struct p2pmr_resource *res)
 	return found == res->kn;
 }
 
-/**
- * p2pmr_resource_from_file() - identify the BAR behind a resource file
- * @file: any file
- * @res: filled in on success; release with p2pmr_resource_put()
- *
- * Return: 0; -EINVAL if @file is not the resource<N> or resource<N>_wc
- * file of a registered PCI device; -ENODEV if the device is being removed.
- */
-int p2pmr_resource_from_file(struct file *file, struct p2pmr_resource *res)
+/* Identify @file; with P2PMR_VA_QUIET, files that are not log nothing. */
+static int p2pmr_resource_identify(struct file *file, unsigned int flags,
+				   struct p2pmr_resource *res)
 {
+	bool quiet = flags & P2PMR_VA_QUIET;
 	struct kernfs_node *kn, *dir;
 	struct pci_dev *pdev;
 	unsigned int bar;
@@ -117,16 +112,18 @@ int p2pmr_resource_from_file(struct file *file, struct p2pmr_resource *res)
 
 	kn = p2pmr_sysfs_node(file);
 	if (!kn) {
-		p2pmr_refuse("%pD is not a sysfs file: pass a /sys/bus/pci/devices/<bdf>/resource<N> file\n",
-			     file);
+		if (!quiet)
+			p2pmr_refuse("%pD is not a sysfs file: pass a /sys/bus/pci/devices/<bdf>/resource<N> file\n",
+				     file);
 		return -EINVAL;
 	}
 
 	dir = p2pmr_kernfs_parent(kn);
 	pdev = dir ? p2pmr_pci_dev_of_dir(dir) : NULL;
 	if (!pdev) {
-		p2pmr_refuse("%pD2 is not a file of a present PCI device\n",
-			     file);
+		if (!quiet)
+			p2pmr_refuse("%pD2 is not a file of a present PCI device\n",
+				     file);
 		return -EINVAL;
 	}
 
@@ -140,8 +137,9 @@ int p2pmr_resource_from_file(struct file *file, struct p2pmr_resource *res)
 				break;
 		}
 	}
-	p2pmr_refuse("%pD2 is not a resource<N> or resource<N>_wc file\n",
-		     file);
+	if (!quiet)
+		p2pmr_refuse("%pD2 is not a resource<N> or resource<N>_wc file\n",
+			     file);
 	pci_dev_put(pdev);
 	return -EINVAL;
 
@@ -158,6 +156,46 @@ found:
 		return -ENODEV;
 	}
 	return 0;
+}
+
+/**
+ * p2pmr_resource_publish() - list an object of a BAR unless its device is
+ *	on its way out
+ * @res: the BAR
+ * @node: the object's list entry
+ * @list: p2pmr_exports, or the peer-memory client's registrations
+ *
+ * Checked under p2pmr_exports_lock, against the removal notifier that
+ * takes the same lock: see the presence rule above.
+ *
+ * Return: 0, or -ENODEV if the device is being removed.
+ */
+int p2pmr_resource_publish(const struct p2pmr_resource *res,
+			   struct list_head *node, struct list_head *list)
+{
+	mutex_lock(&p2pmr_exports_lock);
+	if (!p2pmr_resource_present(res)) {
+		mutex_unlock(&p2pmr_exports_lock);
+		p2pmr_refuse("%s is being removed: BAR%u cannot be exported or registered\n",
+			     pci_name(res->pdev), res->bar);
+		return -ENODEV;
+	}
+	list_add_tail(node, list);
+	mutex_unlock(&p2pmr_exports_lock);
+	return 0;
+}
+
+/**
+ * p2pmr_resource_from_file() - identify the BAR behind a resource file
+ * @file: any file
+ * @res: filled in on success; release with p2pmr_resource_put()
+ *
+ * Return: 0; -EINVAL if @file is not the resource<N> or resource<N>_wc
+ * file of a registered PCI device; -ENODEV if the device is being removed.
+ */
+int p2pmr_resource_from_file(struct file *file, struct p2pmr_resource *res)
+{
+	return p2pmr_resource_identify(file, 0, res);
 }
 
 /**
@@ -284,23 +322,23 @@ int p2pmr_resource_check_access(const struct p2pmr_resource *res,
 	return 0;
 }
 
-/* Check that [addr, addr + length) of @vma maps the PFNs from @pfn on. */
+/*
+ * Check that [addr, addr + length) of @vma maps the PFNs from @pfn on;
+ * on failure *@bad is the first address that does not.  Nothing is
+ * logged here: the mapping may not be a resource file's at all.
+ */
 static int p2pmr_check_pfns(struct vm_area_struct *vma, unsigned long addr,
-			    unsigned long length, unsigned long pfn)
+			    unsigned long length, unsigned long pfn,
+			    unsigned long *bad)
 {
 	unsigned long i, got;
 
 	for (i = 0; i < length >> PAGE_SHIFT; i++, pfn++) {
-		if (p2pmr_follow_pfn(vma, addr + (i << PAGE_SHIFT), &got)) {
-			p2pmr_refuse("no page table entry at %#lx: the kernel revoked this BAR mapping\n",
-				     addr + (i << PAGE_SHIFT));
+		*bad = addr + (i << PAGE_SHIFT);
+		if (p2pmr_follow_pfn(vma, *bad, &got))
 			return -EFAULT;
-		}
-		if (got != pfn) {
-			p2pmr_refuse("mapping at %#lx does not map its BAR contiguously\n",
-				     addr + (i << PAGE_SHIFT));
+		if (got != pfn)
 			return -EINVAL;
-		}
 		if (!(i % 1024))
 			cond_resched();
 	}
@@ -317,11 +355,14 @@ static int p2pmr_check_pfns(struct vm_area_struct *vma, unsigned long addr,
  * from @pfn on.  madvise() and mprotect() split a mapping into several
  * vmas: libibverbs' fork protection does, on the range of every
  * ibv_reg_mr() (MADV_DONTFORK), and the pieces are still one contiguous
- * mapping of the BAR.  Called with the mmap lock held.
+ * mapping of the BAR.  Called with the mmap lock held.  On failure *@bad
+ * is the first address that does not pass: -EFAULT no page table entry
+ * there, -EINVAL one of another PFN, -ENOENT the mapping ends there.
+ * Nothing is logged here (see p2pmr_check_pfns()).
  */
 static int p2pmr_check_span(struct mm_struct *mm, struct vm_area_struct *vma,
 			    unsigned long addr, unsigned long end,
-			    unsigned long pfn)
+			    unsigned long pfn, unsigned long *bad)
 {
 	unsigned long stop, pages;
 	struct vm_area_struct *next;
@@ -329,7 +370,7 @@ static int p2pmr_check_span(struct mm_struct *mm, struct vm_area_struct *vma,
 
 	for (;;) {
 		stop = min(end, vma->vm_end);
-		ret = p2pmr_check_pfns(vma, addr, stop - addr, pfn);
+		ret = p2pmr_check_pfns(vma, addr, stop - addr, pfn, bad);
 		if (ret || stop == end)
 			return ret;
 		next = find_vma(mm, stop);
@@ -339,9 +380,8 @@ static int p2pmr_check_span(struct mm_struct *mm, struct vm_area_struct *vma,
 		    next->vm_pgoff != vma->vm_pgoff + pages ||
 		    (next->vm_flags & P2PMR_SPAN_FLAGS) !=
 		    (vma->vm_flags & P2PMR_SPAN_FLAGS)) {
-			p2pmr_refuse("range extends past its mapping [%#lx, %#lx): export each mapping on its own\n",
-				     vma->vm_start, vma->vm_end);
-			return -EINVAL;
+			*bad = stop;
+			return -ENOENT;
 		}
 		pfn += (stop - addr) >> PAGE_SHIFT;
 		addr = stop;
@@ -349,10 +389,33 @@ static int p2pmr_check_span(struct mm_struct *mm, struct vm_area_struct *vma,
 	}
 }
 
+/* Log why p2pmr_check_span() failed; returns the errno for the caller. */
+static int p2pmr_span_refuse(int ret, unsigned long bad)
+{
+	switch (ret) {
+	case -EFAULT:
+		p2pmr_refuse("no page table entry at %#lx: the kernel revoked this BAR mapping\n",
+			     bad);
+		return ret;
+	case -ENOENT:
+		p2pmr_refuse("range extends past its mapping at %#lx: register each mapping on its own\n",
+			     bad);
+		return -EINVAL;
+	default:
+		p2pmr_refuse("mapping at %#lx does not map its BAR contiguously\n",
+			     bad);
+		return ret;
+	}
+}
+
 /**
  * p2pmr_resource_from_va() - identify the BAR behind a user address range
  * @addr: start of the range in current's address space
  * @length: length of the range
+ * @flags: P2PMR_VA_QUIET: no log line when the range is not in a PFN
+ *	mapping of a sysfs resource file (the peer-memory client is asked
+ *	about every range the RDMA core could not pin, most of them not
+ *	BARs); refusals of BAR mappings are logged either way
  * @res: filled in on success; release with p2pmr_resource_put()
  * @offset: returns the offset of @addr within the BAR
  *
@@ -365,20 +428,23 @@ static int p2pmr_check_span(struct mm_struct *mm, struct vm_area_struct *vma,
  * pci_mmap_resource_range() leaves vm_pgoff at the PFN the vma maps at
  * vm_start.  The PTEs are checked against that under the mmap lock; the
  * file is identified after dropping it, so that no kernfs or PCI lock
- * nests inside the mmap lock.
+ * nests inside the mmap lock.  With P2PMR_VA_QUIET a PTE mismatch is
+ * reported only once the file is known to be a resource file: in another
+ * driver's PFN mapping it means nothing.
  *
  * Return: 0 or a negative errno as documented in <linux/p2pmr.h>.
  */
-int p2pmr_resource_from_va(u64 addr, u64 length, struct p2pmr_resource *res,
-			   u64 *offset)
+int p2pmr_resource_from_va(u64 addr, u64 length, unsigned int flags,
+			   struct p2pmr_resource *res, u64 *offset)
 {
+	bool quiet = flags & P2PMR_VA_QUIET;
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
-	unsigned long pfn, bar_pfn;
+	unsigned long pfn, bar_pfn, bad;
 	vm_flags_t vm_flags;
 	struct file *file;
+	int ret, pfns_ret;
 	u64 end;
-	int ret;
 
 	if (!length || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(length)) {
 		p2pmr_refuse("address %#llx and length %#llx must be nonzero multiples of the page size (%#lx)\n",
@@ -400,30 +466,37 @@ int p2pmr_resource_from_va(u64 addr, u64 length, struct p2pmr_resource *res,
 	vma = vma_lookup(mm, addr);
 	if (!vma) {
 		mmap_read_unlock(mm);
-		p2pmr_refuse("nothing is mapped at %#llx\n", addr);
+		if (!quiet)
+			p2pmr_refuse("nothing is mapped at %#llx\n", addr);
 		return -EFAULT;
 	}
 	if (!vma->vm_file ||
 	    (vma->vm_flags & (VM_IO | VM_PFNMAP)) != (VM_IO | VM_PFNMAP)) {
 		mmap_read_unlock(mm);
-		p2pmr_refuse("%#llx is not in a mapping of a PCI resource file\n",
-			     addr);
+		if (!quiet)
+			p2pmr_refuse("%#llx is not in a mapping of a PCI resource file\n",
+				     addr);
 		return -EINVAL;
 	}
 
 	pfn = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
-	ret = p2pmr_check_span(mm, vma, addr, end, pfn);
-	if (ret) {
-		mmap_read_unlock(mm);
-		return ret;
-	}
+	pfns_ret = p2pmr_check_span(mm, vma, addr, end, pfn, &bad);
 	vm_flags = vma->vm_flags;
 	file = get_file(vma->vm_file);
 	mmap_read_unlock(mm);
 
-	ret = p2pmr_resource_from_file(file, res);
+	/* Quiet callers first learn whether the mapping is a BAR's. */
+	if (pfns_ret && !quiet) {
+		ret = p2pmr_span_refuse(pfns_ret, bad);
+		goto out_fput;
+	}
+	ret = p2pmr_resource_identify(file, flags, res);
 	if (ret)
 		goto out_fput;
+	if (pfns_ret) {
+		ret = p2pmr_span_refuse(pfns_ret, bad);
+		goto out_put_res;
+	}
 
 	/* A MAP_SHARED mapping of a read-only fd keeps only VM_MAYSHARE. */
 	if (!(vm_flags & VM_SHARED) || !(vm_flags & VM_WRITE)) {

@@ -17,6 +17,10 @@
  *				releases its BARs, whose addresses may then
  *				go to another device: revoke and wait
  *
+ * Peer-memory registrations of the device (p2pmr_peer.c) are invalidated
+ * along with its exports; the RDMA core's callback returns only once the
+ * HCA no longer accesses them, so they need no waiting afterwards.
+ *
  * Revoking (p2pmr_export_revoke()) tells dynamic importers to unmap, and
  * they do so at once.  Pinned importers and kernel vmaps cannot; the
  * notifier waits for them, logging every P2PMR_WAIT_LOG_SECS who holds up
@@ -112,6 +116,8 @@ static void p2pmr_revoke(struct pci_dev *pdev, const char *what)
 
 	if (n)
 		pci_info(pdev, "p2pmr: %s: revoked %u export(s)\n", what, n);
+	/* Synchronous: returns once the HCAs let go of the BAR. */
+	p2pmr_peer_revoke(pdev, what);
 }
 
 static void p2pmr_revoke_and_wait(struct pci_dev *pdev, const char *what)

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,18 +39,43 @@ struct ibv_context *test_open_ibdev(const char *prog, const char *name)
 	return ctx;
 }
 
-int test_export_bar(const char *resource, uint64_t *size)
+struct ibv_pd *test_open_pd(const char *prog, const char *name)
 {
-	struct stat st;
-	int res, fd;
+	struct ibv_context *ctx = test_open_ibdev(prog, name);
+	struct ibv_pd *pd;
 
-	res = open(resource, O_RDWR | O_CLOEXEC);
-	if (res < 0 || fstat(res, &st)) {
+	if (!ctx)
+		return NULL;
+	pd = ibv_alloc_pd(ctx);
+	if (!pd) {
+		perror("ibv_alloc_pd");
+		ibv_close_device(ctx);
+	}
+	return pd;
+}
+
+/* The resource file opened read-write, its size in @st; -1 if not. */
+static int open_resource(const char *resource, struct stat *st)
+{
+	int res = open(resource, O_RDWR | O_CLOEXEC);
+
+	if (res < 0 || fstat(res, st)) {
 		perror(resource);
 		if (res >= 0)
 			close(res);
 		return -1;
 	}
+	return res;
+}
+
+int test_export_bar(const char *resource, uint64_t *size)
+{
+	struct stat st;
+	int res, fd;
+
+	res = open_resource(resource, &st);
+	if (res < 0)
+		return -1;
 	fd = p2pmr_export_fd(res, 0, st.st_size, 0);
 	if (fd < 0)
 		perror("p2pmr_export_fd");
@@ -57,4 +83,24 @@ int test_export_bar(const char *resource, uint64_t *size)
 		*size = st.st_size;
 	close(res);
 	return fd;
+}
+
+int test_map_bar(const char *resource, void **map, uint64_t *size)
+{
+	struct stat st;
+	void *p;
+	int res;
+
+	res = open_resource(resource, &st);
+	if (res < 0)
+		return -1;
+	p = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, res, 0);
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		close(res);
+		return -1;
+	}
+	*map = p;
+	*size = st.st_size;
+	return res;
 }

@@ -302,14 +302,10 @@ int main(int argc, char **argv)
 			return 2;
 	}
 
-	ctx = test_open_ibdev("rxe_dmabuf_reg", dev_name);
-	if (!ctx)
+	pd = test_open_pd("rxe_dmabuf_reg", dev_name);
+	if (!pd)
 		return 2;
-	pd = ibv_alloc_pd(ctx);
-	if (!pd) {
-		perror("ibv_alloc_pd");
-		return 2;
-	}
+	ctx = pd->context;
 
 	err = uverbs_reg_dmabuf_mr(pd, offset, length, iova, fd, access,
 				   &handle, &lkey, &rkey);

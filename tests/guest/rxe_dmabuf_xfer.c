@@ -5,7 +5,7 @@
  *
  *   rxe_dmabuf_xfer -d <ibdev> -P <resource> [-o <offset>] [-l <length>]
  *                   [-i <iova>] [-a <access>] [-r <command>]
- *                   [-t <seconds>] <op>...
+ *                   [-t <seconds>] [-M] <op>...
  *
  * The whole BAR behind the sysfs file <resource> is exported through
  * /dev/p2pmr, and one MR is registered over [offset, offset + length) of
@@ -38,6 +38,12 @@
  *                       the command returned may succeed, all must
  *                       complete, and the command must succeed.
  *
+ * With -M the BAR is not exported: <resource> is mapped (MAP_SHARED,
+ * read-write) and [offset, offset + length) of the mapping registered with
+ * plain ibv_reg_mr(), which only a peer-memory client of the RDMA core
+ * (p2pmr.ko's, through the testbed's peer_mem_host.ko) can accept; the
+ * iova is then the mapping's address (-i is refused).
+ *
  * Every completion is awaited at most -t seconds (default 60).  The MR is
  * deregistered at the end whatever happened, and that must succeed.
  *
@@ -52,6 +58,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,7 +122,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: rxe_dmabuf_xfer -d <ibdev> -P <resource> [-o <offset>] [-l <length>]\n"
 		"                       [-i <iova>] [-a <access>] [-r <command>]\n"
-		"                       [-t <seconds>] <op>...\n"
+		"                       [-t <seconds>] [-M] <op>...\n"
 		"  op: write|read|send|flood,AT,LEN,SEED  zero|deny-write|deny-read,AT,LEN\n");
 	exit(2);
 }
@@ -545,12 +553,17 @@ int main(int argc, char **argv)
 	int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
 		     IBV_ACCESS_REMOTE_WRITE;
 	struct ibv_context *ctx;
+	struct ibv_mr *mr = NULL;
 	struct op *ops;
-	uint32_t handle;
-	int opt, nops, i, fd, err, status = 0;
+	uint32_t handle = 0;
+	int opt, nops, i, fd, err, status = 0, by_va = 0;
+	void *map = MAP_FAILED;
 
-	while ((opt = getopt(argc, argv, "+d:P:o:l:i:a:r:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "+d:P:o:l:i:a:r:t:M")) != -1) {
 		switch (opt) {
+		case 'M':
+			by_va = 1;
+			break;
 		case 'd':
 			dev_name = optarg;
 			break;
@@ -605,12 +618,17 @@ int main(int argc, char **argv)
 		}
 	}
 
-	fd = test_export_bar(resource, &bar_size);
+	if (by_va && have_iova)
+		usage();
+	fd = by_va ? test_map_bar(resource, &map, &bar_size) :
+		     test_export_bar(resource, &bar_size);
 	if (fd < 0)
 		return 2;
 	if (!have_length)
 		t.length = bar_size - t.offset;
-	if (!have_iova)
+	if (by_va)
+		t.iova = (uintptr_t)map + t.offset;
+	else if (!have_iova)
 		t.iova = t.offset;
 	for (i = 0; i < nops; i++) {
 		int deny = ops[i].kind == OP_DENY_WRITE ||
@@ -624,20 +642,31 @@ int main(int argc, char **argv)
 		}
 	}
 
-	ctx = test_open_ibdev("rxe_dmabuf_xfer", dev_name);
-	if (!ctx)
+	t.pd = test_open_pd("rxe_dmabuf_xfer", dev_name);
+	if (!t.pd)
 		return 2;
-	t.pd = ibv_alloc_pd(ctx);
-	if (!t.pd) {
-		perror("ibv_alloc_pd");
-		return 2;
+	ctx = t.pd->context;
+	if (by_va) {
+		mr = ibv_reg_mr(t.pd, (uint8_t *)map + t.offset, t.length,
+				access);
+		err = mr ? 0 : errno;
+		if (mr) {
+			t.lkey = mr->lkey;
+			t.rkey = mr->rkey;
+		}
+		printf("ibv_reg_mr(%s, mapping of %s + %#" PRIx64
+		       ", length %#" PRIx64 ", access %#x): %s\n", dev_name,
+		       resource, t.offset, t.length, access,
+		       err ? strerror(err) : "ok");
+	} else {
+		err = uverbs_reg_dmabuf_mr(t.pd, t.offset, t.length, t.iova,
+					   fd, access, &handle, &t.lkey,
+					   &t.rkey);
+		printf("reg_dmabuf_mr(%s, offset %#" PRIx64 ", length %#" PRIx64
+		       ", iova %#" PRIx64 ", access %#x) of %s: %s\n",
+		       dev_name, t.offset, t.length, t.iova, access, resource,
+		       err ? strerror(err) : "ok");
 	}
-	err = uverbs_reg_dmabuf_mr(t.pd, t.offset, t.length, t.iova, fd,
-				   access, &handle, &t.lkey, &t.rkey);
-	printf("reg_dmabuf_mr(%s, offset %#" PRIx64 ", length %#" PRIx64
-	       ", iova %#" PRIx64 ", access %#x) of %s: %s\n", dev_name,
-	       t.offset, t.length, t.iova, access, resource,
-	       err ? strerror(err) : "ok");
 	if (err)
 		return 2;
 
@@ -645,9 +674,9 @@ int main(int argc, char **argv)
 		if (run_op(&t, &ops[i]))
 			status = 1;
 
-	err = uverbs_dereg_mr(ctx, handle);
+	err = mr ? ibv_dereg_mr(mr) : uverbs_dereg_mr(ctx, handle);
 	if (err) {
-		printf("dereg_mr(handle %u): %s\n", handle, strerror(err));
+		printf("dereg_mr: %s\n", strerror(err));
 		status = 1;
 	}
 	if (ibv_dealloc_pd(t.pd)) {
@@ -655,6 +684,8 @@ int main(int argc, char **argv)
 		status = 1;
 	}
 	ibv_close_device(ctx);
+	if (map != MAP_FAILED)
+		munmap(map, bar_size);
 	close(fd);
 	free(ops);
 	return status;

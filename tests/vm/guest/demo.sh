@@ -18,32 +18,11 @@ step() {
 	echo "== $*"
 }
 
-# bw_pair <log prefix> <server args...>: a server with the given extra
-# arguments (and the environment in $server_env) and a client
-# on host memory; prints the client's average bandwidth in MB/s.
+# bw_pair <log prefix> <server args...>: write_bw_pair with this demo's
+# device, size and iterations (server environment in $server_env).
 bw_pair() {
-	local log=$1 spid rc
-	shift
-
-	# shellcheck disable=SC2086
-	env $server_env ib_write_bw -d "$dev" -x 1 -F -s $size -n "$iters" \
-		"$@" >"$work/$log.server" 2>&1 &
-	spid=$!
-	# both sides fill their buffers with rand() once connected: the host
-	# side (perftest_check.py) knows how
-	wait_tcp_listen 18515
-	echo "DEMO ${log}_client_time $(date +%s)" >>"$work/facts"
-	ib_write_bw -d "$dev" -x 1 -F -s $size -n "$iters" \
-		"$P2PMR_GUEST_IP" >"$work/$log.client" 2>&1
-	rc=$?
-	echo "DEMO ${log}_client_time_after $(date +%s)" >>"$work/facts"
-	wait $spid || rc=1
-	if [ $rc -ne 0 ]; then
-		sed "s/^/  server: /" "$work/$log.server"
-		sed "s/^/  client: /" "$work/$log.client"
-		return 1
-	fi
-	awk -v s=$size '$1 == s && NF >= 5 { print $4 }' "$work/$log.client"
+	WRITE_BW_SERVER_ENV=$server_env write_bw_pair "$dev" $size "$iters" \
+		"$work" "$@"
 }
 
 step "1. The testbed: PCIe topology of the guest"
@@ -62,20 +41,7 @@ echo "\$ p2pmr topo"
 
 step "3. Stock: ib_write_bw --mmap=$res (server), no shim"
 echo "\$ ib_write_bw -d $dev -x 1 -F -s $size --mmap=$res"
-# the server registers its buffer once a client has connected
-timeout 60 ib_write_bw -d "$dev" -x 1 -F -s $size --mmap="$res" \
-	>"$work/stock.server" 2>&1 &
-spid=$!
-sleep 1
-timeout 60 ib_write_bw -d "$dev" -x 1 -F -s $size "$P2PMR_GUEST_IP" \
-	>"$work/stock.client" 2>&1
-wait $spid
-rc=$?
-sed 's/^/  | /' "$work/stock.server"
-[ $rc -ne 0 ] && [ $rc -ne 124 ] ||
-	p2pmr_fail "ib_write_bw on the BAR did not fail without the shim (status $rc)"
-grep -q "Couldn't create IB resources\|failed to create mr" "$work/stock.server" ||
-	p2pmr_fail "ib_write_bw failed, but not at the MR"
+write_bw_bar_refused "$dev" $size "$res" "$work"
 echo "-> fails as on any stock system: the kernel cannot pin BAR pages (EFAULT)"
 echo "DEMO stock_failed 1"
 

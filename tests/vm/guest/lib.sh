@@ -267,13 +267,17 @@ p2pmr_counter() {
 	awk -v n="$1" '$1 == n { print $2 }' "$P2PMR_COUNTERS"
 }
 
-# p2pmr_expect_idle: every p2pmr counter of live objects is zero.
+# p2pmr_expect_idle: every p2pmr counter of live objects is zero (the
+# peer-memory client's too, when p2pmr.ko has one).
 p2pmr_expect_idle() {
-	local name
+	local name value
 
-	for name in exports attachments mappings pins vmaps cpu_mmaps; do
-		[ "$(p2pmr_counter $name)" = 0 ] ||
-			p2pmr_fail "p2pmr counter $name is $(p2pmr_counter $name)," \
+	for name in exports attachments mappings pins vmaps cpu_mmaps \
+		    peer_regs peer_pages peer_mappings peer_invalidated; do
+		value=$(p2pmr_counter $name)
+		case $name in peer_*) [ -n "$value" ] || continue ;; esac
+		[ "$value" = 0 ] ||
+			p2pmr_fail "p2pmr counter $name is $value," \
 				   "not 0: $(tr '\n' ' ' <"$P2PMR_COUNTERS")"
 	done
 }
@@ -289,6 +293,17 @@ importer_result() {
 importer_sg() {
 	awk -v s="$1" '$1 == "slot" && $2 == s && $3 == "sg" { print $6, $8 }' \
 		"$P2PMR_IMPORTER_RESULTS"
+}
+
+# importer_attach_map <resource> <offset> <length> <importer-bdf>: export
+# the range, let the test importer attach and map it in slot 0 on behalf
+# of the importer (the export's fd is closed after; the attachment keeps
+# the dma-buf).  Succeeds if slot 0 is mapped; prints the shell's errors.
+importer_attach_map() {
+	uapi_test hold "$1" "$2" "$3" -- bash -c \
+		"echo \"attach 0 \$P2PMR_DMABUF_FD $4\" >$P2PMR_IMPORTER_CTL && echo 'map 0' >$P2PMR_IMPORTER_CTL" \
+		</dev/null >/dev/null
+	[ "$(importer_result 0 mapped)" = 1 ]
 }
 
 # pci_bar_bus_addr <bdf> <bar>: the BAR's bus address, read from the
@@ -323,6 +338,132 @@ pci_io_bar_resource() {
 			fi
 		done
 	done
+}
+
+# --- the peer-memory client (OFED API, testbed host) ----------------------
+
+P2PMR_PEER_CLIENTS=/sys/kernel/debug/peer_mem_host/clients
+P2PMR_PEER_KO=$P2PMR_BUILD_DIR/kmod/p2pmr_peer/p2pmr.ko
+
+# peer_host_load [params...]: the testbed's stand-in for OFED's
+# peer-memory core.
+peer_host_load() {
+	[ -e /sys/module/peer_mem_host ] && return 0
+	insmod "$P2PMR_BUILD_DIR/kmod/peer_mem_host/peer_mem_host.ko" "$@" ||
+		p2pmr_fail "insmod peer_mem_host.ko $* failed"
+}
+
+# peer_load [host params...]: the host, then p2pmr.ko built with its
+# peer-memory client (it needs the host's symbols), which must register.
+peer_load() {
+	peer_host_load "$@"
+	if [ ! -e /sys/module/p2pmr ]; then
+		insmod "$P2PMR_PEER_KO" ||
+			p2pmr_fail "insmod $P2PMR_PEER_KO failed"
+	fi
+	[ "$(cat /sys/module/p2pmr/parameters/peer_client 2>/dev/null)" = Y ] ||
+		p2pmr_fail "p2pmr.ko did not register its peer-memory client"
+}
+
+# peer_rxe_setup <rdma_rxe.ko> [host params...]: the patched soft-RoCE,
+# rxe0 on the NIC, then the host and the peer-enabled p2pmr.ko; prints
+# the RDMA device.
+peer_rxe_setup() {
+	[ -n "${1:-}" ] || p2pmr_fail "no rdma_rxe.ko given"
+	rxe_load_module "$1" >&2
+	rxe_up rxe0 || exit 1
+	shift
+	peer_load "$@" >&2
+}
+
+# peer_rxe_teardown <ibdev>: undo peer_rxe_setup; every module unloads.
+peer_rxe_teardown() {
+	rdma link del "$1" || p2pmr_fail "rdma link del $1 failed"
+	rmmod rdma_rxe || p2pmr_fail "rmmod rdma_rxe failed"
+	rmmod p2pmr || p2pmr_fail "rmmod p2pmr failed"
+	rmmod peer_mem_host || p2pmr_fail "rmmod peer_mem_host failed"
+}
+
+# peer_mem_test_tool: path of tests/guest/peer_mem_test in the build tree.
+peer_mem_test_tool() {
+	local t=$P2PMR_BUILD_DIR/tests/guest/peer_mem_test
+
+	[ -x "$t" ] || p2pmr_fail "$t is not built; run the build first"
+	echo "$t"
+}
+
+# peer_stat <name>: a statistic of p2pmr's client at the host, as OFED's
+# /sys/kernel/mm/memory_peers/p2pmr/<name>.
+peer_stat() {
+	awk -v f="$1" '$1 == "client" && $2 == "p2pmr" {
+		for (i = 3; i < NF; i++) if ($i == f) print $(i + 1) }' \
+		"$P2PMR_PEER_CLIENTS"
+}
+
+# peer_expect_idle: no peer registration is left, at p2pmr or the host.
+peer_expect_idle() {
+	p2pmr_expect_idle
+	[ "$(peer_stat live_umems)" = 0 ] &&
+		[ "$(peer_stat num_alloc_mrs)" = "$(peer_stat num_dealloc_mrs)" ] &&
+		[ "$(peer_stat num_reg_bytes)" = "$(peer_stat num_dereg_bytes)" ] ||
+		p2pmr_fail "peer-memory host still has p2pmr ranges:" \
+			   "$(cat "$P2PMR_PEER_CLIENTS")"
+}
+
+# --- Debian's ib_write_bw over soft-RoCE loopback -------------------------
+
+# write_bw_pair <ibdev> <size> <iters> <work dir> <name> [server args...]:
+# an ib_write_bw server with the extra arguments (and the environment in
+# $WRITE_BW_SERVER_ENV) and a client on host memory; prints the client's
+# average bandwidth in MB/s.  Both sides fill their buffers with rand()
+# once connected: "DEMO <name>_client_time[_after]" lines in
+# <work dir>/facts give the host side (tests/vm/lib/perftest_check.py)
+# the seeds.
+write_bw_pair() {
+	local dev=$1 size=$2 iters=$3 work=$4 log=$5 spid rc
+
+	shift 5
+	# shellcheck disable=SC2086
+	env $WRITE_BW_SERVER_ENV ib_write_bw -d "$dev" -x 1 -F -s "$size" \
+		-n "$iters" "$@" >"$work/$log.server" 2>&1 &
+	spid=$!
+	wait_tcp_listen 18515
+	echo "DEMO ${log}_client_time $(date +%s)" >>"$work/facts"
+	ib_write_bw -d "$dev" -x 1 -F -s "$size" -n "$iters" \
+		"$P2PMR_GUEST_IP" >"$work/$log.client" 2>&1
+	rc=$?
+	echo "DEMO ${log}_client_time_after $(date +%s)" >>"$work/facts"
+	wait $spid || rc=1
+	if [ $rc -ne 0 ]; then
+		sed "s/^/  server: /" "$work/$log.server"
+		sed "s/^/  client: /" "$work/$log.client"
+		return 1
+	fi
+	awk -v s="$size" '$1 == s && NF >= 5 { print $4 }' "$work/$log.client"
+}
+
+# write_bw_bar_refused <ibdev> <size> <resource> <work dir>: ib_write_bw
+# with its server buffer in --mmap=<resource> fails to register it (as
+# on any system that cannot register BAR memory); shows the server's
+# output.
+write_bw_bar_refused() {
+	local dev=$1 size=$2 res=$3 work=$4 spid rc
+
+	# the server registers its buffer once a client has connected
+	timeout 60 ib_write_bw -d "$dev" -x 1 -F -s "$size" --mmap="$res" \
+		>"$work/refused.server" 2>&1 &
+	spid=$!
+	wait_tcp_listen 18515
+	timeout 60 ib_write_bw -d "$dev" -x 1 -F -s "$size" \
+		"$P2PMR_GUEST_IP" >"$work/refused.client" 2>&1
+	wait $spid
+	rc=$?
+	sed 's/^/  | /' "$work/refused.server"
+	[ $rc -ne 0 ] && [ $rc -ne 124 ] ||
+		p2pmr_fail "ib_write_bw on the BAR did not fail (status $rc)"
+	grep -q "Couldn't create IB resources\|failed to create mr" \
+		"$work/refused.server" ||
+		p2pmr_fail "ib_write_bw failed, but not at the MR"
 }
 
 # --- the verbs shim ---------------------------------------------------------

@@ -19,17 +19,6 @@ near=$(pci_near_ivshmem)
 far=$(pci_far_ivshmem)
 ctl=$P2PMR_IMPORTER_CTL
 
-# attach_map <resource> <offset> <length> <importer-bdf>: export the range,
-# let the importer attach and map it in slot 0 (the export's fd is closed
-# after; the attachment keeps the dma-buf).  Succeeds if slot 0 is mapped;
-# prints the shell's errors.
-attach_map() {
-	uapi_test hold "$1" "$2" "$3" -- bash -c \
-		"echo \"attach 0 \$P2PMR_DMABUF_FD $4\" >$ctl && echo 'map 0' >$ctl" \
-		</dev/null >/dev/null
-	[ "$(importer_result 0 mapped)" = 1 ]
-}
-
 # expect_one_segment <dma> <len>: slot 0 holds exactly that mapping.
 expect_one_segment() {
 	local sg
@@ -43,13 +32,13 @@ expect_one_segment() {
 
 # Same switch: bus addresses, one segment for the whole range.
 bus=$(pci_bar_bus_addr "$near" 2)
-attach_map "/sys/bus/pci/devices/$near/resource2" 0x200000 0x400000 "$nic" ||
+importer_attach_map "/sys/bus/pci/devices/$near/resource2" 0x200000 0x400000 "$nic" ||
 	p2pmr_fail "attach+map of the near BAR for the NIC failed"
 expect_one_segment $((bus + 0x200000)) 0x400000
 echo "ok - NIC $nic maps near BAR range at bus address $(importer_sg 0)"
 echo reset >$ctl
 
-attach_map "/sys/bus/pci/devices/$near/resource2" 0 "$P2PMR_BAR_SIZE" "$nvme" ||
+importer_attach_map "/sys/bus/pci/devices/$near/resource2" 0 "$P2PMR_BAR_SIZE" "$nvme" ||
 	p2pmr_fail "attach+map of the whole near BAR for $nvme failed"
 expect_one_segment "$bus" "$P2PMR_BAR_SIZE"
 echo "ok - whole near BAR for $nvme: one segment at $bus"
@@ -76,7 +65,7 @@ echo "ok - QUERY_P2P near BAR for the NIC: $q"
 # Far root port: refused, and the kernel log says why and how to fix it.
 [ "$(cat /sys/module/p2pmr/parameters/allow_host_bridge)" = N ] ||
 	p2pmr_fail "allow_host_bridge is on by default"
-err=$(attach_map "/sys/bus/pci/devices/$far/resource2" 0 0x10000 "$nic" 2>&1) &&
+err=$(importer_attach_map "/sys/bus/pci/devices/$far/resource2" 0 0x10000 "$nic" 2>&1) &&
 	p2pmr_fail "the far BAR was attached for the NIC"
 [[ "$err" == *"Remote I/O error"* ]] ||
 	p2pmr_fail "far attach failed otherwise than with EREMOTEIO: $err"
@@ -98,7 +87,7 @@ echo 1 >/sys/module/p2pmr/parameters/allow_host_bridge
 q=$(uapi_test query "/sys/bus/pci/devices/$far/resource2" "$nic")
 [[ "$q" == "path=host_bridge reason=no_common_upstream "* ]] ||
 	p2pmr_fail "QUERY_P2P far/NIC with allow_host_bridge said: $q"
-attach_map "/sys/bus/pci/devices/$far/resource2" 0x10000 0x20000 "$nic" ||
+importer_attach_map "/sys/bus/pci/devices/$far/resource2" 0x10000 0x20000 "$nic" ||
 	p2pmr_fail "attach+map of the far BAR with allow_host_bridge=1 failed"
 expect_one_segment $(( $(pci_bar_cpu_addr "$far" 2) + 0x10000 )) 0x20000
 echo "ok - far BAR with allow_host_bridge=1: DMA API address $(importer_sg 0)"

@@ -189,3 +189,27 @@ vm_boot_pair() {
 	done
 	echo "==== guest a: status $VM_RC_A, guest b: status $VM_RC_B"
 }
+
+# guest_fact <key>: the value of the last "DEMO <key> <value>" line the
+# guest printed.
+guest_fact() {
+	awk -v k="$1" '$1 == "DEMO" && $2 == k { print $3 }' \
+		"$RUN_DIR/out/output" | tail -n 1
+}
+
+# host_check_write_bw <name> <size> <server time>: the file behind the near
+# BAR holds what the client of the guest's "write_bw_pair ... <name>"
+# (tests/vm/guest/lib.sh) wrote into the server's --mmap buffer there,
+# started at <server time>; nothing was written past that buffer, nor
+# into the far BAR.
+host_check_write_bw() {
+	python3 "$P2PMR_SRC_DIR/tests/vm/lib/perftest_check.py" \
+		"$RUN_DIR/ivshmem-near.mem" "$2" "$3" \
+		"$(guest_fact "$1_client_time")" \
+		"$(guest_fact "$1_client_time_after")" ||
+		fail "the host file does not hold what ib_write_bw's client wrote"
+	"$PATTERN" check-zero "$RUN_DIR/ivshmem-near.mem" $((2 * $2)) \
+		$((0x100000)) || fail "something wrote past ib_write_bw's buffer"
+	"$PATTERN" check-zero "$RUN_DIR/ivshmem-far.mem" 0 0x100000 ||
+		fail "the far BAR was written"
+}

@@ -195,14 +195,6 @@ rxe_load_module() {
 	insmod "$ko" || p2pmr_fail "insmod $ko failed"
 }
 
-# rxe_dmabuf_reg_tool: path of tests/guest/rxe_dmabuf_reg in the build tree.
-rxe_dmabuf_reg_tool() {
-	local t=$P2PMR_BUILD_DIR/tests/guest/rxe_dmabuf_reg
-
-	[ -x "$t" ] || p2pmr_fail "$t is not built; run the build first"
-	echo "$t"
-}
-
 # wait_tcp_listen <port> [seconds]: wait until something listens on the
 # TCP port (perftest and ibv_*_pingpong servers exchange QP numbers over
 # TCP 18515 before any RDMA): a client started earlier fails at once.
@@ -229,12 +221,23 @@ wait_for() {
 	done
 }
 
-# p2pmr_tool <name>: path of a tool built in the build tree.
-p2pmr_tool() {
-	local t=$P2PMR_BUILD_DIR/tools/$1
+# build_tool <path>: <path> in the build tree, which must be built.
+build_tool() {
+	local t=$P2PMR_BUILD_DIR/$1
 
 	[ -x "$t" ] || p2pmr_fail "$t is not built; run the build first"
 	echo "$t"
+}
+
+# p2pmr_tool <name>: tools/<name> (p2pmr, p2pmr-pattern) in the build tree.
+p2pmr_tool() {
+	build_tool "tools/$1"
+}
+
+# guest_test_tool <name>: the test program tests/guest/<name> in the
+# build tree.
+guest_test_tool() {
+	build_tool "tests/guest/$1"
 }
 
 # --- p2pmr.ko and its test importer ---------------------------------------
@@ -382,14 +385,6 @@ peer_rxe_teardown() {
 	rmmod rdma_rxe || p2pmr_fail "rmmod rdma_rxe failed"
 	rmmod p2pmr || p2pmr_fail "rmmod p2pmr failed"
 	rmmod peer_mem_host || p2pmr_fail "rmmod peer_mem_host failed"
-}
-
-# peer_mem_test_tool: path of tests/guest/peer_mem_test in the build tree.
-peer_mem_test_tool() {
-	local t=$P2PMR_BUILD_DIR/tests/guest/peer_mem_test
-
-	[ -x "$t" ] || p2pmr_fail "$t is not built; run the build first"
-	echo "$t"
 }
 
 # peer_stat <name>: a statistic of p2pmr's client at the host, as OFED's

@@ -16,7 +16,7 @@
 # usage: peer_not_claimed.sh <rdma_rxe.ko>
 . "$(dirname "$0")/lib.sh"
 
-tool=$(peer_mem_test_tool) || exit 1
+tool=$(guest_test_tool peer_mem_test) || exit 1
 dev=$(peer_rxe_setup "${1:-}") || exit 1
 near=$(pci_near_ivshmem)
 [ -n "$near" ] || p2pmr_fail "no near ivshmem device"

@@ -29,8 +29,7 @@
 # through the BAR's sysfs mapping afterwards.
 . "$(dirname "$0")/lib.sh"
 
-xfer=$P2PMR_BUILD_DIR/tests/guest/rxe_dmabuf_xfer
-[ -x "$xfer" ] || p2pmr_fail "$xfer is not built; run the build first"
+xfer=$(guest_test_tool rxe_dmabuf_xfer) || exit 1
 pattern=$(p2pmr_tool p2pmr-pattern) || exit 1
 host_params=()
 [ "${2:-}" = legacy ] && host_params=(legacy_unmap=1)

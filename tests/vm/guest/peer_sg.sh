@@ -20,7 +20,7 @@ near=$(pci_near_ivshmem)
 far=$(pci_far_ivshmem)
 [ -n "$near" ] && [ -n "$far" ] ||
 	p2pmr_fail "near ($near) or far ($far) ivshmem missing"
-tool=$(peer_mem_test_tool) || exit 1
+tool=$(guest_test_tool peer_mem_test) || exit 1
 
 # peer_sg <resource> <offset> <length> <importer>: "dma len" lines of the
 # client's scatterlist, or "GET <errno name>".

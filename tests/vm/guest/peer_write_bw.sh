@@ -53,7 +53,8 @@ echo "ok - unmodified ib_write_bw wrote into the BAR: $bw MB/s"
 peer_expect_idle
 echo "ok - one peer MR, deregistered; every counter back to zero"
 
-"$P2PMR_BUILD_DIR/tests/guest/rxe_dmabuf_xfer" -d "$dev" -P "$res" -M \
+xfer=$(guest_test_tool rxe_dmabuf_xfer) || exit 1
+"$xfer" -d "$dev" -P "$res" -M \
 	-o 0x300010 -l 0x3000 write,5,0x2345,90 read,5,0x2345,90 |
 	sed 's/^/  | /'
 [ "${PIPESTATUS[0]}" -eq 0 ] ||

@@ -14,7 +14,7 @@ reg=${3:-}
 if [ -z "$rxe_ko" ] || [ -z "$p2pmr_ko" ]; then
 	p2pmr_fail "usage: $0 <rdma_rxe.ko> <p2pmr.ko> [rxe_dmabuf_reg]"
 fi
-[ -n "$reg" ] || reg=$(rxe_dmabuf_reg_tool) || exit 1
+[ -n "$reg" ] || reg=$(guest_test_tool rxe_dmabuf_reg) || exit 1
 
 rxe_load_module "$rxe_ko"
 dev=$(rxe_up rxe0) || exit 1

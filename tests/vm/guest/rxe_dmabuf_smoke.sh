@@ -19,7 +19,7 @@ for t in ib_write_bw ib_read_bw; do
 	command -v $t >/dev/null || p2pmr_fail "$t missing (perftest)"
 done
 
-[ -n "$reg" ] || reg=$(rxe_dmabuf_reg_tool) || exit 1
+[ -n "$reg" ] || reg=$(guest_test_tool rxe_dmabuf_reg) || exit 1
 
 if [ "$module" = stock ]; then
 	modprobe rdma_rxe || p2pmr_fail "modprobe rdma_rxe failed"

@@ -71,8 +71,7 @@ if [ -z "$rxe_ko" ] || [ -z "$p2pmr_ko" ] ||
    { [ "$which" != near ] && [ "$which" != cmb ]; }; then
 	p2pmr_fail "usage: $0 <rdma_rxe.ko> <p2pmr.ko> <near|cmb>"
 fi
-xfer=$P2PMR_BUILD_DIR/tests/guest/rxe_dmabuf_xfer
-[ -x "$xfer" ] || p2pmr_fail "$xfer is not built; run the build first"
+xfer=$(guest_test_tool rxe_dmabuf_xfer) || exit 1
 pattern=$(p2pmr_tool p2pmr-pattern) || exit 1
 
 rxe_load_module "$rxe_ko"

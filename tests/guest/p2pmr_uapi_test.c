@@ -59,6 +59,7 @@
 
 #include "pattern.h"
 #include "pattern_io.h"
+#include "test_args.h"
 
 #define DEV_PATH	"/dev/" P2PMR_DEVICE_NAME
 #define COUNTERS_PATH	"/sys/kernel/debug/p2pmr/counters"
@@ -158,15 +159,6 @@ static void close_if(int fd)
 {
 	if (fd >= 0)
 		close(fd);
-}
-
-static int parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return (errno || end == s || *end || s[0] == '-') ? -1 : 0;
 }
 
 static int parse_bdf(const char *s, unsigned int *domain, unsigned int *bus,
@@ -960,7 +952,7 @@ static int export_range(const struct bar *b, bool by_va, uint64_t off,
 
 static int parse_range(char **argv, uint64_t *off, uint64_t *len)
 {
-	if (parse_u64(argv[0], off) || parse_u64(argv[1], len) || !*len ||
+	if (test_parse_u64(argv[0], off) || test_parse_u64(argv[1], len) || !*len ||
 	    *len > SIZE_MAX) {
 		fprintf(stderr, "bad offset or length\n");
 		return -1;
@@ -983,7 +975,7 @@ static int cmd_fill_check(bool fill, int argc, char **argv)
 		argv++;
 	}
 	if (argc != 4 || parse_range(argv + 1, &off, &len) ||
-	    parse_u64(argv[3], &seed) || seed > UINT32_MAX) {
+	    test_parse_u64(argv[3], &seed) || seed > UINT32_MAX) {
 		fprintf(stderr, "usage: fill|check [--by-va] RES OFFSET LENGTH SEED\n");
 		return 2;
 	}

@@ -43,6 +43,7 @@
 #include "bar_export.h"
 #include "pattern.h"
 #include "rc_loop.h"
+#include "test_args.h"
 #include "uverbs_dmabuf.h"
 
 #define LOOP_TIMEOUT_S	60
@@ -60,16 +61,6 @@ static const struct {
 	ERRNO_NAME(ENODEV), ERRNO_NAME(EINVAL), ERRNO_NAME(ENOTTY),
 	ERRNO_NAME(ENOSPC), ERRNO_NAME(ERANGE), ERRNO_NAME(EPROTONOSUPPORT),
 	ERRNO_NAME(EOPNOTSUPP), ERRNO_NAME(EOVERFLOW), ERRNO_NAME(EREMOTEIO),
-};
-
-static const struct {
-	const char *name;
-	int flag;
-} access_names[] = {
-	{ "local_write", IBV_ACCESS_LOCAL_WRITE },
-	{ "remote_read", IBV_ACCESS_REMOTE_READ },
-	{ "remote_write", IBV_ACCESS_REMOTE_WRITE },
-	{ "remote_atomic", IBV_ACCESS_REMOTE_ATOMIC },
 };
 
 static const char *errno_name(int err)
@@ -101,38 +92,6 @@ static int parse_errno(const char *s, int *err)
 		return -1;
 	*err = v;
 	return 0;
-}
-
-static int parse_access(const char *s, int *access)
-{
-	char *copy = strdup(s), *tok, *save = NULL;
-	size_t i;
-
-	if (!copy)
-		return -1;
-	*access = 0;
-	for (tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		for (i = 0; i < sizeof(access_names) / sizeof(access_names[0]); i++)
-			if (!strcmp(access_names[i].name, tok))
-				break;
-		if (i == sizeof(access_names) / sizeof(access_names[0])) {
-			free(copy);
-			return -1;
-		}
-		*access |= access_names[i].flag;
-	}
-	free(copy);
-	return 0;
-}
-
-static int parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return (*s == '\0' || *end != '\0' || errno) ? -1 : 0;
 }
 
 static void usage(void)
@@ -249,7 +208,7 @@ int main(int argc, char **argv)
 			resource = optarg;
 			break;
 		case 'x':
-			if (parse_u64(optarg, &seed) || seed > UINT32_MAX)
+			if (test_parse_u64(optarg, &seed) || seed > UINT32_MAX)
 				usage();
 			have_seed = 1;
 			break;
@@ -257,23 +216,23 @@ int main(int argc, char **argv)
 			revoke_cmd = optarg;
 			break;
 		case 'o':
-			if (parse_u64(optarg, &offset))
+			if (test_parse_u64(optarg, &offset))
 				usage();
 			break;
 		case 'l':
-			if (parse_u64(optarg, &length))
+			if (test_parse_u64(optarg, &length))
 				usage();
 			break;
 		case 'i':
-			if (parse_u64(optarg, &iova))
+			if (test_parse_u64(optarg, &iova))
 				usage();
 			break;
 		case 'a':
-			if (parse_access(optarg, &access))
+			if (test_parse_access(optarg, &access))
 				usage();
 			break;
 		case 'w':
-			if (parse_u64(optarg, &v))
+			if (test_parse_u64(optarg, &v))
 				usage();
 			wait_s = v;
 			break;

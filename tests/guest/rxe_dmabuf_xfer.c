@@ -68,6 +68,7 @@
 #include "bar_export.h"
 #include "pattern.h"
 #include "rc_loop.h"
+#include "test_args.h"
 #include "uverbs_dmabuf.h"
 
 #define FLOOD_DEPTH	32
@@ -108,15 +109,6 @@ struct target {
 	unsigned int timeout_s;
 };
 
-static const struct {
-	const char *name;
-	int flag;
-} access_names[] = {
-	{ "local_write", IBV_ACCESS_LOCAL_WRITE },
-	{ "remote_read", IBV_ACCESS_REMOTE_READ },
-	{ "remote_write", IBV_ACCESS_REMOTE_WRITE },
-};
-
 static void usage(void)
 {
 	fprintf(stderr,
@@ -127,15 +119,6 @@ static void usage(void)
 	exit(2);
 }
 
-static int parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return (*s == '\0' || *s == '-' || *end != '\0' || errno) ? -1 : 0;
-}
-
 static int parse_i64(const char *s, int64_t *v)
 {
 	char *end;
@@ -143,29 +126,6 @@ static int parse_i64(const char *s, int64_t *v)
 	errno = 0;
 	*v = strtoll(s, &end, 0);
 	return (*s == '\0' || *end != '\0' || errno) ? -1 : 0;
-}
-
-static int parse_access(const char *s, int *access)
-{
-	char *copy = strdup(s), *tok, *save = NULL;
-	size_t i;
-
-	if (!copy)
-		return -1;
-	*access = 0;
-	for (tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		for (i = 0; i < ARRAY_SIZE(access_names); i++)
-			if (!strcmp(access_names[i].name, tok))
-				break;
-		if (i == ARRAY_SIZE(access_names)) {
-			free(copy);
-			return -1;
-		}
-		*access |= access_names[i].flag;
-	}
-	free(copy);
-	return 0;
 }
 
 /* "name,AT,LEN[,SEED]" */
@@ -185,9 +145,9 @@ static int parse_op(const char *s, struct op *op)
 		if (n && !strcmp(op_names[i].name, f[0]))
 			break;
 	if (i == ARRAY_SIZE(op_names) || n != 3 + op_names[i].has_seed ||
-	    parse_i64(f[1], &op->at) || parse_u64(f[2], &op->len) ||
+	    parse_i64(f[1], &op->at) || test_parse_u64(f[2], &op->len) ||
 	    !op->len || op->len > INT32_MAX ||
-	    (n == 4 && (parse_u64(f[3], &seed) || seed > UINT32_MAX))) {
+	    (n == 4 && (test_parse_u64(f[3], &seed) || seed > UINT32_MAX))) {
 		free(copy);
 		return -1;
 	}
@@ -571,28 +531,28 @@ int main(int argc, char **argv)
 			resource = optarg;
 			break;
 		case 'o':
-			if (parse_u64(optarg, &t.offset))
+			if (test_parse_u64(optarg, &t.offset))
 				usage();
 			break;
 		case 'l':
-			if (parse_u64(optarg, &t.length))
+			if (test_parse_u64(optarg, &t.length))
 				usage();
 			have_length = 1;
 			break;
 		case 'i':
-			if (parse_u64(optarg, &t.iova))
+			if (test_parse_u64(optarg, &t.iova))
 				usage();
 			have_iova = 1;
 			break;
 		case 'a':
-			if (parse_access(optarg, &access))
+			if (test_parse_access(optarg, &access))
 				usage();
 			break;
 		case 'r':
 			t.revoke_cmd = optarg;
 			break;
 		case 't':
-			if (parse_u64(optarg, &v) || !v || v > 3600)
+			if (test_parse_u64(optarg, &v) || !v || v > 3600)
 				usage();
 			t.timeout_s = v;
 			break;

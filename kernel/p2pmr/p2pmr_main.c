@@ -185,9 +185,6 @@ static int p2pmr_ioctl_export_va(struct p2pmr_ucmd *ucmd)
 	ret = p2pmr_resource_from_va(cmd->addr, cmd->length, 0, &res, &offset);
 	if (ret)
 		return ret;
-	ret = p2pmr_resource_validate_range(&res, offset, cmd->length);
-	if (ret)
-		goto out_put_res;
 
 	cmd->out_offset = offset;
 	cmd->out_bar = res.bar;
@@ -198,7 +195,6 @@ static int p2pmr_ioctl_export_va(struct p2pmr_ucmd *ucmd)
 	ret = p2pmr_export_to_user(ucmd, sizeof(*cmd), &res, offset,
 				   cmd->length, cmd->open_flags,
 				   &cmd->out_dmabuf_fd);
-out_put_res:
 	p2pmr_resource_put(&res);
 	return ret;
 }
@@ -479,9 +475,9 @@ err_remove_debugfs:
 }
 
 /*
- * Every dma-buf, every open /dev/p2pmr and every peer registration holds a
- * module reference, so there are no exports left here: rmmod fails with EBUSY until they are
- * all closed.
+ * Every dma-buf, every open /dev/p2pmr and every peer registration holds
+ * a module reference, so there are no exports left here: rmmod fails with
+ * EBUSY until they are all closed.
  */
 static void __exit p2pmr_exit(void)
 {

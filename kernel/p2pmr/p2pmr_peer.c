@@ -164,9 +164,7 @@ static int p2pmr_peer_acquire(unsigned long addr, size_t size,
 				     &offset);
 	if (ret)
 		return 0;
-	ret = p2pmr_resource_validate_range(&res, offset, end - start);
-	if (!ret)
-		ret = p2pmr_resource_check_access(&res, offset, end - start);
+	ret = p2pmr_resource_check_access(&res, offset, end - start);
 	if (ret)
 		goto out_put_res;
 

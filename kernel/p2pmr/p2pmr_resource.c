@@ -422,8 +422,8 @@ static int p2pmr_span_refuse(int ret, unsigned long bad)
  * The range must lie inside one writable shared mapping of a sysfs
  * resource file (one vma, or several that madvise() or mprotect() split
  * it into, alike in the rest), and its page table entries must map the
- * BAR contiguously.  The range is not checked against the BAR here; the
- * caller passes @offset and @length to p2pmr_resource_validate_range().
+ * BAR contiguously, and lie inside the BAR
+ * (p2pmr_resource_validate_range()).
  *
  * pci_mmap_resource_range() leaves vm_pgoff at the PFN the vma maps at
  * vm_start.  The PTEs are checked against that under the mmap lock; the
@@ -515,6 +515,9 @@ int p2pmr_resource_from_va(u64 addr, u64 length, unsigned int flags,
 		goto out_put_res;
 	}
 	*offset = (u64)(pfn - bar_pfn) << PAGE_SHIFT;
+	ret = p2pmr_resource_validate_range(res, *offset, length);
+	if (ret)
+		goto out_put_res;
 	fput(file);
 	return 0;
 

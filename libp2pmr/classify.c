@@ -427,9 +427,14 @@ static int refresh_locked(void)
  */
 static int cache_refresh(bool since, uint64_t ticket)
 {
+	int err = 0, cancel_state;
 	bool fresh;
-	int err = 0;
 
+	/*
+	 * Reading /proc/self/maps is a cancellation point: a thread
+	 * cancelled there would leave the lock held for ever.
+	 */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	pthread_mutex_lock(&cache.lock);
 	fresh = cache.valid &&
 		cache.built_gen == __atomic_load_n(&cache.flush_gen,
@@ -439,6 +444,7 @@ static int cache_refresh(bool since, uint64_t ticket)
 	if (!fresh)
 		err = refresh_locked();
 	pthread_mutex_unlock(&cache.lock);
+	pthread_setcancelstate(cancel_state, NULL);
 	return err;
 }
 

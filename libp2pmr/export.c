@@ -34,11 +34,13 @@ static const char *dev_path = P2PMR_DEV_PATH;
 int p2pmr_dev_fd(void)
 {
 	int fd = __atomic_load_n(&dev_fd, __ATOMIC_ACQUIRE);
-	int err;
+	int err = 0, cancel_state;
 
 	if (fd >= 0)
 		return fd;
 
+	/* open() is a cancellation point; the lock must not stay held */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	pthread_mutex_lock(&dev_lock);
 	fd = dev_fd;
 	if (fd < 0) {
@@ -52,10 +54,12 @@ int p2pmr_dev_fd(void)
 				  strerror(err),
 				  err == ENOENT ?
 				  " (is the p2pmr module loaded?)" : "");
-			errno = err;
 		}
 	}
 	pthread_mutex_unlock(&dev_lock);
+	pthread_setcancelstate(cancel_state, NULL);
+	if (fd < 0)
+		errno = err;
 	return fd;
 }
 
@@ -189,8 +193,13 @@ int p2pmr_export_fd(int resource_fd, uint64_t offset, uint64_t length,
 	return cmd.out_dmabuf_fd;
 }
 
-int p2pmr_export_va(const void *addr, size_t length, int flags,
-		    struct p2pmr_mem_info *info_out)
+/*
+ * @quiet: the caller is only asking whether the kernel takes the range as
+ * a BAR mapping (memory that failed to register as host memory), so a
+ * refusal is an answer, not an error worth a log line.
+ */
+static int export_va(const void *addr, size_t length, int flags,
+		     struct p2pmr_mem_info *info_out, bool quiet)
 {
 	struct p2pmr_export_va cmd;
 	struct p2pmr_pci_addr pci;
@@ -213,7 +222,8 @@ int p2pmr_export_va(const void *addr, size_t length, int flags,
 	cmd.open_flags = open_flags(flags);
 	if (p2pmr_ops->ioctl(fd, P2PMR_IOCTL_EXPORT_VA, &cmd)) {
 		err = errno;
-		p2pmr_err("export of %p+0x%zx failed: %s (%s)", addr, length,
+		p2pmr_log(quiet ? P2PMR_LOG_DEBUG : P2PMR_LOG_ERR,
+			  "export of %p+0x%zx failed: %s (%s)", addr, length,
 			  strerror(err), export_hint(err, true));
 		errno = err;
 		return -1;
@@ -245,4 +255,15 @@ int p2pmr_export_va(const void *addr, size_t length, int flags,
 		  addr, length, cmd.out_bar,
 		  (unsigned long long)cmd.out_offset, cmd.out_dmabuf_fd);
 	return cmd.out_dmabuf_fd;
+}
+
+int p2pmr_export_va(const void *addr, size_t length, int flags,
+		    struct p2pmr_mem_info *info_out)
+{
+	return export_va(addr, length, flags, info_out, false);
+}
+
+int p2pmr_export_va_probe(const void *addr, size_t length)
+{
+	return export_va(addr, length, 0, NULL, true);
 }

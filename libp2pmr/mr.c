@@ -3,11 +3,13 @@
  * Memory registration of host and BAR memory.
  *
  * An MR registered through the uverbs ioctl (when the verbs provider has
- * no reg_dmabuf_mr) is not the provider's: ibv_dereg_mr() would hand it to
- * the provider's dereg_mr, which expects its own, larger struct.  The
- * library allocates such MRs itself and keeps them in a registry, so that
- * p2pmr_dereg_mr() can tell its own from the provider's without looking
- * past the struct ibv_mr of an MR it did not allocate.
+ * no reg_dmabuf_mr) is not the provider's: the library allocates such MRs
+ * itself and keeps them in a registry, so that p2pmr_dereg_mr() can tell
+ * its own from the provider's without looking past the struct ibv_mr of
+ * an MR it did not allocate.  They are laid out as libibverbs' struct
+ * verbs_mr of a dma-buf MR, so that one that reaches ibv_dereg_mr()
+ * anyway is read as what it is: libibverbs then hands it to the
+ * provider's dereg_mr, which destroys it by its handle and frees it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,8 +24,21 @@
 #include "p2pmr_internal.h"
 #include "uverbs_dmabuf.h"
 
-struct p2pmr_own_mr {
+/*
+ * libibverbs' struct verbs_mr and its IBV_MR_TYPE_DMABUF_MR (rdma-core's
+ * infiniband/driver.h, stable since v34 and not shipped by every
+ * distribution).
+ */
+#define VERBS_MR_TYPE_DMABUF_MR	3
+
+struct verbs_mr_layout {
 	struct ibv_mr ibv_mr;
+	int mr_type;		/* enum ibv_mr_type */
+	int access;
+};
+
+struct p2pmr_own_mr {
+	struct verbs_mr_layout vmr;
 	uint32_t driver_id;
 };
 
@@ -209,8 +224,10 @@ static bool uverbs_unsupported(int err)
 }
 
 /*
- * Register through the uverbs ioctl.  Return: the MR, or NULL with errno
- * set (EOPNOTSUPP when the kernel driver has no dma-buf MRs).
+ * Register through the uverbs ioctl.  Return: the MR, laid out as
+ * libibverbs lays out a dma-buf MR (addr is the dma-buf offset, as
+ * ibv_reg_dmabuf_mr() sets it), or NULL with errno set (EOPNOTSUPP when
+ * the kernel driver has no dma-buf MRs).
  */
 static struct ibv_mr *reg_dmabuf_mr_uverbs(struct ibv_pd *pd, uint64_t offset,
 					   size_t length, uint64_t iova,
@@ -223,9 +240,15 @@ static struct ibv_mr *reg_dmabuf_mr_uverbs(struct ibv_pd *pd, uint64_t offset,
 
 	err = driver_id_get(pd->context, &driver_id, &cached);
 	if (err) {
-		p2pmr_err("reg_dmabuf_mr on %s: the kernel takes no uverbs ioctls (%s): no dma-buf MRs",
-			  dev_name(pd), strerror(err));
-		errno = EOPNOTSUPP;
+		if (uverbs_unsupported(err)) {
+			p2pmr_err("reg_dmabuf_mr on %s: the kernel takes no uverbs ioctls (%s): no dma-buf MRs",
+				  dev_name(pd), strerror(err));
+			err = EOPNOTSUPP;
+		} else {
+			p2pmr_err("reg_dmabuf_mr on %s: cannot find the kernel driver behind the verbs context: %s",
+				  dev_name(pd), strerror(err));
+		}
+		errno = err;
 		return NULL;
 	}
 	err = uverbs_reg_dmabuf_mr_id(pd, driver_id, offset, length, iova, fd,
@@ -238,7 +261,7 @@ static struct ibv_mr *reg_dmabuf_mr_uverbs(struct ibv_pd *pd, uint64_t offset,
 	if (err) {
 		if (uverbs_unsupported(err) &&
 		    access & IBV_ACCESS_REMOTE_ATOMIC) {
-			/* p2pmr_reg_mr() tries again without atomics */
+			/* reg_bar() tells the caller what to do about it */
 			p2pmr_dbg("reg_dmabuf_mr on %s: refused with IBV_ACCESS_REMOTE_ATOMIC",
 				  dev_name(pd));
 			err = EOPNOTSUPP;
@@ -246,6 +269,10 @@ static struct ibv_mr *reg_dmabuf_mr_uverbs(struct ibv_pd *pd, uint64_t offset,
 			p2pmr_err("reg_dmabuf_mr on %s: neither the verbs provider nor the kernel driver supports dma-buf MRs",
 				  dev_name(pd));
 			err = EOPNOTSUPP;
+		} else if (fd < 0) {
+			/* a probe of dma-buf support (UCX's): no error */
+			p2pmr_dbg("reg_dmabuf_mr on %s (uverbs ioctl), fd %d: %s",
+				  dev_name(pd), fd, strerror(err));
 		} else {
 			p2pmr_err("reg_dmabuf_mr on %s (uverbs ioctl) failed: %s",
 				  dev_name(pd), strerror(err));
@@ -262,17 +289,42 @@ static struct ibv_mr *reg_dmabuf_mr_uverbs(struct ibv_pd *pd, uint64_t offset,
 		errno = ENOMEM;
 		return NULL;
 	}
-	mr->ibv_mr.context = pd->context;
-	mr->ibv_mr.pd = pd;
-	mr->ibv_mr.addr = (void *)(uintptr_t)iova;
-	mr->ibv_mr.length = length;
-	mr->ibv_mr.handle = handle;
-	mr->ibv_mr.lkey = lkey;
-	mr->ibv_mr.rkey = rkey;
+	mr->vmr.ibv_mr.context = pd->context;
+	mr->vmr.ibv_mr.pd = pd;
+	mr->vmr.ibv_mr.addr = (void *)(uintptr_t)offset;
+	mr->vmr.ibv_mr.length = length;
+	mr->vmr.ibv_mr.handle = handle;
+	mr->vmr.ibv_mr.lkey = lkey;
+	mr->vmr.ibv_mr.rkey = rkey;
+	mr->vmr.mr_type = VERBS_MR_TYPE_DMABUF_MR;
+	mr->vmr.access = access;
 	mr->driver_id = driver_id;
 	p2pmr_info("registered dma-buf fd %d on %s through the uverbs ioctl (the verbs provider has no reg_dmabuf_mr): lkey 0x%x",
 		   fd, dev_name(pd), lkey);
-	return &mr->ibv_mr;
+	return &mr->vmr.ibv_mr;
+}
+
+/*
+ * Has the verbs provider of @pd a reg_dmabuf_mr of its own?  Asked as UCX
+ * asks: a registration of fd -1 reaches the kernel (which answers EBADF)
+ * only through a provider that has one; libibverbs' stub for providers
+ * without one answers EOPNOTSUPP and makes no system call, so asking is
+ * cheap where the answer is no, and is done only after an EOPNOTSUPP.
+ * A provider whose kernel driver lacks dma-buf MRs answers EOPNOTSUPP
+ * too; the uverbs ioctl then gets the same answer from the kernel.
+ */
+static bool provider_has_reg_dmabuf_mr(struct ibv_pd *pd)
+{
+	struct ibv_mr *mr;
+
+	mr = p2pmr_ops->reg_dmabuf_mr(pd, 0, p2pmr_page_size(), 0, -1,
+				      IBV_ACCESS_LOCAL_WRITE);
+	if (mr) {
+		/* no provider takes fd -1; give it back all the same */
+		p2pmr_ops->dereg_mr(mr);
+		return true;
+	}
+	return errno != EOPNOTSUPP;
 }
 
 struct ibv_mr *p2pmr_reg_dmabuf_mr(struct ibv_pd *pd, uint64_t offset,
@@ -292,19 +344,27 @@ struct ibv_mr *p2pmr_reg_dmabuf_mr(struct ibv_pd *pd, uint64_t offset,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (fd < 0) {
-		p2pmr_err("reg_dmabuf_mr on %s: bad dma-buf fd %d",
-			  dev_name(pd), fd);
-		errno = EBADF;
-		return NULL;
-	}
 
+	/*
+	 * A bad fd goes to the provider and the kernel like any other: they
+	 * answer EBADF only where dma-buf MRs exist, and callers (UCX) probe
+	 * for dma-buf support with fd -1.
+	 */
 	mr = p2pmr_ops->reg_dmabuf_mr(pd, offset, length, iova, fd, access);
 	if (mr)
 		return mr;
 	err = errno;
+	if (err == EOPNOTSUPP && provider_has_reg_dmabuf_mr(pd)) {
+		/* the provider's own refusal, not a missing verb */
+		p2pmr_err("reg_dmabuf_mr on %s: the verbs provider refuses dma-buf fd %d offset 0x%" PRIx64 " length 0x%zx access %#x: %s",
+			  dev_name(pd), fd, offset, length, access,
+			  strerror(err));
+		errno = err;
+		return NULL;
+	}
 	if (err != EOPNOTSUPP) {
-		p2pmr_err("reg_dmabuf_mr on %s: dma-buf fd %d offset 0x%" PRIx64 " length 0x%zx: %s",
+		p2pmr_log(fd < 0 ? P2PMR_LOG_DEBUG : P2PMR_LOG_ERR,
+			  "reg_dmabuf_mr on %s: dma-buf fd %d offset 0x%" PRIx64 " length 0x%zx: %s",
 			  dev_name(pd), fd, offset, length, strerror(err));
 		errno = err;
 		return NULL;
@@ -339,19 +399,96 @@ int p2pmr_dereg_mr(struct ibv_mr *mr)
 }
 
 static struct ibv_mr *reg_host(struct ibv_pd *pd, void *addr, size_t length,
-			       uint64_t iova, int access)
+			       uint64_t iova, int access,
+			       const struct p2pmr_reg_req *req)
 {
+	if (req && req->reg_host)
+		return req->reg_host(req->reg_host_arg);
 	if (iova == (uintptr_t)addr)
 		return p2pmr_ops->reg_mr(pd, addr, length, access);
 	return p2pmr_ops->reg_mr_iova2(pd, addr, length, iova, access);
 }
 
+/* P2PMR_DROP_REMOTE_ATOMIC=1: register BARs without remote atomics. */
+static bool drop_remote_atomic(void)
+{
+	const char *env = getenv("P2PMR_DROP_REMOTE_ATOMIC");
+
+	return env && !strcmp(env, "1");
+}
+
+/*
+ * The provider refused a dma-buf MR with IBV_ACCESS_REMOTE_ATOMIC and
+ * EOPNOTSUPP: an HCA that cannot do atomics on device memory (soft-RoCE:
+ * a CPU read-modify-write of a BAR is not atomic).  Find out whether the
+ * atomics were the reason, and keep the MR without them only where the
+ * caller asked for that: silently weaker access is a bug for a program
+ * that does use remote atomics.  UCX asks for them on every MR, needed
+ * or not; a site running it sets P2PMR_DROP_REMOTE_ATOMIC=1, and an
+ * atomic aimed at such an MR then fails at the peer with a remote access
+ * error: refused, never done wrongly.
+ */
+static struct ibv_mr *reg_bar_no_atomic(struct ibv_pd *pd, void *addr,
+					size_t length, uint64_t offset,
+					uint64_t iova, int fd, int access)
+{
+	struct ibv_mr *mr;
+
+	mr = p2pmr_reg_dmabuf_mr(pd, offset, length, iova, fd,
+				 access & ~IBV_ACCESS_REMOTE_ATOMIC);
+	if (!mr) {
+		p2pmr_err("reg_mr: %s takes no dma-buf MR for %p + 0x%zx, with remote atomics or without: %s",
+			  dev_name(pd), addr, length, strerror(errno));
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	if (drop_remote_atomic()) {
+		p2pmr_info("reg_mr: %p + 0x%zx registered without IBV_ACCESS_REMOTE_ATOMIC (P2PMR_DROP_REMOTE_ATOMIC=1): %s takes no remote atomics on device memory",
+			   addr, length, dev_name(pd));
+		return mr;
+	}
+	if (p2pmr_dereg_mr(mr))
+		p2pmr_err("reg_mr: MR 0x%x leaked", mr->lkey);
+	p2pmr_err("reg_mr: %s takes no remote atomics on device memory (%p + 0x%zx): register it without IBV_ACCESS_REMOTE_ATOMIC, or set P2PMR_DROP_REMOTE_ATOMIC=1 to have libp2pmr drop the flag (atomics aimed at the MR then fail at the peer)",
+		  dev_name(pd), addr, length);
+	errno = EOPNOTSUPP;
+	return NULL;
+}
+
+/*
+ * Register the dma-buf @fd, whose offset 0 is the page at @start, for
+ * [addr, addr + length).  The MR's addr is @addr, as an ibv_reg_mr() of
+ * host memory would have it; libibverbs' ibv_reg_dmabuf_mr() sets the
+ * dma-buf offset there, which applications that send mr->addr to their
+ * peer (as the iova to write to) must never see.
+ */
+static struct ibv_mr *reg_bar_fd(struct ibv_pd *pd, void *addr, size_t length,
+				 uintptr_t start, uint64_t iova, int fd,
+				 int access)
+{
+	uint64_t offset = (uintptr_t)addr - start;
+	struct ibv_mr *mr;
+
+	mr = p2pmr_reg_dmabuf_mr(pd, offset, length, iova, fd, access);
+	if (!mr && errno == EOPNOTSUPP && access & IBV_ACCESS_REMOTE_ATOMIC)
+		mr = reg_bar_no_atomic(pd, addr, length, offset, iova, fd,
+				       access);
+	if (mr)
+		mr->addr = addr;
+	return mr;
+}
+
 /*
  * Export the whole pages around [addr, addr + length) by address and
- * register them as a dma-buf MR.
+ * register them as a dma-buf MR.  @probe: the memory is not known as a
+ * BAR mapping, the kernel is asked whether it is one (a resource file
+ * bind-mounted elsewhere, as in a container, has no sysfs path in
+ * /proc/self/maps).  *@exported tells whether the export succeeded, so
+ * that a failure can be told apart from the registration's.
  */
 static struct ibv_mr *reg_bar(struct ibv_pd *pd, void *addr, size_t length,
-			      uint64_t iova, int access)
+			      uint64_t iova, int access, bool probe,
+			      bool *exported)
 {
 	uintptr_t page = p2pmr_page_size();
 	uintptr_t start = (uintptr_t)addr & ~(page - 1);
@@ -359,37 +496,41 @@ static struct ibv_mr *reg_bar(struct ibv_pd *pd, void *addr, size_t length,
 	struct ibv_mr *mr;
 	int fd, err;
 
-	fd = p2pmr_export_va((void *)start, end - start, 0, NULL);
+	*exported = false;
+	if (probe)
+		fd = p2pmr_export_va_probe((void *)start, end - start);
+	else
+		fd = p2pmr_export_va((void *)start, end - start, 0, NULL);
 	if (fd < 0)
 		return NULL;
-	mr = p2pmr_reg_dmabuf_mr(pd, (uintptr_t)addr - start, length, iova,
-				 fd, access);
-	if (!mr && errno == EOPNOTSUPP && access & IBV_ACCESS_REMOTE_ATOMIC) {
-		/*
-		 * UCX asks for remote atomics on every MR it registers,
-		 * needed or not, and an HCA that cannot do atomics on
-		 * device memory (soft-RoCE: a CPU read-modify-write of a
-		 * BAR is not atomic) refuses the whole MR.  Without the
-		 * flag, an atomic aimed at the MR fails at the peer with
-		 * a remote access error: refused, never done wrongly.
-		 */
-		mr = p2pmr_reg_dmabuf_mr(pd, (uintptr_t)addr - start, length,
-					 iova, fd,
-					 access & ~IBV_ACCESS_REMOTE_ATOMIC);
-		if (mr) {
-			p2pmr_info("reg_mr: %p + 0x%zx registered without IBV_ACCESS_REMOTE_ATOMIC: %s takes no remote atomics on device memory",
-				   addr, length, dev_name(pd));
-		} else {
-			p2pmr_err("reg_mr: %s takes no dma-buf MR for %p + 0x%zx, with remote atomics or without: %s",
-				  dev_name(pd), addr, length, strerror(errno));
-			errno = EOPNOTSUPP;
-		}
-	}
+	*exported = true;
+	mr = reg_bar_fd(pd, addr, length, start, iova, fd, access);
 	/* the MR holds the dma-buf; our fd is no longer needed */
 	err = errno;
 	close(fd);
 	errno = err;
 	return mr;
+}
+
+/*
+ * P2PMR_REG_STOCK_ERRNO: where p2pmr cannot export the memory (no
+ * /dev/p2pmr, the kernel refuses the range), answer as libibverbs alone
+ * would have, so that preloading the shim changes nothing for programs
+ * that never meant to register device memory; p2pmr's reason is logged.
+ */
+static struct ibv_mr *stock_answer(struct ibv_pd *pd, void *addr,
+				   size_t length, uint64_t iova, int access,
+				   const struct p2pmr_reg_req *req,
+				   enum p2pmr_mem_type *type)
+{
+	int err = errno;
+
+	if (!req || !(req->flags & P2PMR_REG_STOCK_ERRNO))
+		return NULL;
+	p2pmr_dbg("reg_mr: %p + 0x%zx: p2pmr cannot export it (%s): answering as libibverbs does",
+		  addr, length, strerror(err));
+	*type = P2PMR_MEM_HOST;
+	return reg_host(pd, addr, length, iova, access, req);
 }
 
 /*
@@ -401,7 +542,8 @@ static struct ibv_mr *reg_bar(struct ibv_pd *pd, void *addr, size_t length,
  *   EINVAL where ibv_fork_init() is on, as UCX turns it on: libibverbs
  *   then undoes its madvise(MADV_DONTFORK) with MADV_DOFORK, which the
  *   kernel refuses for a VM_IO mapping), and a fresh read of
- *   /proc/self/maps tells;
+ *   /proc/self/maps tells; where it does not (a resource file reached by
+ *   another path), the kernel is asked to export the range;
  * - a BAR mapping that is in fact gone (host memory mapped in its place):
  *   the kernel refuses to export it (EINVAL, or EFAULT once revoked), and
  *   a fresh read of /proc/self/maps tells.
@@ -409,15 +551,16 @@ static struct ibv_mr *reg_bar(struct ibv_pd *pd, void *addr, size_t length,
  * So a BAR registration costs no read of /proc/self/maps either, which in
  * a process with many mappings takes milliseconds.
  */
-struct ibv_mr *p2pmr_reg_mr_type(struct ibv_pd *pd, void *addr,
-				 size_t length, uint64_t iova, int access,
-				 enum p2pmr_mem_type *type)
+struct ibv_mr *p2pmr_reg_mr_req(struct ibv_pd *pd, void *addr, size_t length,
+				uint64_t iova, int access,
+				const struct p2pmr_reg_req *req,
+				enum p2pmr_mem_type *type)
 {
 	struct p2pmr_mem_info info;
 	int err, fresh_err;
+	bool was_bar, exported;
 	struct ibv_mr *mr;
 	uint64_t ticket;
-	bool was_bar;
 
 	*type = P2PMR_MEM_HOST;
 	if (!pd || !pd->context) {
@@ -427,11 +570,13 @@ struct ibv_mr *p2pmr_reg_mr_type(struct ibv_pd *pd, void *addr,
 	}
 	/* what the verbs say about these is theirs to say */
 	if (!length || !addr)
-		return reg_host(pd, addr, length, iova, access);
+		return reg_host(pd, addr, length, iova, access, req);
 
 	ticket = p2pmr_cache_ticket();
 	err = p2pmr_classify_trust_hits(addr, length, &info);
 	if (err == EINVAL || err == EOVERFLOW) {
+		if (req && req->flags & P2PMR_REG_STOCK_ERRNO)
+			return reg_host(pd, addr, length, iova, access, req);
 		errno = err;
 		return NULL;
 	}
@@ -443,15 +588,18 @@ struct ibv_mr *p2pmr_reg_mr_type(struct ibv_pd *pd, void *addr,
 
 	was_bar = info.type == P2PMR_MEM_BAR;
 	if (!was_bar) {
-		mr = reg_host(pd, addr, length, iova, access);
+		mr = reg_host(pd, addr, length, iova, access, req);
 		if (mr || (errno != EFAULT && errno != EINVAL))
 			return mr;
 	} else {
 		*type = P2PMR_MEM_BAR;
-		mr = reg_bar(pd, addr, length, iova, access);
-		if (mr || (errno != EINVAL && errno != EFAULT) ||
-		    info.flags & P2PMR_MEM_BAR_OPEN)
+		mr = reg_bar(pd, addr, length, iova, access, false, &exported);
+		if (mr || exported)
 			return mr;
+		if ((errno != EINVAL && errno != EFAULT) ||
+		    info.flags & P2PMR_MEM_BAR_OPEN)
+			return stock_answer(pd, addr, length, iova, access,
+					    req, type);
 	}
 
 	/* The guess may have been wrong: ask /proc/self/maps as it is now. */
@@ -460,18 +608,42 @@ struct ibv_mr *p2pmr_reg_mr_type(struct ibv_pd *pd, void *addr,
 	if (fresh_err) {
 		/* a partial overlap says more than the registration's error */
 		errno = fresh_err == EINVAL ? EINVAL : err;
+		if (was_bar)
+			return stock_answer(pd, addr, length, iova, access,
+					    req, type);
 		return NULL;
 	}
-	if (!was_bar && info.type == P2PMR_MEM_BAR) {
+	if (was_bar && info.type == P2PMR_MEM_BAR) {
+		/* still a BAR mapping, one the kernel refuses (revoked) */
+		errno = err;
+		return stock_answer(pd, addr, length, iova, access, req, type);
+	}
+	if (info.type == P2PMR_MEM_BAR) {
 		p2pmr_dbg("reg_mr: %p is in a BAR mapping made after the classification cache was built",
 			  addr);
 		*type = P2PMR_MEM_BAR;
-		return reg_bar(pd, addr, length, iova, access);
+		mr = reg_bar(pd, addr, length, iova, access, false, &exported);
+		if (mr || exported)
+			return mr;
+		return stock_answer(pd, addr, length, iova, access, req, type);
 	}
-	if (was_bar && info.type == P2PMR_MEM_HOST) {
+	if (was_bar) {
 		p2pmr_dbg("reg_mr: %p is no longer in a BAR mapping", addr);
 		*type = P2PMR_MEM_HOST;
-		return reg_host(pd, addr, length, iova, access);
+		return reg_host(pd, addr, length, iova, access, req);
+	}
+
+	/* Not a BAR by its path: the kernel has the last word. */
+	mr = reg_bar(pd, addr, length, iova, access, true, &exported);
+	if (mr) {
+		p2pmr_dbg("reg_mr: %p is a BAR mapping the kernel knows and /proc/self/maps does not show as one (a resource file reached by another path)",
+			  addr);
+		*type = P2PMR_MEM_BAR;
+		return mr;
+	}
+	if (exported) {
+		*type = P2PMR_MEM_BAR;
+		return NULL;
 	}
 	errno = err;
 	return NULL;
@@ -482,5 +654,5 @@ struct ibv_mr *p2pmr_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 {
 	enum p2pmr_mem_type type;
 
-	return p2pmr_reg_mr_type(pd, addr, length, iova, access, &type);
+	return p2pmr_reg_mr_req(pd, addr, length, iova, access, NULL, &type);
 }

@@ -157,6 +157,12 @@ void p2pmr_mem_info_fill(struct p2pmr_mem_info *info,
 int p2pmr_dev_fd(void);
 /* Tests: use another device node (NULL: /dev/p2pmr); closes the fd. */
 void p2pmr_set_dev_path(const char *path);
+/*
+ * p2pmr_export_va() of a page-aligned range that failed to register as
+ * host memory: does the kernel take it as a BAR mapping?  A refusal is
+ * logged at debug level only.  Return: the dma-buf fd, or -1 and errno.
+ */
+int p2pmr_export_va_probe(const void *addr, size_t length);
 
 /*
  * Topology (topo.c)
@@ -221,14 +227,35 @@ extern const struct p2pmr_ops *p2pmr_ops;
 /* Tests: NULL restores the real calls. */
 void p2pmr_set_ops(const struct p2pmr_ops *ops);
 
+/* How p2pmr_reg_mr_req() registers and answers, for the verbs shim. */
+struct p2pmr_reg_req {
+	unsigned int flags;		/* P2PMR_REG_* */
+	/*
+	 * Registers the range as host memory the caller's way (the verb the
+	 * application called, with all its arguments); NULL: ibv_reg_mr()
+	 * or ibv_reg_mr_iova2().
+	 */
+	struct ibv_mr *(*reg_host)(void *arg);
+	void *reg_host_arg;
+};
+
 /*
- * p2pmr_reg_mr() that also tells which way it went: *@type is
- * P2PMR_MEM_BAR when the MR is a dma-buf registration (then only
- * p2pmr_dereg_mr() may release it), else P2PMR_MEM_HOST.
+ * Where p2pmr cannot export memory the classification took for a BAR
+ * mapping, answer what the host registration answers (libibverbs' own
+ * errno) rather than p2pmr's.
  */
-struct ibv_mr *p2pmr_reg_mr_type(struct ibv_pd *pd, void *addr,
-				 size_t length, uint64_t iova, int access,
-				 enum p2pmr_mem_type *type);
+#define P2PMR_REG_STOCK_ERRNO	(1U << 0)
+
+/*
+ * p2pmr_reg_mr() with a request (NULL: p2pmr_reg_mr()'s behaviour), that
+ * also tells which way it went: *@type is P2PMR_MEM_BAR when the MR is a
+ * dma-buf registration (then only p2pmr_dereg_mr() may release it), else
+ * P2PMR_MEM_HOST.
+ */
+struct ibv_mr *p2pmr_reg_mr_req(struct ibv_pd *pd, void *addr, size_t length,
+				uint64_t iova, int access,
+				const struct p2pmr_reg_req *req,
+				enum p2pmr_mem_type *type);
 
 /* Number of MRs registered through the uverbs ioctl, not yet released. */
 unsigned long p2pmr_own_mr_count(void);

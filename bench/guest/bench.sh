@@ -38,6 +38,7 @@ mpi_bw() {
 	[ -n "$quick" ] && { reps=3; iters=10; }
 	[ -n "${P2PMR_BENCH_SMOKE:-}" ] && { reps=1; iters=2; }
 	p2pmr_mpirun "$dev" -x LD_PRELOAD="$(p2pmr_shim)" \
+		-x P2PMR_DROP_REMOTE_ATOMIC=1 \
 		"$t" bw -P "$res" -r $reps -n $iters -o "$out" ||
 		p2pmr_fail "MPI bandwidth benchmark"
 }

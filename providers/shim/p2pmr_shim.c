@@ -10,13 +10,25 @@
  *   ibv_reg_mr_iova    (likewise for ibv_reg_mr_iova())
  *   ibv_reg_mr_iova2   (what both macros call for optional access flags)
  *   ibv_reg_dmabuf_mr  (uverbs fallback where the provider lacks it)
+ *   ibv_reg_mr_ex      (rdma-core v59+: what perftest and current stacks
+ *                       call first; an address, or a dma-buf fd)
+ *   ibv_reg_buf_mr     (rdma-core v64+: provider buffers, passed through)
  *   ibv_rereg_mr       (refused for MRs the shim made through libp2pmr)
  *   ibv_dereg_mr       (releases either kind)
+ *
+ * Each is defined at the symbol version libibverbs gives it today (see
+ * p2pmr-shim.map), so a reference bound to an older version of the same
+ * name (ibv_reg_mr@IBVERBS_1.0, whose struct layouts differ) still
+ * reaches libibverbs' compatibility code, which calls the current
+ * version, and so the shim, in turn.
  *
  * Host memory goes straight to libibverbs' own function after one lookup
  * in libp2pmr's classification cache.  BAR memory goes through libp2pmr:
  * exported by address through /dev/p2pmr and registered as a dma-buf MR
- * whose iova is the address the application asked for.
+ * whose iova and addr are what the application asked for.  Where p2pmr
+ * cannot export the memory, the caller gets libibverbs' own answer: with
+ * the shim preloaded machine-wide, programs that never meant to register
+ * device memory see no errno they would not have seen without it.
  *
  * Recursion.  libp2pmr is linked into this object (its symbols are local
  * here, see p2pmr-shim.map) and its call table is pointed at libibverbs'
@@ -41,6 +53,7 @@
 #include <infiniband/verbs.h>
 
 #include "p2pmr_internal.h"
+#include "shim_compat.h"
 
 /* Undo verbs.h's macros: these are the functions themselves. */
 #undef ibv_reg_mr
@@ -58,6 +71,10 @@ typedef struct ibv_mr *(*reg_dmabuf_mr_fn)(struct ibv_pd *, uint64_t, size_t,
 typedef int (*rereg_mr_fn)(struct ibv_mr *, int, struct ibv_pd *, void *,
 			   size_t, int);
 typedef int (*dereg_mr_fn)(struct ibv_mr *);
+typedef struct ibv_mr *(*reg_mr_ex_fn)(struct ibv_pd *,
+				       struct ibv_mr_init_attr *);
+typedef struct ibv_mr *(*reg_buf_mr_fn)(struct ibv_pd *, struct ibv_buf *,
+					void *, size_t, int);
 
 /* libibverbs' functions, at the versions its headers bind to today. */
 static struct {
@@ -67,6 +84,8 @@ static struct {
 	reg_dmabuf_mr_fn reg_dmabuf_mr;
 	rereg_mr_fn rereg_mr;
 	dereg_mr_fn dereg_mr;
+	reg_mr_ex_fn reg_mr_ex;
+	reg_buf_mr_fn reg_buf_mr;
 } next;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -130,6 +149,17 @@ static struct p2pmr_ops shim_ops = {
 	.ioctl = ops_ioctl,
 };
 
+/* fork(): the child must not inherit mrs_lock held by another thread. */
+static void mrs_fork_prepare(void)
+{
+	pthread_mutex_lock(&mrs_lock);
+}
+
+static void mrs_fork_done(void)
+{
+	pthread_mutex_unlock(&mrs_lock);
+}
+
 static void shim_init(void)
 {
 	const char *env = getenv("P2PMR_SHIM");
@@ -140,6 +170,9 @@ static void shim_init(void)
 	next.reg_dmabuf_mr = next_sym("ibv_reg_dmabuf_mr", "IBVERBS_1.12");
 	next.rereg_mr = next_sym("ibv_rereg_mr", "IBVERBS_1.1");
 	next.dereg_mr = next_sym("ibv_dereg_mr", "IBVERBS_1.1");
+	next.reg_mr_ex = next_sym("ibv_reg_mr_ex", "IBVERBS_1.15");
+	next.reg_buf_mr = next_sym("ibv_reg_buf_mr", "IBVERBS_1.17");
+	pthread_atfork(mrs_fork_prepare, mrs_fork_done, mrs_fork_done);
 
 	if (env && !strcmp(env, "0")) {
 		p2pmr_info("shim: off (P2PMR_SHIM=0): every registration goes to libibverbs unchanged");
@@ -249,19 +282,30 @@ static void mrs_put_back(struct ibv_mr *mr)
  * the cache that the kernel proves wrong, is registered through a dma-buf
  * and remembered.
  */
-static struct ibv_mr *route_reg(struct ibv_pd *pd, void *addr, size_t length,
-				uint64_t iova, unsigned int access)
+static struct ibv_mr *route_reg_req(struct ibv_pd *pd, void *addr,
+				    size_t length, uint64_t iova,
+				    unsigned int access,
+				    struct p2pmr_reg_req *req)
 {
 	enum p2pmr_mem_type type;
 	struct ibv_mr *mr;
 
-	mr = p2pmr_reg_mr_type(pd, addr, length, iova, access, &type);
+	req->flags |= P2PMR_REG_STOCK_ERRNO;
+	mr = p2pmr_reg_mr_req(pd, addr, length, iova, access, req, &type);
 	if (mr && type == P2PMR_MEM_BAR) {
 		p2pmr_dbg("shim: %p + 0x%zx is device memory: dma-buf MR lkey 0x%x",
 			  addr, length, mr->lkey);
 		return mrs_add(mr);
 	}
 	return mr;
+}
+
+static struct ibv_mr *route_reg(struct ibv_pd *pd, void *addr, size_t length,
+				uint64_t iova, unsigned int access)
+{
+	struct p2pmr_reg_req req = { 0 };
+
+	return route_reg_req(pd, addr, length, iova, access, &req);
 }
 
 SHIM_EXPORT
@@ -334,6 +378,123 @@ struct ibv_mr *ibv_reg_dmabuf_mr(struct ibv_pd *pd, uint64_t offset,
 	}
 	mr = mrs_add(p2pmr_reg_dmabuf_mr(pd, offset, length, iova, fd,
 					 access));
+	shim_leave();
+	return mr;
+}
+
+struct reg_mr_ex_call {
+	struct ibv_pd *pd;
+	struct ibv_mr_init_attr *attr;
+};
+
+/* Host memory through ibv_reg_mr_ex(), with all the caller asked for. */
+static struct ibv_mr *reg_mr_ex_host(void *arg)
+{
+	struct reg_mr_ex_call *call = arg;
+
+	return next.reg_mr_ex(call->pd, call->attr);
+}
+
+/*
+ * ibv_reg_mr_ex() of a dma-buf fd that the provider refused with
+ * EOPNOTSUPP: libp2pmr registers through the uverbs ioctl where the
+ * provider has no reg_dmabuf_mr (as ibv_reg_dmabuf_mr() does here), and
+ * lays out mr->addr as libibverbs does for an fd without an address.
+ */
+static struct ibv_mr *reg_mr_ex_dmabuf(struct ibv_pd *pd,
+				       struct ibv_mr_init_attr *attr)
+{
+	const uint64_t plain = IBV_REG_MR_MASK_FD | IBV_REG_MR_MASK_FD_OFFSET |
+			       IBV_REG_MR_MASK_IOVA;
+	struct ibv_mr *mr;
+	int err;
+
+	mr = next.reg_mr_ex(pd, attr);
+	if (mr || errno != EOPNOTSUPP || attr->comp_mask != plain)
+		return mr;
+	err = errno;
+	mr = p2pmr_reg_dmabuf_mr(pd, attr->fd_offset, attr->length, attr->iova,
+				 attr->fd, attr->access);
+	if (!mr) {
+		if (errno == EOPNOTSUPP)
+			errno = err;
+		return NULL;
+	}
+	mr->addr = (void *)(uintptr_t)attr->fd_offset;
+	return mrs_add(mr);
+}
+
+SHIM_EXPORT
+struct ibv_mr *ibv_reg_mr_ex(struct ibv_pd *pd,
+			     struct ibv_mr_init_attr *attr)
+{
+	struct reg_mr_ex_call call = { .pd = pd, .attr = attr };
+	struct p2pmr_reg_req req = {
+		.reg_host = reg_mr_ex_host,
+		.reg_host_arg = &call,
+	};
+	uint64_t mask;
+	struct ibv_mr *mr;
+
+	if (!shim_enter()) {
+		if (!next.reg_mr_ex) {
+			errno = EOPNOTSUPP;
+			return NULL;
+		}
+		return next.reg_mr_ex(pd, attr);
+	}
+	if (!next.reg_mr_ex) {
+		/* only a libibverbs that has it can have sent us here */
+		shim_leave();
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	mask = attr ? attr->comp_mask : 0;
+	if (mask & IBV_REG_MR_MASK_FD) {
+		mr = reg_mr_ex_dmabuf(pd, attr);
+	} else if (!(mask & IBV_REG_MR_MASK_ADDR) ||
+		   mask & (IBV_REG_MR_MASK_DMAH | IBV_REG_MR_MASK_BUF |
+			   IBV_REG_MR_MASK_FD_OFFSET) ||
+		   mask & ~(uint64_t)SHIM_REG_MR_MASK_KNOWN) {
+		/*
+		 * Provider buffers, DMA handles (TPH), and what libibverbs
+		 * itself must judge: theirs, unchanged.
+		 */
+		mr = next.reg_mr_ex(pd, attr);
+	} else {
+		mr = route_reg_req(pd, attr->addr, attr->length,
+				   mask & IBV_REG_MR_MASK_IOVA ?
+				   attr->iova : (uintptr_t)attr->addr,
+				   attr->access, &req);
+	}
+	shim_leave();
+	return mr;
+}
+
+SHIM_EXPORT
+struct ibv_mr *ibv_reg_buf_mr(struct ibv_pd *pd, struct ibv_buf *buf,
+			      void *addr, size_t length, int access)
+{
+	struct ibv_mr *mr;
+
+	/*
+	 * A buffer of the provider's ibv_alloc_buf(), never a BAR: the
+	 * shim is entered only so that libibverbs' own ibv_reg_mr_ex() call
+	 * beneath passes straight through.
+	 */
+	if (!shim_enter()) {
+		if (!next.reg_buf_mr) {
+			errno = EOPNOTSUPP;
+			return NULL;
+		}
+		return next.reg_buf_mr(pd, buf, addr, length, access);
+	}
+	if (!next.reg_buf_mr) {
+		shim_leave();
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	mr = next.reg_buf_mr(pd, buf, addr, length, access);
 	shim_leave();
 	return mr;
 }

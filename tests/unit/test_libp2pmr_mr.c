@@ -94,6 +94,16 @@ static struct ibv_mr *mock_reg_mr_iova2(struct ibv_pd *p, void *addr,
 	return mock_ptr_type(struct ibv_mr *);
 }
 
+/*
+ * Whether the verbs provider has a reg_dmabuf_mr of its own (mlx5, efa,
+ * rxe with the rdma-core series) or libibverbs' stub stands in for it
+ * (rxe in rdma-core 44): the stub answers EOPNOTSUPP to everything and
+ * makes no system call; a provider's own passes a bad fd to the kernel,
+ * which answers EBADF.  That is what UCX's probe with fd -1 sees, and the
+ * library's own probe; calls with a real fd are the tests' to expect.
+ */
+static bool provider_has_dmabuf;
+
 static struct ibv_mr *mock_reg_dmabuf_mr(struct ibv_pd *p, uint64_t offset,
 					 size_t length, uint64_t iova, int fd,
 					 int access)
@@ -101,14 +111,25 @@ static struct ibv_mr *mock_reg_dmabuf_mr(struct ibv_pd *p, uint64_t offset,
 	struct ibv_mr *mr;
 
 	assert_int_equal(p->handle, PD_HANDLE);
+	if (fd < 0) {
+		errno = provider_has_dmabuf ? EBADF : EOPNOTSUPP;
+		return NULL;
+	}
 	check_expected(offset);
 	check_expected(length);
 	check_expected(iova);
 	check_expected(fd);
 	check_expected(access);
 	mr = mock_ptr_type(struct ibv_mr *);
-	if (!mr)
+	if (!mr) {
 		errno = mock_type(int);
+		return NULL;
+	}
+	/* as libibverbs' ibv_reg_dmabuf_mr() lays it out */
+	mr->context = p->context;
+	mr->pd = p;
+	mr->addr = (void *)(uintptr_t)offset;
+	mr->length = length;
 	return mr;
 }
 
@@ -181,7 +202,8 @@ static int uverbs_ioctl(int cmd_fd, struct ib_uverbs_ioctl_hdr *h)
 	assert_int_equal(h->method_id, UVERBS_METHOD_REG_DMABUF_MR);
 	if (uverbs_mode == UVERBS_NO_METHOD)
 		return EPROTONOSUPPORT;
-	if (uverbs_mode == UVERBS_EBADF)
+	memcpy(&fd, &attr(h, UVERBS_ATTR_REG_DMABUF_MR_FD)->data, sizeof(fd));
+	if (uverbs_mode == UVERBS_EBADF || (int)fd < 0)
 		return EBADF;
 	if (uverbs_mode == UVERBS_REG_EINVAL)
 		return EINVAL;
@@ -194,7 +216,6 @@ static int uverbs_ioctl(int cmd_fd, struct ib_uverbs_ioctl_hdr *h)
 			 0x2000);
 	assert_int_equal(attr(h, UVERBS_ATTR_REG_DMABUF_MR_IOVA)->data,
 			 X + 0x10);
-	memcpy(&fd, &attr(h, UVERBS_ATTR_REG_DMABUF_MR_FD)->data, sizeof(fd));
 	/* the caller's dma-buf, or the one p2pmr_reg_mr() exported */
 	assert_int_equal(fd, exported_fd >= 0 ? exported_fd : DMABUF_FD);
 	memcpy(&access,
@@ -293,6 +314,8 @@ static int each(void **state)
 	uverbs_probes = 0;
 	uverbs_wrong_id = 0;
 	context_driver_id = FAKE_DRIVER_ID;
+	provider_has_dmabuf = false;
+	unsetenv("P2PMR_DROP_REMOTE_ATOMIC");
 	p2pmr_driver_id_cache_reset();
 	exported_fd = -1;
 	maps_text = maps_with_bar;
@@ -336,10 +359,39 @@ static void test_dmabuf_refused(void **state)
 	errno = 0;
 	assert_null(p2pmr_reg_dmabuf_mr(&pd, 0, 0, 0, DMABUF_FD, ACCESS));
 	assert_int_equal(errno, EINVAL);
+	assert_int_equal(p2pmr_dereg_mr(NULL), EINVAL);
+}
+
+/*
+ * UCX's probe of dma-buf support, ibv_reg_dmabuf_mr(fd = -1), takes EBADF
+ * for "supported": the answer must be the kernel's, reached through the
+ * provider, or through the uverbs ioctl where the provider has no
+ * reg_dmabuf_mr (and the library can register dma-bufs), never one the
+ * library makes up.
+ */
+static void test_dmabuf_probe(void **state)
+{
+	(void)state;
+	/* the provider's own verb: the kernel's EBADF, no ioctl of ours */
+	provider_has_dmabuf = true;
 	errno = 0;
 	assert_null(p2pmr_reg_dmabuf_mr(&pd, 0, 4096, 0, -1, ACCESS));
 	assert_int_equal(errno, EBADF);
-	assert_int_equal(p2pmr_dereg_mr(NULL), EINVAL);
+	assert_int_equal(uverbs_probes, 0);
+
+	/* libibverbs' stub, a kernel driver with dma-buf MRs: EBADF */
+	provider_has_dmabuf = false;
+	errno = 0;
+	assert_null(p2pmr_reg_dmabuf_mr(&pd, 0, 4096, 0, -1, ACCESS));
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(uverbs_regs, 0);
+
+	/* ... a kernel driver without (stock soft-RoCE): EOPNOTSUPP */
+	uverbs_mode = UVERBS_NO_METHOD;
+	errno = 0;
+	assert_null(p2pmr_reg_dmabuf_mr(&pd, 0, 4096, 0, -1, ACCESS));
+	assert_int_equal(errno, EOPNOTSUPP);
+	assert_int_equal(p2pmr_own_mr_count(), 0);
 }
 
 static void test_dmabuf_provider(void **state)
@@ -351,6 +403,8 @@ static void test_dmabuf_provider(void **state)
 					     DMABUF_FD, ACCESS),
 			 &provider_mr);
 	assert_int_equal(uverbs_regs, 0);
+	/* the caller asked for a dma-buf MR: libibverbs' layout stays */
+	assert_ptr_equal(provider_mr.addr, (void *)0x10);
 
 	/* the provider's own MR goes back to the provider */
 	expect_value(mock_dereg_mr, mr, &provider_mr);
@@ -368,6 +422,21 @@ static void test_dmabuf_provider(void **state)
 					DMABUF_FD, ACCESS));
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(uverbs_regs, 0);
+
+	/*
+	 * EOPNOTSUPP from a provider that has reg_dmabuf_mr (mlx5 without
+	 * ODP, an access it refuses) is its answer: the uverbs ioctl would
+	 * go around the provider.
+	 */
+	provider_has_dmabuf = true;
+	expect_provider_dmabuf(0x10, 0x2000, X + 0x10, DMABUF_FD, ACCESS, NULL,
+			       EOPNOTSUPP);
+	errno = 0;
+	assert_null(p2pmr_reg_dmabuf_mr(&pd, 0x10, 0x2000, X + 0x10,
+					DMABUF_FD, ACCESS));
+	assert_int_equal(errno, EOPNOTSUPP);
+	assert_int_equal(uverbs_probes, 0);
+	assert_int_equal(uverbs_regs, 0);
 }
 
 /* The provider lacks reg_dmabuf_mr (rxe): the uverbs ioctl does it. */
@@ -384,8 +453,17 @@ static void test_dmabuf_uverbs_fallback(void **state)
 	assert_int_equal(uverbs_regs, 1);
 	assert_ptr_equal(mr->context, &context);
 	assert_ptr_equal(mr->pd, &pd);
-	assert_ptr_equal(mr->addr, (void *)(X + 0x10));
+	/* laid out as libibverbs lays out a dma-buf MR: addr = offset */
+	assert_ptr_equal(mr->addr, (void *)0x10);
 	assert_int_equal(mr->length, 0x2000);
+	/*
+	 * and as a struct verbs_mr of type IBV_MR_TYPE_DMABUF_MR (3), so
+	 * that libibverbs' ibv_dereg_mr() reads what it is
+	 */
+	assert_int_equal(((struct { struct ibv_mr m; int type; int access; } *)
+			  mr)->type, 3);
+	assert_int_equal(((struct { struct ibv_mr m; int type; int access; } *)
+			  mr)->access, ACCESS);
 	assert_int_equal(mr->handle, MR_HANDLE);
 	assert_int_equal(mr->lkey, LKEY);
 	assert_int_equal(mr->rkey, RKEY);
@@ -662,6 +740,11 @@ static void test_reg_bar(void **state)
 	will_return(mock_reg_dmabuf_mr, &provider_mr);
 	mr = p2pmr_reg_mr(&pd, addr, 0x2000, (uintptr_t)addr, ACCESS);
 	assert_ptr_equal(mr, &provider_mr);
+	/*
+	 * an MR of the address asked for, as ibv_reg_mr() gives: not the
+	 * dma-buf offset libibverbs put there (peers are sent mr->addr)
+	 */
+	assert_ptr_equal(mr->addr, addr);
 	/* the MR holds the dma-buf: the library's fd is closed */
 	assert_exported_fd_closed();
 
@@ -835,6 +918,7 @@ static void test_reg_einval_finds_bar(void **state)
 	expect_any(mock_reg_mr, access);
 	will_return(mock_reg_mr, NULL);
 	will_return(mock_reg_mr, EINVAL);
+	expect_export(HEAP, 0x1000, EINVAL);
 	errno = 0;
 	assert_null(p2pmr_reg_mr(&pd, (void *)HEAP, 64, HEAP, ACCESS));
 	assert_int_equal(errno, EINVAL);
@@ -842,8 +926,10 @@ static void test_reg_einval_finds_bar(void **state)
 
 /*
  * A BAR registration asking for remote atomics (UCX asks on every MR)
- * where the HCA refuses them on device memory: registered without, and
- * only then; any other refusal stays the caller's to see.
+ * where the HCA refuses them on device memory: refused with EOPNOTSUPP
+ * by default, the MR made to find out given back; registered without
+ * them only where P2PMR_DROP_REMOTE_ATOMIC=1 asks for that.  Any other
+ * refusal stays the caller's to see.
  */
 static void test_reg_bar_atomic(void **state)
 {
@@ -855,8 +941,21 @@ static void test_reg_bar_atomic(void **state)
 	expect_export(X, 0x1000, 0);
 	expect_bar_dmabuf(atomic, NULL, EOPNOTSUPP);
 	expect_bar_dmabuf(ACCESS, &provider_mr, 0);
+	expect_value(mock_dereg_mr, mr, &provider_mr);
+	will_return(mock_dereg_mr, 0);
+	errno = 0;
+	assert_null(p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, atomic));
+	assert_int_equal(errno, EOPNOTSUPP);
+	assert_exported_fd_closed();
+
+	/* opted in: registered without */
+	setenv("P2PMR_DROP_REMOTE_ATOMIC", "1", 1);
+	expect_export(X, 0x1000, 0);
+	expect_bar_dmabuf(atomic, NULL, EOPNOTSUPP);
+	expect_bar_dmabuf(ACCESS, &provider_mr, 0);
 	assert_ptr_equal(p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, atomic),
 			 &provider_mr);
+	assert_ptr_equal(provider_mr.addr, (void *)X);
 	assert_exported_fd_closed();
 
 	/* no dma-buf MRs at all: EOPNOTSUPP, after the one retry */
@@ -874,6 +973,89 @@ static void test_reg_bar_atomic(void **state)
 	errno = 0;
 	assert_null(p2pmr_reg_mr(&pd, (void *)X, 0x1000, X, ACCESS));
 	assert_int_equal(errno, EOPNOTSUPP);
+}
+
+/*
+ * A BAR mapping whose path /proc/self/maps does not show as a sysfs
+ * resource file (bind-mounted into a container): host registration
+ * fails with EFAULT, a fresh look finds nothing, and the kernel, asked
+ * to export the range, takes it.
+ */
+static void test_reg_kernel_finds_bar(void **state)
+{
+	struct ibv_mr *mr;
+
+	(void)state;
+	maps_text = maps_without_bar;
+	expect_value(mock_reg_mr, addr, (void *)(X + 0x20));
+	expect_value(mock_reg_mr, length, 0x100);
+	expect_value(mock_reg_mr, access, ACCESS);
+	will_return(mock_reg_mr, NULL);
+	will_return(mock_reg_mr, EFAULT);
+	expect_export(X, 0x1000, 0);
+	expect_value(mock_reg_dmabuf_mr, offset, 0x20);
+	expect_value(mock_reg_dmabuf_mr, length, 0x100);
+	expect_value(mock_reg_dmabuf_mr, iova, X + 0x20);
+	expect_any(mock_reg_dmabuf_mr, fd);
+	expect_value(mock_reg_dmabuf_mr, access, ACCESS);
+	will_return(mock_reg_dmabuf_mr, &provider_mr);
+	mr = p2pmr_reg_mr(&pd, (void *)(X + 0x20), 0x100, X + 0x20, ACCESS);
+	assert_ptr_equal(mr, &provider_mr);
+	assert_ptr_equal(mr->addr, (void *)(X + 0x20));
+	assert_exported_fd_closed();
+}
+
+static struct ibv_mr *closure_reg_host(void *arg)
+{
+	check_expected(arg);
+	errno = mock_type(int);
+	return NULL;
+}
+
+/*
+ * The shim's request (P2PMR_REG_STOCK_ERRNO): where p2pmr cannot export
+ * what it took for a BAR mapping, the answer is libibverbs' own, through
+ * the caller's verb; a refusal of the registration itself, once
+ * exported, stays p2pmr's.
+ */
+static void test_reg_stock_errno(void **state)
+{
+	static const int export_errs[] = { ENOENT, EACCES, EBUSY, EPERM };
+	struct p2pmr_reg_req req = {
+		.flags = P2PMR_REG_STOCK_ERRNO,
+		.reg_host = closure_reg_host,
+		.reg_host_arg = &req,
+	};
+	enum p2pmr_mem_type type;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(export_errs); i++) {
+		expect_export(X, 0x1000, export_errs[i]);
+		expect_value(closure_reg_host, arg, &req);
+		will_return(closure_reg_host, EFAULT);
+		errno = 0;
+		assert_null(p2pmr_reg_mr_req(&pd, (void *)X, 0x1000, X, ACCESS,
+					     &req, &type));
+		assert_int_equal(errno, EFAULT);
+		assert_int_equal(type, P2PMR_MEM_HOST);
+	}
+
+	/* exported, refused by the HCA's driver: p2pmr's answer */
+	expect_export(X, 0x1000, 0);
+	expect_bar_dmabuf(ACCESS, NULL, EREMOTEIO);
+	errno = 0;
+	assert_null(p2pmr_reg_mr_req(&pd, (void *)X, 0x1000, X, ACCESS, &req,
+				     &type));
+	assert_int_equal(errno, EREMOTEIO);
+
+	/* a range across the BAR's edge: the verbs' answer too */
+	expect_value(closure_reg_host, arg, &req);
+	will_return(closure_reg_host, EFAULT);
+	errno = 0;
+	assert_null(p2pmr_reg_mr_req(&pd, (void *)(X - 0x1000), 0x2000,
+				     X - 0x1000, ACCESS, &req, &type));
+	assert_int_equal(errno, EFAULT);
 }
 
 /* Host memory that now runs into a BAR mapped since: EINVAL. */
@@ -914,6 +1096,8 @@ static void test_reg_efault_host(void **state)
 
 	will_return(mock_reg_mr, NULL);
 	will_return(mock_reg_mr, EFAULT);
+	/* the kernel is asked, and refuses: not a BAR mapping */
+	expect_export(HEAP, 0x1000, EINVAL);
 	errno = 0;
 	assert_null(p2pmr_reg_mr(&pd, (void *)HEAP, 64, HEAP, ACCESS));
 	assert_int_equal(errno, EFAULT);
@@ -924,6 +1108,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_dmabuf_refused, each),
+		cmocka_unit_test_setup(test_dmabuf_probe, each),
 		cmocka_unit_test_setup(test_dmabuf_provider, each),
 		cmocka_unit_test_setup(test_dmabuf_uverbs_fallback, each),
 		cmocka_unit_test_setup(test_dmabuf_eopnotsupp, each),
@@ -942,6 +1127,8 @@ int main(void)
 		cmocka_unit_test_setup(test_reg_efault_host, each),
 		cmocka_unit_test_setup(test_reg_einval_finds_bar, each),
 		cmocka_unit_test_setup(test_reg_bar_atomic, each),
+		cmocka_unit_test_setup(test_reg_kernel_finds_bar, each),
+		cmocka_unit_test_setup(test_reg_stock_errno, each),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

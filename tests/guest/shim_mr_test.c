@@ -52,6 +52,7 @@ static struct {
 	uint64_t offset, length;
 	uint32_t seed;
 	unsigned int rounds;
+	bool atomic;	/* -A: ask for IBV_ACCESS_REMOTE_ATOMIC too */
 } opt = { .dev = "rxe0", .length = 0x100000, .seed = 1, .rounds = 100 };
 
 struct ctx {
@@ -212,6 +213,11 @@ static void check(const volatile uint8_t *p, size_t len, uint32_t seed,
 			     p[i], p2pmr_pattern_byte(seed, off + i));
 }
 
+static int mr_access(void)
+{
+	return ACCESS | (opt.atomic ? IBV_ACCESS_REMOTE_ATOMIC : 0);
+}
+
 /* ibv_reg_mr() that must give a dma-buf MR (@bar) or a host MR. */
 static struct ibv_mr *reg(struct ctx *c, void *addr, size_t len, bool bar,
 			  const char *what)
@@ -219,7 +225,7 @@ static struct ibv_mr *reg(struct ctx *c, void *addr, size_t len, bool bar,
 	long before = live_exports(), after;
 	struct ibv_mr *mr;
 
-	mr = ibv_reg_mr(c->pd, addr, len, ACCESS);
+	mr = ibv_reg_mr(c->pd, addr, len, mr_access());
 	if (!mr)
 		fail("ibv_reg_mr of %s (%p, 0x%zx): %s", what, addr, len,
 		     strerror(errno));
@@ -379,7 +385,7 @@ static int cmd_refuse(struct ctx *c)
 			want = errnos[i].err;
 	if (!want)
 		fail("-e: an errno name, e.g. EFAULT");
-	mr = ibv_reg_mr(c->pd, bar + opt.offset, opt.length, ACCESS);
+	mr = ibv_reg_mr(c->pd, bar + opt.offset, opt.length, mr_access());
 	if (mr)
 		fail("ibv_reg_mr of the BAR succeeded, expected %s",
 		     opt.expect);
@@ -417,7 +423,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: shim_mr_test mixed|stale|refuse|rereg -P resource [-d dev]\n"
-		"       [-o offset] [-l length] [-s seed] [-e ERRNO] [-n rounds]\n");
+		"       [-o offset] [-l length] [-s seed] [-e ERRNO] [-n rounds]\n"
+		"       [-A (remote atomic access too)]\n");
 	exit(2);
 }
 
@@ -431,7 +438,7 @@ int main(int argc, char **argv)
 		usage();
 	cmd = argv[1];
 	optind = 2;
-	while ((o = getopt(argc, argv, "d:P:o:l:s:e:n:")) != -1) {
+	while ((o = getopt(argc, argv, "d:P:o:l:s:e:n:A")) != -1) {
 		switch (o) {
 		case 'd': opt.dev = optarg; break;
 		case 'P': opt.resource = optarg; break;
@@ -440,6 +447,7 @@ int main(int argc, char **argv)
 		case 's': opt.seed = strtoul(optarg, NULL, 0); break;
 		case 'e': opt.expect = optarg; break;
 		case 'n': opt.rounds = strtoul(optarg, NULL, 0); break;
+		case 'A': opt.atomic = true; break;
 		default: usage();
 		}
 	}

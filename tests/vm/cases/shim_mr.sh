@@ -4,7 +4,7 @@
 # program's RDMA wrote through plain ibv_reg_mr() MRs is in the host file
 # behind the near ivshmem BAR, and only there.
 #
-# usage: shim_mr.sh mixed|stale (see tests/vm/guest/shim_mr.sh)
+# usage: shim_mr.sh mixed|stale|bind (see tests/vm/guest/shim_mr.sh)
 . "$(dirname "$0")/../lib/host.sh"
 
 case=${1:-}
@@ -23,8 +23,11 @@ stale)
 	# same address afterwards, so the BAR must still hold seed 21
 	host_check near 0x400000 0x100000 21
 	;;
+bind)
+	host_check near 0x800000 0x100000 31
+	;;
 *)
-	fail "usage: $0 mixed|stale"
+	fail "usage: $0 mixed|stale|bind"
 	;;
 esac
 "$PATTERN" check-zero "$RUN_DIR/ivshmem-far.mem" 0 0x100000 ||

@@ -12,6 +12,12 @@
 #   off    P2PMR_SHIM=0, and no shim at all: ibv_reg_mr on the BAR fails
 #          with EFAULT, as on a stock system
 #   rereg  ibv_rereg_mr of a BAR MR fails with EOPNOTSUPP
+#   bind   mixed, through the resource file bind-mounted elsewhere (as in
+#          a container: /proc/self/maps shows no sysfs path, the kernel
+#          is asked); leaves seed 31 at BAR [8 MiB, 9 MiB)
+#   atomic a BAR MR with remote atomics, which soft-RoCE refuses on device
+#          memory: EOPNOTSUPP and a message saying what to do; with
+#          P2PMR_DROP_REMOTE_ATOMIC=1 registered without them
 . "$(dirname "$0")/lib.sh"
 
 case=${1:-}
@@ -52,8 +58,35 @@ rereg)
 		p2pmr_fail "the refusal was not logged"
 	echo "ok the refusal is logged (P2PMR_DEBUG=1)"
 	;;
+bind)
+	bound=$(mktemp /run/p2pmr-bar.XXXXXX)
+	mount --bind "$res" "$bound" || p2pmr_fail "mount --bind $res"
+	out=$(P2PMR_DEBUG=2 LD_PRELOAD=$shim "$t" mixed -d "$dev" -P "$bound" \
+		-o 0x800000 -l 0x100000 -s 31 -n 20 2>&1)
+	rc=$?
+	umount "$bound"
+	rm -f "$bound"
+	echo "$out"
+	[ $rc -eq 0 ] || p2pmr_fail "mixed MRs through the bind-mounted BAR"
+	echo "$out" | grep -q "a BAR mapping the kernel knows" ||
+		p2pmr_fail "the BAR was not found by asking the kernel"
+	echo "ok the bind-mounted BAR was found by asking the kernel"
+	;;
+atomic)
+	out=$(P2PMR_DEBUG=1 LD_PRELOAD=$shim "$t" refuse -d "$dev" -P "$res" \
+		-l 0x10000 -A -e EOPNOTSUPP 2>&1)
+	rc=$?
+	echo "$out"
+	[ $rc -eq 0 ] || p2pmr_fail "a BAR MR with remote atomics"
+	echo "$out" | grep -q "takes no remote atomics on device memory.*P2PMR_DROP_REMOTE_ATOMIC=1" ||
+		p2pmr_fail "the refusal does not say what to do"
+	echo "ok the refusal says what to do (P2PMR_DEBUG=1)"
+	P2PMR_DROP_REMOTE_ATOMIC=1 LD_PRELOAD=$shim "$t" mixed -d "$dev" \
+		-P "$res" -o 0x100000 -l 0x100000 -s 41 -n 20 -A ||
+		p2pmr_fail "P2PMR_DROP_REMOTE_ATOMIC=1 did not register the BAR"
+	;;
 *)
-	p2pmr_fail "usage: $0 mixed|stale|off|rereg"
+	p2pmr_fail "usage: $0 mixed|stale|off|rereg|bind|atomic"
 	;;
 esac
 p2pmr_expect_idle

@@ -611,6 +611,8 @@ struct ibv_mr *p2pmr_reg_mr_req(struct ibv_pd *pd, void *addr, size_t length,
 		if (was_bar)
 			return stock_answer(pd, addr, length, iova, access,
 					    req, type);
+		if (req && req->flags & P2PMR_REG_STOCK_ERRNO)
+			errno = err;	/* what libibverbs just answered */
 		return NULL;
 	}
 	if (was_bar && info.type == P2PMR_MEM_BAR) {

@@ -1021,6 +1021,7 @@ static struct ibv_mr *closure_reg_host(void *arg)
 static void test_reg_stock_errno(void **state)
 {
 	static const int export_errs[] = { ENOENT, EACCES, EBUSY, EPERM };
+	struct p2pmr_mem_info info;
 	struct p2pmr_reg_req req = {
 		.flags = P2PMR_REG_STOCK_ERRNO,
 		.reg_host = closure_reg_host,
@@ -1052,6 +1053,19 @@ static void test_reg_stock_errno(void **state)
 	/* a range across the BAR's edge: the verbs' answer too */
 	expect_value(closure_reg_host, arg, &req);
 	will_return(closure_reg_host, EFAULT);
+	errno = 0;
+	assert_null(p2pmr_reg_mr_req(&pd, (void *)(X - 0x1000), 0x2000,
+				     X - 0x1000, ACCESS, &req, &type));
+	assert_int_equal(errno, EFAULT);
+
+	/* ... also when only the fresh look finds the edge */
+	maps_text = maps_without_bar;
+	p2pmr_classify_flush();
+	assert_int_equal(p2pmr_classify((void *)X, 1, &info), 0);
+	assert_int_equal(info.type, P2PMR_MEM_HOST);
+	expect_value(closure_reg_host, arg, &req);
+	will_return(closure_reg_host, EFAULT);
+	maps_text = maps_with_bar;
 	errno = 0;
 	assert_null(p2pmr_reg_mr_req(&pd, (void *)(X - 0x1000), 0x2000,
 				     X - 0x1000, ACCESS, &req, &type));

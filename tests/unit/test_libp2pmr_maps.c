@@ -673,6 +673,59 @@ static void test_concurrent_readers(void **state)
 	assert_true(answers > 0);
 }
 
+/*
+ * A thread cancelled while it reads /proc/self/maps (a cancellation
+ * point) under the cache lock must not leave the lock held: the next
+ * classification of another thread would wait for ever.
+ */
+static int cancel_pipe[2];
+
+static int blocking_source(void *arg, char **buf, size_t *cap, size_t *len)
+{
+	char c;
+
+	(void)arg;
+	/* read() is a cancellation point, as the read of the maps file is */
+	if (read(cancel_pipe[0], &c, 1) != 1)
+		return EIO;
+	return fake_maps_copy(maps_no_bars, buf, cap, len);
+}
+
+static void *classify_once(void *arg)
+{
+	struct p2pmr_mem_info info;
+
+	(void)arg;
+	p2pmr_classify((void *)HEAP, 1, &info);
+	return NULL;
+}
+
+static void test_cancelled_reader(void **state)
+{
+	struct p2pmr_mem_info info;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(pipe(cancel_pipe), 0);
+	p2pmr_cache_set_source(blocking_source, NULL);
+	assert_int_equal(pthread_create(&t, NULL, classify_once, NULL), 0);
+	usleep(100000);		/* let it block inside the source */
+	assert_int_equal(pthread_cancel(t), 0);
+	usleep(100000);
+	/* let the read return: cancellation acts once the lock is dropped */
+	assert_int_equal(write(cancel_pipe[1], "xx", 2), 2);
+	assert_int_equal(pthread_join(t, NULL), 0);
+
+	alarm(10);		/* a lock left held hangs here: SIGALRM */
+	p2pmr_classify_flush();
+	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info), 0);
+	assert_int_equal(info.type, P2PMR_MEM_HOST);
+	alarm(0);
+	close(cancel_pipe[0]);
+	close(cancel_pipe[1]);
+	p2pmr_cache_set_source(test_source, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -691,6 +744,7 @@ int main(void)
 		cmocka_unit_test_setup(test_read_error, reset),
 		cmocka_unit_test_setup(test_real_proc_maps, reset),
 		cmocka_unit_test_setup(test_concurrent_readers, reset),
+		cmocka_unit_test_setup(test_cancelled_reader, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

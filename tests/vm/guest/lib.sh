@@ -240,6 +240,76 @@ guest_test_tool() {
 	build_tool "tests/guest/$1"
 }
 
+# --- userspace stacks: Debian's rdma-core 44 (default) or upstream --------
+#
+# scripts/upstream-build.sh builds the upstream stack into its cache on the
+# host and writes $P2PMR_BUILD_DIR/upstream/<component>.env; the guest sees
+# both through the host's / mounted read-only.
+
+# upstream_env <component>: load the env file of an upstream build
+# (rdma-core, perftest, perftest-p2pmr, perftest-p2pmr-44, libfabric);
+# skip the test, saying why, when it was not built or its tarball is
+# absent.
+upstream_env() {
+	local env=$P2PMR_BUILD_DIR/upstream/$1.env
+
+	[ -r "$env" ] ||
+		p2pmr_skip "upstream $1 is not built ($env): run" \
+			"scripts/upstream-build.sh $1 (ctest: upstream.build)"
+	P2PMR_UPSTREAM_MISSING=
+	# shellcheck disable=SC1090
+	. "$env"
+	[ -z "$P2PMR_UPSTREAM_MISSING" ] ||
+		p2pmr_skip "upstream $1: $P2PMR_UPSTREAM_MISSING"
+}
+
+# rdma_core_libibverbs: the libibverbs.so.1 that programs load now (the
+# real file: libibverbs.so.1.<abi>.<release>).
+rdma_core_libibverbs() {
+	local lib
+
+	lib=$(ldd "$(command -v ibv_devices)" |
+		awk '$1 == "libibverbs.so.1" { print $3 }')
+	[ -n "$lib" ] && readlink -f "$lib"
+}
+
+# use_rdma_core <44|v64>: the userspace RDMA stack of the programs this
+# script runs from now on.  44: Debian's rdma-core (the default: its rxe
+# provider has no reg_dmabuf_mr).  v64: upstream rdma-core v64.0 with
+# providers/rdma-core-patches, built in place: LD_LIBRARY_PATH puts its
+# libibverbs.so.1 first, and that libibverbs loads its providers (rxe
+# with reg_dmabuf_mr) from its own build tree; its tools lead PATH.
+# Fails unless the libibverbs programs then load is the one asked for.
+use_rdma_core() {
+	local lib want
+
+	case $1 in
+	44)
+		if [ -n "${P2PMR_RDMA_CORE_V64_LIB:-}" ]; then
+			LD_LIBRARY_PATH=$(echo "$LD_LIBRARY_PATH" | tr : '\n' |
+				grep -vxF "$P2PMR_RDMA_CORE_V64_LIB" | paste -sd:)
+			PATH=$(echo "$PATH" | tr : '\n' |
+				grep -vxF "$P2PMR_RDMA_CORE_V64_BIN" | paste -sd:)
+			[ -n "$LD_LIBRARY_PATH" ] || unset LD_LIBRARY_PATH
+		fi
+		want='/libibverbs\.so\.1\.[0-9]+\.44\.[0-9]+$'
+		;;
+	v64)
+		upstream_env rdma-core
+		export LD_LIBRARY_PATH=$P2PMR_RDMA_CORE_V64_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+		export PATH=$P2PMR_RDMA_CORE_V64_BIN:$PATH
+		want="^$(readlink -f "$P2PMR_RDMA_CORE_V64_LIB")/libibverbs\\.so\\.1\\.[0-9]+\\.64\\.0\$"
+		;;
+	*)
+		p2pmr_fail "use_rdma_core: unknown stack $1 (44 or v64)"
+		;;
+	esac
+	lib=$(rdma_core_libibverbs)
+	echo "$lib" | grep -qE "$want" ||
+		p2pmr_fail "use_rdma_core $1: programs load ${lib:-no libibverbs}"
+	p2pmr_log "rdma-core $1: $lib"
+}
+
 # --- p2pmr.ko and its test importer ---------------------------------------
 
 P2PMR_IMPORTER_CTL=/sys/kernel/debug/p2pmr_test_importer/ctl

@@ -1,17 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Checks what can be checked of perftest-patches/ without perftest's source:
-# every patch is a well-formed `git format-patch` mail (From line, From:,
-# Date:, a numbered Subject:, a commit message body, a Signed-off-by before
-# the "---" separator, a diff), the series is numbered 1..N in file order,
-# each patch touches exactly the files its diffstat says and only paths of
-# perftest's tree, its hunks have the line counts their headers promise, and
-# the README names every patch and the release it applies to.
+# Checks a patch series we carry against an upstream project
+# (perftest-patches/, providers/rdma-core-patches/): every patch is a
+# well-formed `git format-patch` mail (From line, From:, Date:, a numbered
+# Subject:, a commit message body, a Signed-off-by before the "---"
+# separator, a diff), the series is numbered 1..N in file order, each patch
+# touches exactly the files its diffstat says and only paths of the
+# project's tree, its hunks have the line counts their headers promise, and
+# the README names every patch and the release it applies to.  With the
+# release tarball, the series must also apply to it in order with no fuzz
+# (patch --fuzz=0, as git am does); without it the test skips (77) after
+# the mail checks, naming the tarball.
 #
-# usage: perftest_patches.sh [perftest-patches directory]
+# usage: patch_series.sh <series directory> <project> [release tarball]
 set -u
 
-dir=${1:-$(dirname "$0")/../perftest-patches}
+dir=${1:?usage: patch_series.sh <series directory> <project> [tarball]}
+project=${2:?usage: patch_series.sh <series directory> <project> [tarball]}
+tarball=${3:-}
 fail=0
 err() {
 	echo "FAIL: $*"
@@ -128,19 +134,20 @@ for p in "${patches[@]}"; do
 	files=$(sed -n 's/^file: //p' <<<"$out" | sort | tr '\n' ' ')
 	grep -q "$name" "$dir/README.md" 2>/dev/null ||
 		err "$name: not named in $dir/README.md"
+	subject=${subject#\[PATCH\] }
 	echo "$ok $n $name: ${subject#\[PATCH * } [files: $files]"
 done
 
 if [ -f "$dir/README.md" ]; then
-	grep -qE 'perftest.*(release|tag).*[0-9]+\.[0-9]+' "$dir/README.md" ||
-		err "README.md does not name the perftest release the series applies to"
+	grep -qE "$project.*(release|tag).*[0-9]+\\.[0-9]+" "$dir/README.md" ||
+		err "README.md does not name the $project release the series applies to"
 	grep -q 'git am' "$dir/README.md" || err "README.md does not say how to apply (git am)"
 else
 	err "no README.md in $dir"
 fi
 
-# Nothing but the series and its README lives there: no perftest source,
-# no binaries, no scripts that fetch or build perftest.
+# Nothing but the series and its README lives there: no upstream source,
+# no binaries, no scripts that fetch or build the project.
 for f in "$dir"/* "$dir"/.[!.]*; do
 	[ -e "$f" ] || continue
 	case $(basename "$f") in
@@ -149,5 +156,23 @@ for f in "$dir"/* "$dir"/.[!.]*; do
 	esac
 done
 
-[ $fail -eq 0 ] && echo "perftest patches ok: $total patches"
+[ $fail -eq 0 ] || exit 1
+echo "$project patches are well-formed: $total patches"
+
+[ -n "$tarball" ] || exit 0
+[ -r "$tarball" ] ||
+	{ echo "SKIP: $tarball is absent: cannot check that the series applies"; exit 77; }
+tree=$(mktemp -d) || exit 1
+trap 'rm -rf "$tree"' EXIT
+tar -xf "$tarball" -C "$tree" --strip-components=1 ||
+	{ echo "FAIL: cannot extract $tarball"; exit 1; }
+for p in "${patches[@]}"; do
+	if ! out=$(patch -d "$tree" -p1 --fuzz=0 --no-backup-if-mismatch \
+			<"$p" 2>&1) || grep -qiE 'offset|fuzz' <<<"$out"; then
+		printf '    %s\n' "${out//$'\n'/$'\n'    }"
+		err "$(basename "$p") does not apply cleanly to $(basename "$tarball")"
+	fi
+done
+[ $fail -eq 0 ] &&
+	echo "$project patches apply to $(basename "$tarball") with no fuzz or offset"
 exit $fail

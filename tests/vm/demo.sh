@@ -4,11 +4,21 @@
 # run Debian's unmodified ib_write_bw with its server buffer in a PCI BAR
 # (tests/vm/guest/demo.sh), then show from the host, in the file behind
 # that BAR, the bytes the client wrote.  Exits nonzero if any step fails.
+#
+# usage: demo.sh [--stack v64]: rdma-core v64 and perftest 26.04.17 (built
+# by scripts/upstream-build.sh) instead of Debian's rdma-core 44 and
+# perftest (tests/vm/guest/demo.sh).
 . "$(dirname "$0")/lib/host.sh"
 
 start=$(date +%s.%N)
+if [ "${1:-}" = --stack ] && [ "${2:-}" = v64 ]; then
+	upstream_host_env rdma-core
+	upstream_host_env perftest
+elif [ $# -ne 0 ]; then
+	fail "usage: $0 [--stack v64]"
+fi
 new_run_dir
-vm_boot --timeout 300 -- "$GUEST_DIR/demo.sh"
+vm_boot --timeout 300 -- "$GUEST_DIR/demo.sh" "$@"
 [ "$VM_RC" -eq 0 ] || fail "guest side failed (status $VM_RC)"
 
 size=$(guest_fact size)

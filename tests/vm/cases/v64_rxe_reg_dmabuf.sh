@@ -9,14 +9,7 @@
 # dma-buf probe on both stacks.
 . "$(dirname "$0")/../lib/host.sh"
 
-env=$P2PMR_BUILD_DIR/upstream/rdma-core.env
-[ -r "$env" ] || "$P2PMR_SRC_DIR/scripts/upstream-build.sh" rdma-core ||
-	[ $? -eq 77 ] || fail "scripts/upstream-build.sh rdma-core failed"
-P2PMR_UPSTREAM_MISSING=
-# shellcheck disable=SC1090
-. "$env"
-[ -z "$P2PMR_UPSTREAM_MISSING" ] ||
-	skip "rdma-core v64: $P2PMR_UPSTREAM_MISSING"
+upstream_host_env rdma-core
 
 new_run_dir
 vm_boot -- "$GUEST_DIR/v64_rxe_reg_dmabuf.sh" \

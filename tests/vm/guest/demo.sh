@@ -7,7 +7,21 @@
 # and its bandwidth is shown next to a run into host memory.
 #
 # Lines starting with "DEMO " are facts for the host side.
+#
+# usage: demo.sh [--stack v64]
+#   --stack v64  rdma-core v64 with providers/rdma-core-patches and
+#                perftest 26.04.17 built against it, unmodified (it
+#                registers with ibv_reg_mr_ex() first); the client's
+#                buffer is a file it maps, handed back to the host (this
+#                perftest seeds its fill from /dev/urandom)
 . "$(dirname "$0")/lib.sh"
+
+stack=44
+if [ "${1:-}" = --stack ]; then
+	stack=${2:-}
+	[ "$stack" = 44 ] || [ "$stack" = v64 ] ||
+		p2pmr_fail "usage: $0 [--stack 44|v64]"
+fi
 
 size=65536
 iters=${P2PMR_DEMO_ITERS:-2000}
@@ -24,6 +38,18 @@ bw_pair() {
 	WRITE_BW_SERVER_ENV=$server_env write_bw_pair "$dev" $size "$iters" \
 		"$work" "$@"
 }
+
+if [ "$stack" = v64 ]; then
+	use_rdma_core v64
+	upstream_env perftest
+	export PATH=$P2PMR_PERFTEST:$PATH
+	[ "$(command -v ib_write_bw)" = "$P2PMR_PERFTEST/ib_write_bw" ] ||
+		p2pmr_fail "ib_write_bw is not perftest 26.04.17's"
+	client_buf=$work/client.buf
+	truncate -s $((2 * size)) "$client_buf"
+	export WRITE_BW_CLIENT_ARGS="--mmap=$client_buf"
+	echo "userspace: rdma-core v64 ($(rdma_core_libibverbs)), perftest 26.04.17 ($P2PMR_PERFTEST)"
+fi
 
 step "1. The testbed: PCIe topology of the guest"
 lspci -tv
@@ -57,6 +83,11 @@ grep -q "shim: .* is device memory: dma-buf MR" "$work/bar.server" ||
 	p2pmr_fail "the server's buffer was not registered as device memory"
 sed 's/^/  | /' "$work/bar.client" | grep -E "bytes|^  \| +$size"
 echo "-> ib_write_bw wrote into the BAR: $bar_bw MB/s"
+if [ -n "${client_buf:-}" ]; then
+	cp "$client_buf" /p2pmr-out/bar.client.buf ||
+		p2pmr_fail "cannot hand the client's buffer to the host"
+	echo "DEMO bar_client_buffer bar.client.buf"
+fi
 p2pmr_expect_idle
 
 step "5. For comparison: the server buffer in host memory (shim preloaded)"

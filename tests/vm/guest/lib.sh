@@ -479,7 +479,8 @@ peer_expect_idle() {
 
 # write_bw_pair <ibdev> <size> <iters> <work dir> <name> [server args...]:
 # an ib_write_bw server with the extra arguments (and the environment in
-# $WRITE_BW_SERVER_ENV) and a client on host memory; prints the client's
+# $WRITE_BW_SERVER_ENV) and a client on host memory (with the arguments in
+# $WRITE_BW_CLIENT_ARGS); prints the client's
 # average bandwidth in MB/s.  Both sides fill their buffers with rand()
 # once connected: "DEMO <name>_client_time[_after]" lines in
 # <work dir>/facts give the host side (tests/vm/lib/perftest_check.py)
@@ -494,8 +495,10 @@ write_bw_pair() {
 	spid=$!
 	wait_tcp_listen 18515
 	echo "DEMO ${log}_client_time $(date +%s)" >>"$work/facts"
+	# shellcheck disable=SC2086
 	ib_write_bw -d "$dev" -x 1 -F -s "$size" -n "$iters" \
-		"$P2PMR_GUEST_IP" >"$work/$log.client" 2>&1
+		${WRITE_BW_CLIENT_ARGS:-} "$P2PMR_GUEST_IP" \
+		>"$work/$log.client" 2>&1
 	rc=$?
 	echo "DEMO ${log}_client_time_after $(date +%s)" >>"$work/facts"
 	wait $spid || rc=1

@@ -20,6 +20,22 @@ skip() {
 	exit 77
 }
 
+# upstream_host_env <component>: load the env file of an upstream build
+# (scripts/upstream-build.sh; the ctest fixture "upstream" makes them),
+# building it first if it is missing; skip the test, saying why, when its
+# tarball is absent.
+upstream_host_env() {
+	local env=$P2PMR_BUILD_DIR/upstream/$1.env
+
+	[ -r "$env" ] || "$P2PMR_SRC_DIR/scripts/upstream-build.sh" "$1" ||
+		[ $? -eq 77 ] || fail "scripts/upstream-build.sh $1 failed"
+	P2PMR_UPSTREAM_MISSING=
+	# shellcheck disable=SC1090
+	. "$env"
+	[ -z "$P2PMR_UPSTREAM_MISSING" ] ||
+		skip "upstream $1: $P2PMR_UPSTREAM_MISSING"
+}
+
 # _fresh_dir <variable> <prefix>: set the variable to a new directory in
 # /dev/shm (the BAR backing files must be shared memory for speed), removed
 # when the test exits unless P2PMR_VM_KEEP=1 (then its path is printed).
@@ -202,12 +218,25 @@ guest_fact() {
 # (tests/vm/guest/lib.sh) wrote into the server's --mmap buffer there,
 # started at <server time>; nothing was written past that buffer, nor
 # into the far BAR.
+# When the guest handed back the client's buffer (<name>_client_buffer: a
+# file in its out/ folder; perftest 26.04 seeds its fill from
+# /dev/urandom), that file is the reference.
 host_check_write_bw() {
-	python3 "$P2PMR_SRC_DIR/tests/vm/lib/perftest_check.py" \
-		"$RUN_DIR/ivshmem-near.mem" "$2" "$3" \
-		"$(guest_fact "$1_client_time")" \
-		"$(guest_fact "$1_client_time_after")" ||
-		fail "the host file does not hold what ib_write_bw's client wrote"
+	local cbuf
+
+	cbuf=$(guest_fact "$1_client_buffer")
+	if [ -n "$cbuf" ]; then
+		python3 "$P2PMR_SRC_DIR/tests/vm/lib/perftest_check.py" \
+			--client-buffer "$RUN_DIR/ivshmem-near.mem" "$2" \
+			"$RUN_DIR/out/$cbuf" ||
+			fail "the host file does not hold what ib_write_bw's client wrote"
+	else
+		python3 "$P2PMR_SRC_DIR/tests/vm/lib/perftest_check.py" \
+			"$RUN_DIR/ivshmem-near.mem" "$2" "$3" \
+			"$(guest_fact "$1_client_time")" \
+			"$(guest_fact "$1_client_time_after")" ||
+			fail "the host file does not hold what ib_write_bw's client wrote"
+	fi
 	"$PATTERN" check-zero "$RUN_DIR/ivshmem-near.mem" $((2 * $2)) \
 		$((0x100000)) || fail "something wrote past ib_write_bw's buffer"
 	"$PATTERN" check-zero "$RUN_DIR/ivshmem-far.mem" 0 0x100000 ||

@@ -12,6 +12,13 @@ fill, for seeds from the times the guest logged.
 
 usage: perftest_check.py FILE SIZE SERVER_TIME CLIENT_TIME_BEFORE
                          CLIENT_TIME_AFTER
+       perftest_check.py --client-buffer FILE SIZE CLIENT_BUFFER
+
+perftest 26.04 and later fill buffers from a generator seeded from
+/dev/urandom: there the client's buffer is a file it mapped with --mmap,
+which the guest hands back (CLIENT_BUFFER); one half of the server's
+buffer in the BAR must hold its first SIZE bytes, and the other half,
+the server's own fill, must not.
 """
 import ctypes
 import sys
@@ -24,7 +31,35 @@ def sequence(seed, n):
     return bytes(libc.rand() & 0xff for _ in range(n))
 
 
+def check_client_buffer(path, size, client_path):
+    with open(path, "rb") as f:
+        data = f.read(2 * size)
+    with open(client_path, "rb") as f:
+        cli = f.read(size)
+    if len(cli) != size or len(set(cli)) < 16:
+        print(f"FAIL: {client_path} does not hold {size} bytes of a "
+              "random fill", file=sys.stderr)
+        return 1
+    halves = [data[h * size:(h + 1) * size] for h in (0, 1)]
+    written = [h for h in (0, 1) if halves[h] == cli]
+    if len(written) != 1 or len(set(halves[1 - written[0]])) < 16:
+        print(f"FAIL: the first {2 * size} bytes of {path} are not one "
+              "half the client's bytes and one half the server's own fill; "
+              f"first 16: {data[:16].hex()}, client's: {cli[:16].hex()}",
+              file=sys.stderr)
+        return 1
+    half = written[0]
+    print(f"BAR bytes [{half * size:#x}, {(half + 1) * size:#x}) = bytes "
+          f"[0, {size:#x}) of the client's buffer: written by RDMA")
+    print(f"BAR bytes [{(1 - half) * size:#x}, {(2 - half) * size:#x}) = "
+          "the server's own fill, untouched")
+    return 0
+
+
 def main():
+    if sys.argv[1] == "--client-buffer":
+        return check_client_buffer(sys.argv[2], int(sys.argv[3]),
+                                   sys.argv[4])
     path, size, t_srv, t_c0, t_c1 = sys.argv[1], *map(int, sys.argv[2:])
     with open(path, "rb") as f:
         data = f.read(2 * size)

@@ -12,13 +12,14 @@ fill, for seeds from the times the guest logged.
 
 usage: perftest_check.py FILE SIZE SERVER_TIME CLIENT_TIME_BEFORE
                          CLIENT_TIME_AFTER
-       perftest_check.py --client-buffer FILE SIZE CLIENT_BUFFER
+       perftest_check.py --client-buffer FILE SIZE CLIENT_BUFFER [OFFSET]
 
 perftest 26.04 and later fill buffers from a generator seeded from
 /dev/urandom: there the client's buffer is a file it mapped with --mmap,
 which the guest hands back (CLIENT_BUFFER); one half of the server's
 buffer in the BAR must hold its first SIZE bytes, and the other half,
-the server's own fill, must not.
+the server's own fill, must not.  OFFSET: where the server's buffer
+starts in FILE (default 0).
 """
 import ctypes
 import sys
@@ -31,8 +32,9 @@ def sequence(seed, n):
     return bytes(libc.rand() & 0xff for _ in range(n))
 
 
-def check_client_buffer(path, size, client_path):
+def check_client_buffer(path, size, client_path, offset=0):
     with open(path, "rb") as f:
+        f.seek(offset)
         data = f.read(2 * size)
     with open(client_path, "rb") as f:
         cli = f.read(size)
@@ -48,10 +50,11 @@ def check_client_buffer(path, size, client_path):
               f"first 16: {data[:16].hex()}, client's: {cli[:16].hex()}",
               file=sys.stderr)
         return 1
-    half = written[0]
-    print(f"BAR bytes [{half * size:#x}, {(half + 1) * size:#x}) = bytes "
+    start = offset + written[0] * size
+    other = offset + (1 - written[0]) * size
+    print(f"BAR bytes [{start:#x}, {start + size:#x}) = bytes "
           f"[0, {size:#x}) of the client's buffer: written by RDMA")
-    print(f"BAR bytes [{(1 - half) * size:#x}, {(2 - half) * size:#x}) = "
+    print(f"BAR bytes [{other:#x}, {other + size:#x}) = "
           "the server's own fill, untouched")
     return 0
 
@@ -59,7 +62,9 @@ def check_client_buffer(path, size, client_path):
 def main():
     if sys.argv[1] == "--client-buffer":
         return check_client_buffer(sys.argv[2], int(sys.argv[3]),
-                                   sys.argv[4])
+                                   sys.argv[4],
+                                   int(sys.argv[5], 0) if len(sys.argv) > 5
+                                   else 0)
     path, size, t_srv, t_c0, t_c1 = sys.argv[1], *map(int, sys.argv[2:])
     with open(path, "rb") as f:
         data = f.read(2 * size)

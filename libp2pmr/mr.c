@@ -359,7 +359,7 @@ static struct ibv_mr *reg_bar(struct ibv_pd *pd, void *addr, size_t length,
 	struct ibv_mr *mr;
 	int fd, err;
 
-	fd = p2pmr_export_va((void *)start, end - start, 0, NULL);
+	fd = p2pmr_export_va((void *)start, end - start, 0, NULL, 0);
 	if (fd < 0)
 		return NULL;
 	mr = p2pmr_reg_dmabuf_mr(pd, (uintptr_t)addr - start, length, iova,

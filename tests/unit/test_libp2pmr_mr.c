@@ -700,7 +700,7 @@ static void test_reg_stale_bar(void **state)
 	uint64_t reads;
 
 	(void)state;
-	assert_int_equal(p2pmr_classify((void *)X, 1, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)X, 1, &info, sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 	reads = p2pmr_cache_read_count();
 
@@ -826,7 +826,7 @@ static void test_reg_einval_finds_bar(void **state)
 
 	(void)state;
 	maps_text = maps_without_bar;
-	assert_int_equal(p2pmr_classify((void *)X, 1, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)X, 1, &info, sizeof(info)), 0);
 	reg_bar_found_after(EINVAL);
 
 	/* EINVAL on host memory stays EINVAL, after that one look */
@@ -883,7 +883,7 @@ static void test_reg_efault_partial(void **state)
 
 	(void)state;
 	maps_text = maps_without_bar;
-	assert_int_equal(p2pmr_classify((void *)X, 1, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)X, 1, &info, sizeof(info)), 0);
 	maps_text = maps_with_bar;
 	expect_any(mock_reg_mr, addr);
 	expect_any(mock_reg_mr, length);

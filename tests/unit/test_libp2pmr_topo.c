@@ -607,12 +607,15 @@ static void test_public_call(void **state)
 
 	(void)state;
 	p2pmr_set_sysfs_root(root);
-	assert_int_equal(p2pmr_query_p2p("rxe0", "04:00.0", &out), 0);
+	assert_int_equal(p2pmr_query_p2p("rxe0", "04:00.0", &out,
+					 sizeof(out)), 0);
 	assert_answer(&out, P2PMR_PATH_BUS_ADDR, P2PMR_REASON_COMMON_UPSTREAM,
 		      4);
 	assert_false(out.flags & P2PMR_P2P_KERNEL);
-	assert_int_equal(p2pmr_query_p2p("rxe0", "04:00.0", NULL), EINVAL);
-	assert_int_equal(p2pmr_query_p2p("nosuch0", "04:00.0", &out), ENOENT);
+	assert_int_equal(p2pmr_query_p2p("rxe0", "04:00.0", NULL,
+					 sizeof(out)), EINVAL);
+	assert_int_equal(p2pmr_query_p2p("nosuch0", "04:00.0", &out,
+					 sizeof(out)), ENOENT);
 	p2pmr_set_sysfs_root(NULL);
 }
 

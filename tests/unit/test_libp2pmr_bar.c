@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "ext_struct.h"
 #include "fake_env.h"
 #include "p2pmr_internal.h"
 
@@ -538,6 +539,45 @@ static void test_export_va_ioctl(void **state)
 	assert_int_equal(errno, EFAULT);
 }
 
+static int export_va_len(void *buf, size_t len, void *arg)
+{
+	int fd;
+
+	(void)arg;
+	/* a refused length must not reach the kernel: no ioctl queued */
+	if (len >= P2PMR_MEM_INFO_LEN_V1) {
+		expect_value(kernel_ioctl, cmd->size,
+			     sizeof(struct p2pmr_export_va));
+		expect_value(kernel_ioctl, cmd->flags, 0);
+		expect_value(kernel_ioctl, cmd->addr, 0x7f0000010000);
+		expect_value(kernel_ioctl, cmd->length, 0x3000);
+		expect_value(kernel_ioctl, cmd->open_flags,
+			     O_RDWR | O_CLOEXEC);
+		will_return(kernel_ioctl, 50);
+		will_return(kernel_ioctl, 0);
+	}
+	errno = 0;
+	fd = p2pmr_export_va((void *)0x7f0000010000, 0x3000, 0, buf, len);
+	if (fd < 0)
+		return errno;
+	assert_int_equal(fd, 50);
+	return 0;
+}
+
+/* The struct's length, as p2pmr.h's rule says (ext_struct.h). */
+static void test_export_va_info_len(void **state)
+{
+	struct p2pmr_mem_info ref;
+
+	(void)state;
+	ext_check_lengths(export_va_len, NULL, sizeof(ref),
+			  P2PMR_MEM_INFO_LEN_V1,
+			  offsetof(struct p2pmr_mem_info, comp_mask), &ref);
+	assert_int_equal(ref.type, P2PMR_MEM_BAR);
+	assert_string_equal(ref.pci_addr, "0001:81:01.2");
+	assert_int_equal(ref.bar_offset, 0x200000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -551,6 +591,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_export_fd_ioctl,
 						kernel_setup, kernel_teardown),
 		cmocka_unit_test_setup_teardown(test_export_va_ioctl,
+						kernel_setup, kernel_teardown),
+		cmocka_unit_test_setup_teardown(test_export_va_info_len,
 						kernel_setup, kernel_teardown),
 	};
 

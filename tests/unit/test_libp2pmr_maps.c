@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "ext_struct.h"
 #include "fake_env.h"
 #include "p2pmr_internal.h"
 
@@ -448,6 +449,26 @@ static void test_partial_overlap(void **state)
 	}
 }
 
+static int classify_len(void *buf, size_t len, void *arg)
+{
+	(void)arg;
+	return p2pmr_classify((void *)(X + 0x1010), 0x100, buf, len);
+}
+
+/* The struct's length, as p2pmr.h's rule says (ext_struct.h). */
+static void test_info_len(void **state)
+{
+	struct p2pmr_mem_info ref;
+
+	(void)state;
+	ext_check_lengths(classify_len, NULL, sizeof(ref),
+			  P2PMR_MEM_INFO_LEN_V1,
+			  offsetof(struct p2pmr_mem_info, comp_mask), &ref);
+	assert_int_equal(ref.type, P2PMR_MEM_BAR);
+	assert_string_equal(ref.pci_addr, DEV1);
+	assert_int_equal(ref.bar_offset, 0x1010);
+}
+
 static void test_bad_arguments(void **state)
 {
 	struct p2pmr_mem_info info;
@@ -716,6 +737,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bar_hit, reset),
 		cmocka_unit_test_setup(test_host_miss, reset),
 		cmocka_unit_test_setup(test_partial_overlap, reset),
+		cmocka_unit_test_setup(test_info_len, reset),
 		cmocka_unit_test_setup(test_bad_arguments, reset),
 		cmocka_unit_test_setup(test_host_is_cached, reset),
 		cmocka_unit_test_setup(test_bar_hit_is_checked, reset),

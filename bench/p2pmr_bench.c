@@ -295,7 +295,7 @@ static void reg_once(struct ibv_pd *pd, int v, void *host, void *bar,
 		mr = ibv_reg_mr(pd, host, size, REG_ACCESS);
 		break;
 	case V_BAR_FRESH:
-		fd = p2pmr_export_va(bar, size, 0, NULL);
+		fd = p2pmr_export_va(bar, size, 0, NULL, 0);
 		if (fd < 0)
 			die("p2pmr_export_va %zu: %s", size, strerror(errno));
 		mr = p2pmr_reg_dmabuf_mr(pd, 0, size, (uintptr_t)bar, fd,
@@ -347,7 +347,7 @@ static int cmd_reg(void)
 		size_t size = sizes[si];
 		int fd, r, k;
 
-		fd = p2pmr_export_va(bar, size, 0, NULL);
+		fd = p2pmr_export_va(bar, size, 0, NULL, 0);
 		if (fd < 0)
 			die("p2pmr_export_va: %s", strerror(errno));
 		for (k = 0; k < NR_REG_VARIANTS; k++) {
@@ -517,7 +517,7 @@ static int cmd_rdma(void)
 	if (bar_len < MIB)
 		die("%s: BAR too small", opt_res);
 	mr[0] = ibv_reg_mr(pd, host, MIB, REG_ACCESS);
-	fd = p2pmr_export_va(bar, MIB, 0, NULL);
+	fd = p2pmr_export_va(bar, MIB, 0, NULL, 0);
 	if (fd < 0)
 		die("p2pmr_export_va: %s", strerror(errno));
 	mr[1] = p2pmr_reg_dmabuf_mr(pd, 0, MIB, (uintptr_t)bar, fd,
@@ -655,7 +655,7 @@ static double classify_ns(const void *addr, size_t len, int iters)
 	int i;
 
 	for (i = 0; i < iters; i++)
-		if (p2pmr_classify(addr, len, &info))
+		if (p2pmr_classify(addr, len, &info, sizeof(info)))
 			die("p2pmr_classify: %s", strerror(errno));
 	return (double)(now_ns() - t0) / iters;
 }

@@ -46,9 +46,11 @@ function(p2pmr_add_kernel_module name srcdir)
 		${links}
 		COMMAND ${CMAKE_COMMAND} -E env --unset=MAKEFLAGS --unset=MFLAGS
 			make -C ${P2PMR_KDIR} M=${bdir}
-			P2PMR_SRC_ROOT=${PROJECT_SOURCE_DIR} ${kbuild_flags}
+			P2PMR_SRC_ROOT=${PROJECT_SOURCE_DIR}
+			P2PMR_VERSION=${PROJECT_VERSION} ${kbuild_flags}
 			${KM_MAKE_ARGS} modules
 		DEPENDS ${sources} ${KM_DEPENDS}
+			${PROJECT_SOURCE_DIR}/CMakeLists.txt
 		COMMENT "Building kernel module ${KM_DIR}/${name}.ko for ${P2PMR_KVER}"
 		VERBATIM)
 	add_custom_target(kmod_${KM_DIR} ALL DEPENDS ${bdir}/${name}.ko)

@@ -560,9 +560,18 @@ static int classify(const void *addr, size_t length,
 }
 
 int p2pmr_classify(const void *addr, size_t length,
-		   struct p2pmr_mem_info *info)
+		   struct p2pmr_mem_info *info, size_t info_len)
 {
-	return classify(addr, length, info, CHECK_HITS, 0);
+	struct p2pmr_mem_info full;
+	int err;
+
+	err = p2pmr_check_out("classify", info, info_len,
+			      P2PMR_MEM_INFO_LEN_V1);
+	if (err)
+		return err;
+	err = classify(addr, length, &full, CHECK_HITS, 0);
+	p2pmr_copy_out(info, info_len, &full, sizeof(full));
+	return err;
 }
 
 int p2pmr_classify_trust_hits(const void *addr, size_t length,

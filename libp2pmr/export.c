@@ -199,14 +199,19 @@ int p2pmr_export_fd(int resource_fd, uint64_t offset, uint64_t length,
  * refusal is an answer, not an error worth a log line.
  */
 static int export_va(const void *addr, size_t length, int flags,
-		     struct p2pmr_mem_info *info_out, bool quiet)
+		     struct p2pmr_mem_info *info_out, size_t info_len,
+		     bool quiet)
 {
 	struct p2pmr_export_va cmd;
+	struct p2pmr_mem_info info;
 	struct p2pmr_pci_addr pci;
 	int fd, err;
 
 	err = check_export("export_va", "address", flags, (uintptr_t)addr,
 			   length);
+	if (!err && info_out)
+		err = p2pmr_check_out("export_va", info_out, info_len,
+				      P2PMR_MEM_INFO_LEN_V1);
 	if (err) {
 		errno = err;
 		return -1;
@@ -233,23 +238,24 @@ static int export_va(const void *addr, size_t length, int flags,
 	pci.bus = cmd.out_pci_bus;
 	pci.devfn = cmd.out_pci_devfn;
 	if (info_out) {
-		memset(info_out, 0, sizeof(*info_out));
-		info_out->type = P2PMR_MEM_BAR;
-		info_out->flags = P2PMR_MEM_CONTAINED | P2PMR_MEM_SHARED |
-				  P2PMR_MEM_WRITABLE;
+		memset(&info, 0, sizeof(info));
+		info.type = P2PMR_MEM_BAR;
+		info.flags = P2PMR_MEM_CONTAINED | P2PMR_MEM_SHARED |
+			     P2PMR_MEM_WRITABLE;
 		if (cmd.out_flags & P2PMR_EXPORT_OUT_WC)
-			info_out->flags |= P2PMR_MEM_WC;
+			info.flags |= P2PMR_MEM_WC;
 		if (cmd.out_flags & P2PMR_EXPORT_OUT_PREFETCHABLE)
-			info_out->flags |= P2PMR_MEM_PREFETCHABLE;
-		info_out->pci_domain = pci.domain;
-		info_out->pci_bus = pci.bus;
-		info_out->pci_devfn = pci.devfn;
-		info_out->bar = cmd.out_bar;
-		info_out->bar_offset = cmd.out_offset;
-		info_out->map_start = (uintptr_t)addr;
-		info_out->map_length = length;
-		p2pmr_pci_addr_format(&pci, info_out->pci_addr,
-				      sizeof(info_out->pci_addr));
+			info.flags |= P2PMR_MEM_PREFETCHABLE;
+		info.pci_domain = pci.domain;
+		info.pci_bus = pci.bus;
+		info.pci_devfn = pci.devfn;
+		info.bar = cmd.out_bar;
+		info.bar_offset = cmd.out_offset;
+		info.map_start = (uintptr_t)addr;
+		info.map_length = length;
+		p2pmr_pci_addr_format(&pci, info.pci_addr,
+				      sizeof(info.pci_addr));
+		p2pmr_copy_out(info_out, info_len, &info, sizeof(info));
 	}
 	p2pmr_dbg("exported %p+0x%zx (BAR %u offset 0x%llx) as dma-buf fd %d",
 		  addr, length, cmd.out_bar,
@@ -258,12 +264,12 @@ static int export_va(const void *addr, size_t length, int flags,
 }
 
 int p2pmr_export_va(const void *addr, size_t length, int flags,
-		    struct p2pmr_mem_info *info_out)
+		    struct p2pmr_mem_info *info_out, size_t info_len)
 {
-	return export_va(addr, length, flags, info_out, false);
+	return export_va(addr, length, flags, info_out, info_len, false);
 }
 
 int p2pmr_export_va_probe(const void *addr, size_t length)
 {
-	return export_va(addr, length, 0, NULL, true);
+	return export_va(addr, length, 0, NULL, 0, true);
 }

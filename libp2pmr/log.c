@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 /*
- * Messages, the library version, the names of the uapi enums, and the
- * library's fork() handler.
+ * Messages, the library version, the names of the uapi enums, the
+ * copying out of extensible structs, and the library's fork() handler.
  *
  * A message goes to the application's log function when it set one, else
  * to stderr when P2PMR_DEBUG asks for its level.  Nothing here changes
@@ -12,12 +12,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "p2pmr_internal.h"
-
-#ifndef P2PMR_LIB_VERSION
-#error "P2PMR_LIB_VERSION must be defined by the build"
-#endif
 
 /* Longest message; longer ones are cut. */
 #define P2PMR_LOG_LEN	512
@@ -55,7 +52,32 @@ __attribute__((constructor)) static void p2pmr_init(void)
 
 const char *p2pmr_version(void)
 {
-	return P2PMR_LIB_VERSION;
+	/* p2pmr/version.h, generated from the project's one version */
+	return P2PMR_VERSION_STRING;
+}
+
+int p2pmr_check_out(const char *what, const void *dst, size_t dst_len,
+		    size_t min_len)
+{
+	if (!dst) {
+		p2pmr_err("%s: no struct to fill in", what);
+		return EINVAL;
+	}
+	if (dst_len < min_len) {
+		p2pmr_err("%s: struct length %zu, below the %zu of its first release",
+			  what, dst_len, min_len);
+		return EINVAL;
+	}
+	return 0;
+}
+
+void p2pmr_copy_out(void *dst, size_t dst_len, const void *src,
+		    size_t src_len)
+{
+	size_t n = dst_len < src_len ? dst_len : src_len;
+
+	memcpy(dst, src, n);
+	memset((char *)dst + n, 0, dst_len - n);
 }
 
 void p2pmr_set_log_fn(p2pmr_log_fn fn, void *arg)

@@ -500,7 +500,7 @@ static struct ibv_mr *reg_bar(struct ibv_pd *pd, void *addr, size_t length,
 	if (probe)
 		fd = p2pmr_export_va_probe((void *)start, end - start);
 	else
-		fd = p2pmr_export_va((void *)start, end - start, 0, NULL);
+		fd = p2pmr_export_va((void *)start, end - start, 0, NULL, 0);
 	if (fd < 0)
 		return NULL;
 	*exported = true;

@@ -277,4 +277,17 @@ void p2pmr_dev_fork_unlock(void);
 void p2pmr_mr_fork_lock(void);
 void p2pmr_mr_fork_unlock(void);
 
+/*
+ * Extensible structs handed to the caller (the rule is in p2pmr.h).
+ * p2pmr_check_out() refuses a NULL struct or one shorter than its first
+ * release (EINVAL, logged); p2pmr_copy_out() writes exactly @dst_len
+ * bytes: those of @src that fit, zero after them.  A field added later
+ * must have its comp_mask bit cleared in @src when it does not fit whole
+ * into @dst_len.
+ */
+int p2pmr_check_out(const char *what, const void *dst, size_t dst_len,
+		    size_t min_len);
+void p2pmr_copy_out(void *dst, size_t dst_len, const void *src,
+		    size_t src_len);
+
 #endif /* P2PMR_INTERNAL_H */

@@ -780,7 +780,7 @@ out:
 }
 
 int p2pmr_query_p2p(const char *rdma_dev, const char *pci_addr,
-		    struct p2pmr_p2p_info *out)
+		    struct p2pmr_p2p_info *out, size_t out_len)
 {
 	struct p2pmr_topo_env env = {
 		.sysfs_root = p2pmr_sysfs_root(),
@@ -790,6 +790,14 @@ int p2pmr_query_p2p(const char *rdma_dev, const char *pci_addr,
 		/* the module's view of another sysfs tree would be wrong */
 		.use_kernel = !strcmp(p2pmr_sysfs_root(), "/sys"),
 	};
+	struct p2pmr_p2p_info full;
+	int err;
 
-	return p2pmr_query_p2p_env(&env, rdma_dev, pci_addr, out);
+	err = p2pmr_check_out("query_p2p", out, out_len,
+			      P2PMR_P2P_INFO_LEN_V1);
+	if (err)
+		return err;
+	err = p2pmr_query_p2p_env(&env, rdma_dev, pci_addr, &full);
+	p2pmr_copy_out(out, out_len, &full, sizeof(full));
+	return err;
 }

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # The DKMS recipe builds p2pmr.ko for the guest kernel from the layout
 # scripts/dkms-install.sh makes, in a private DKMS tree:
-#  - without a peer-memory API, a module that does not need one;
+#  - without a peer-memory API, a module that does not need one, whose
+#    MODULE_VERSION is the project's (the DKMS tree has no CMakeLists.txt:
+#    dkms.conf hands PACKAGE_VERSION to Kbuild);
 #  - with an OFED-style kernel tree (the testbed's peer-memory host's
 #    <rdma/peer_mem.h> and Module.symvers, laid out as OFED installs them
 #    in /usr/src/ofa_kernel/default), a module whose client needs
@@ -50,7 +52,10 @@ ko_needs() {
 	modinfo -F depends "$1" | tr ',' '\n' | grep -qx "$2"
 }
 
-echo "1..6"
+version=$(sed -n 's/^project(p2pmr VERSION \([0-9.]*\).*/\1/p' \
+	"$root/CMakeLists.txt")
+
+echo "1..7"
 
 if ko=$(dkms_build plain P2PMR_PEER_MEM_DIR=) && [ -n "$ko" ]; then
 	ok "dkms builds p2pmr.ko without a peer-memory API"
@@ -61,10 +66,18 @@ if ko=$(dkms_build plain P2PMR_PEER_MEM_DIR=) && [ -n "$ko" ]; then
 		not_ok "vermagic '$(modinfo -F vermagic "$ko")'," \
 		       "depends '$(modinfo -F depends "$ko")'"
 	fi
+	if [ -n "$version" ] &&
+	   [ "$(modinfo -F version "$ko")" = "$version" ]; then
+		ok "its MODULE_VERSION is the project's, $version"
+	else
+		not_ok "MODULE_VERSION '$(modinfo -F version "$ko")'," \
+		       "project version '$version'"
+	fi
 else
 	not_ok "dkms build without a peer-memory API"
 	sed 's/^/# /' "$work/plain.log"
 	find "$work/plain" -name make.log -exec sed 's/^/# /' {} +
+	not_ok "(no module to check)"
 	not_ok "(no module to check)"
 fi
 

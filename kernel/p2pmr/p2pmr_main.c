@@ -492,4 +492,5 @@ module_exit(p2pmr_exit);
 
 MODULE_DESCRIPTION("Export PCI BAR ranges as dma-bufs for peer-to-peer DMA");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(P2PMR_VERSION);
 P2PMR_IMPORT_NS_DMA_BUF();

@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "ext_struct.h"
 #include "fake_env.h"
 #include "p2pmr_internal.h"
 
@@ -211,7 +212,8 @@ static void test_bar_open_wc(void **state)
 	assert_int_equal(read_byte("resource2_wc", 0x1234), 0xab);
 
 	/* and classified as BAR 2, from what bar_open told the cache */
-	assert_int_equal(p2pmr_classify(p + 0x1000, 0x100, &info), 0);
+	assert_int_equal(p2pmr_classify(p + 0x1000, 0x100, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 	assert_string_equal(info.pci_addr, DEV);
 	assert_int_equal(info.bar, 2);
@@ -262,7 +264,7 @@ static void test_bar_open_small(void **state)
 	assert_int_equal(p2pmr_bar_length(bar), BAR5_LEN);
 	p = p2pmr_bar_addr(bar);
 	assert_int_equal(p[BAR5_LEN - 1], 0x55);
-	assert_int_equal(p2pmr_classify(p, 1, &info), 0);
+	assert_int_equal(p2pmr_classify(p, 1, &info, sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 	assert_int_equal(info.map_length, p2pmr_page_size());
 	assert_int_equal(p2pmr_bar_close(bar), 0);
@@ -285,20 +287,22 @@ static void test_bar_open_cache(void **state)
 	(void)state;
 	p2pmr_cache_reset();
 	/* build the cache first, then map */
-	assert_int_equal(p2pmr_classify(&info, sizeof(info), &info), 0);
+	assert_int_equal(p2pmr_classify(&info, sizeof(info), &info,
+					sizeof(info)), 0);
 	assert_int_equal(p2pmr_cache_read_count(), 1);
 	bar = p2pmr_bar_open(DEV, 2, 0);
 	assert_non_null(bar);
 	p = p2pmr_bar_addr(bar);
 	for (i = 0; i < 100; i++) {
-		assert_int_equal(p2pmr_classify(p, BAR2_LEN, &info), 0);
+		assert_int_equal(p2pmr_classify(p, BAR2_LEN, &info,
+						sizeof(info)), 0);
 		assert_int_equal(info.type, P2PMR_MEM_BAR);
 	}
 	assert_int_equal(p2pmr_cache_read_count(), 1);
 
 	/* a rebuild keeps it */
 	p2pmr_classify_flush();
-	assert_int_equal(p2pmr_classify(p, 1, &info), 0);
+	assert_int_equal(p2pmr_classify(p, 1, &info, sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 	assert_true(info.flags & P2PMR_MEM_BAR_OPEN);
 	reads = p2pmr_cache_read_count();
@@ -307,13 +311,14 @@ static void test_bar_open_cache(void **state)
 	/* a second BAR beside it */
 	bar0 = p2pmr_bar_open(DEV, 0, 0);
 	assert_non_null(bar0);
-	assert_int_equal(p2pmr_classify(p2pmr_bar_addr(bar0), 1, &info), 0);
+	assert_int_equal(p2pmr_classify(p2pmr_bar_addr(bar0), 1, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.bar, 0);
-	assert_int_equal(p2pmr_classify(p, 1, &info), 0);
+	assert_int_equal(p2pmr_classify(p, 1, &info, sizeof(info)), 0);
 	assert_int_equal(info.bar, 2);
 
 	assert_int_equal(p2pmr_bar_close(bar), 0);
-	assert_int_equal(p2pmr_classify(p, 1, &info), 0);
+	assert_int_equal(p2pmr_classify(p, 1, &info, sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_HOST);
 	assert_int_equal(p2pmr_bar_close(bar0), 0);
 	assert_int_equal(p2pmr_cache_read_count(), reads);
@@ -322,7 +327,8 @@ static void test_bar_open_cache(void **state)
 	p2pmr_cache_reset();
 	bar = p2pmr_bar_open(DEV, 2, 0);
 	assert_non_null(bar);
-	assert_int_equal(p2pmr_classify(p2pmr_bar_addr(bar), 1, &info), 0);
+	assert_int_equal(p2pmr_classify(p2pmr_bar_addr(bar), 1, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 	assert_int_equal(p2pmr_bar_close(bar), 0);
 }
@@ -369,7 +375,7 @@ static void test_export_refused(void **state)
 		errno = 0;
 		assert_int_equal(p2pmr_export_va((void *)rows[i].offset,
 						 rows[i].length, rows[i].flags,
-						 NULL), -1);
+						 NULL, 0), -1);
 		if (errno != rows[i].err)
 			fail_msg("export_va row %zu: errno %d, expected %d", i,
 				 errno, rows[i].err);
@@ -380,7 +386,8 @@ static void test_export_refused(void **state)
 	assert_int_equal(p2pmr_export_fd(0, 0, 4096, 0), -1);
 	assert_int_equal(errno, ENOENT);
 	errno = 0;
-	assert_int_equal(p2pmr_export_va((void *)0x10000, 4096, 0, NULL), -1);
+	assert_int_equal(p2pmr_export_va((void *)0x10000, 4096, 0, NULL,
+					 0), -1);
 	assert_int_equal(errno, ENOENT);
 	p2pmr_set_dev_path(NULL);
 }
@@ -505,7 +512,7 @@ static void test_export_va_ioctl(void **state)
 	will_return(kernel_ioctl, 50);
 	will_return(kernel_ioctl, 0);
 	assert_int_equal(p2pmr_export_va((void *)0x7f0000010000, 0x3000, 0,
-					 &info), 50);
+					 &info, sizeof(info)), 50);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 	assert_string_equal(info.pci_addr, "0001:81:01.2");
 	assert_int_equal(info.pci_domain, 1);
@@ -528,8 +535,47 @@ static void test_export_va_ioctl(void **state)
 	will_return(kernel_ioctl, EFAULT);
 	errno = 0;
 	assert_int_equal(p2pmr_export_va((void *)0x7f0000010000, 0x1000,
-					 P2PMR_EXPORT_RDONLY, NULL), -1);
+					 P2PMR_EXPORT_RDONLY, NULL, 0), -1);
 	assert_int_equal(errno, EFAULT);
+}
+
+static int export_va_len(void *buf, size_t len, void *arg)
+{
+	int fd;
+
+	(void)arg;
+	/* a refused length must not reach the kernel: no ioctl queued */
+	if (len >= P2PMR_MEM_INFO_LEN_V1) {
+		expect_value(kernel_ioctl, cmd->size,
+			     sizeof(struct p2pmr_export_va));
+		expect_value(kernel_ioctl, cmd->flags, 0);
+		expect_value(kernel_ioctl, cmd->addr, 0x7f0000010000);
+		expect_value(kernel_ioctl, cmd->length, 0x3000);
+		expect_value(kernel_ioctl, cmd->open_flags,
+			     O_RDWR | O_CLOEXEC);
+		will_return(kernel_ioctl, 50);
+		will_return(kernel_ioctl, 0);
+	}
+	errno = 0;
+	fd = p2pmr_export_va((void *)0x7f0000010000, 0x3000, 0, buf, len);
+	if (fd < 0)
+		return errno;
+	assert_int_equal(fd, 50);
+	return 0;
+}
+
+/* The struct's length, as p2pmr.h's rule says (ext_struct.h). */
+static void test_export_va_info_len(void **state)
+{
+	struct p2pmr_mem_info ref;
+
+	(void)state;
+	ext_check_lengths(export_va_len, NULL, sizeof(ref),
+			  P2PMR_MEM_INFO_LEN_V1,
+			  offsetof(struct p2pmr_mem_info, comp_mask), &ref);
+	assert_int_equal(ref.type, P2PMR_MEM_BAR);
+	assert_string_equal(ref.pci_addr, "0001:81:01.2");
+	assert_int_equal(ref.bar_offset, 0x200000);
 }
 
 int main(void)
@@ -545,6 +591,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_export_fd_ioctl,
 						kernel_setup, kernel_teardown),
 		cmocka_unit_test_setup_teardown(test_export_va_ioctl,
+						kernel_setup, kernel_teardown),
+		cmocka_unit_test_setup_teardown(test_export_va_info_len,
 						kernel_setup, kernel_teardown),
 	};
 

@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "ext_struct.h"
 #include "fake_env.h"
 #include "p2pmr_internal.h"
 
@@ -336,7 +337,8 @@ static void test_bar_hit(void **state)
 	struct p2pmr_mem_info info;
 
 	(void)state;
-	assert_int_equal(p2pmr_classify((void *)(X + 0x1010), 0x100, &info),
+	assert_int_equal(p2pmr_classify((void *)(X + 0x1010), 0x100, &info,
+					sizeof(info)),
 			 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 	assert_string_equal(info.pci_addr, DEV1);
@@ -352,10 +354,12 @@ static void test_bar_hit(void **state)
 			 P2PMR_MEM_WRITABLE | P2PMR_MEM_PREFETCHABLE);
 
 	/* the whole mapping, to its last byte */
-	assert_int_equal(p2pmr_classify((void *)X, X_LEN, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)X, X_LEN, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 	assert_int_equal(info.bar_offset, 0);
-	assert_int_equal(p2pmr_classify((void *)(X + X_LEN - 1), 1, &info),
+	assert_int_equal(p2pmr_classify((void *)(X + X_LEN - 1), 1, &info,
+					sizeof(info)),
 			 0);
 	assert_int_equal(info.bar_offset, X_LEN - 1);
 
@@ -363,11 +367,13 @@ static void test_bar_hit(void **state)
 	 * A mapping of BAR0 split in two (madvise, mprotect): page 1 of
 	 * the BAR, and a range across the split, as one mapping
 	 */
-	assert_int_equal(p2pmr_classify((void *)(Y + 0xff0), 0x20, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)(Y + 0xff0), 0x20, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 	assert_int_equal(info.map_start, Y);
 	assert_int_equal(info.map_length, 0x4000);
-	assert_int_equal(p2pmr_classify((void *)(Y2 + 0x10), 0x20, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)(Y2 + 0x10), 0x20, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 	assert_int_equal(info.bar, 0);
 	assert_int_equal(info.bar_offset, 0x1010);
@@ -375,7 +381,8 @@ static void test_bar_hit(void **state)
 				     P2PMR_MEM_WRITABLE);
 
 	/* the device is gone, the mapping still there */
-	assert_int_equal(p2pmr_classify((void *)(Z + 0x1000), 0x1000, &info),
+	assert_int_equal(p2pmr_classify((void *)(Z + 0x1000), 0x1000, &info,
+					sizeof(info)),
 			 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 	assert_string_equal(info.pci_addr, DEV2);
@@ -402,7 +409,7 @@ static void test_host_miss(void **state)
 	for (i = 0; i < ARRAY_SIZE(host); i++) {
 		memset(&info, 0xa5, sizeof(info));
 		assert_int_equal(p2pmr_classify((void *)host[i][0], host[i][1],
-						&info), 0);
+						&info, sizeof(info)), 0);
 		if (info.type != P2PMR_MEM_HOST)
 			fail_msg("0x%" PRIx64 "+0x%" PRIx64 " is not host memory",
 				 host[i][0], host[i][1]);
@@ -429,7 +436,8 @@ static void test_partial_overlap(void **state)
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(rows); i++) {
-		if (p2pmr_classify((void *)rows[i].addr, rows[i].len, &info) !=
+		if (p2pmr_classify((void *)rows[i].addr, rows[i].len, &info,
+				   sizeof(info)) !=
 		    EINVAL)
 			fail_msg("row %zu: 0x%" PRIx64 "+0x%" PRIx64 " must be refused with EINVAL",
 				 i, rows[i].addr, rows[i].len);
@@ -441,19 +449,44 @@ static void test_partial_overlap(void **state)
 	}
 }
 
+static int classify_len(void *buf, size_t len, void *arg)
+{
+	(void)arg;
+	return p2pmr_classify((void *)(X + 0x1010), 0x100, buf, len);
+}
+
+/* The struct's length, as p2pmr.h's rule says (ext_struct.h). */
+static void test_info_len(void **state)
+{
+	struct p2pmr_mem_info ref;
+
+	(void)state;
+	ext_check_lengths(classify_len, NULL, sizeof(ref),
+			  P2PMR_MEM_INFO_LEN_V1,
+			  offsetof(struct p2pmr_mem_info, comp_mask), &ref);
+	assert_int_equal(ref.type, P2PMR_MEM_BAR);
+	assert_string_equal(ref.pci_addr, DEV1);
+	assert_int_equal(ref.bar_offset, 0x1010);
+}
+
 static void test_bad_arguments(void **state)
 {
 	struct p2pmr_mem_info info;
 
 	(void)state;
-	assert_int_equal(p2pmr_classify((void *)HEAP, 1, NULL), EINVAL);
-	assert_int_equal(p2pmr_classify((void *)HEAP, 0, &info), EINVAL);
-	assert_int_equal(p2pmr_classify((void *)UINTPTR_MAX, 2, &info),
+	assert_int_equal(p2pmr_classify((void *)HEAP, 1, NULL,
+					sizeof(info)), EINVAL);
+	assert_int_equal(p2pmr_classify((void *)HEAP, 0, &info,
+					sizeof(info)), EINVAL);
+	assert_int_equal(p2pmr_classify((void *)UINTPTR_MAX, 2, &info,
+					sizeof(info)),
 			 EOVERFLOW);
-	assert_int_equal(p2pmr_classify((void *)-4096, 4096, &info),
+	assert_int_equal(p2pmr_classify((void *)-4096, 4096, &info,
+					sizeof(info)),
 			 EOVERFLOW);
 	/* the top byte of the address space is a range like any other */
-	assert_int_equal(p2pmr_classify((void *)(UINTPTR_MAX - 1), 1, &info),
+	assert_int_equal(p2pmr_classify((void *)(UINTPTR_MAX - 1), 1, &info,
+					sizeof(info)),
 			 0);
 	/* nothing was read for refused arguments */
 	assert_int_equal(p2pmr_cache_read_count(), 1);
@@ -471,7 +504,8 @@ static void test_host_is_cached(void **state)
 	(void)state;
 	assert_int_equal(p2pmr_cache_read_count(), 0);
 	for (i = 0; i < 10000; i++) {
-		assert_int_equal(p2pmr_classify((void *)(HEAP + i), 64, &info),
+		assert_int_equal(p2pmr_classify((void *)(HEAP + i), 64, &info,
+						sizeof(info)),
 				 0);
 		assert_int_equal(info.type, P2PMR_MEM_HOST);
 	}
@@ -486,10 +520,12 @@ static void test_bar_hit_is_checked(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info,
+					sizeof(info)), 0);
 	reads = p2pmr_cache_read_count();
 	for (i = 1; i <= 3; i++) {
-		assert_int_equal(p2pmr_classify((void *)X, 4096, &info), 0);
+		assert_int_equal(p2pmr_classify((void *)X, 4096, &info,
+						sizeof(info)), 0);
 		assert_int_equal(info.type, P2PMR_MEM_BAR);
 		assert_int_equal(p2pmr_cache_read_count(), reads + i);
 	}
@@ -501,21 +537,26 @@ static void test_bar_replaced_by_host(void **state)
 	struct p2pmr_mem_info info;
 
 	(void)state;
-	assert_int_equal(p2pmr_classify((void *)(X + 0x1000), 4096, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)(X + 0x1000), 4096, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 
 	set_maps(maps_bar_replaced);
-	assert_int_equal(p2pmr_classify((void *)(X + 0x1000), 4096, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)(X + 0x1000), 4096, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_HOST);
 	/* and it stays host memory, from the cache */
-	assert_int_equal(p2pmr_classify((void *)(X + 0x1000), 4096, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)(X + 0x1000), 4096, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_HOST);
 	/* the BAR that is still mapped is still found */
-	assert_int_equal(p2pmr_classify((void *)Y, 4096, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)Y, 4096, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 	assert_int_equal(info.bar, 0);
 	/* and the one that went with it is not */
-	assert_int_equal(p2pmr_classify((void *)Y2, 4096, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)Y2, 4096, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_HOST);
 }
 
@@ -532,12 +573,14 @@ static void test_bar_mapped_later(void **state)
 
 	(void)state;
 	set_maps(maps_no_bars);
-	assert_int_equal(p2pmr_classify((void *)X, 4096, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)X, 4096, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_HOST);
 	reads = p2pmr_cache_read_count();
 
 	set_maps(maps_with_bars);
-	assert_int_equal(p2pmr_classify((void *)X, 4096, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)X, 4096, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_HOST);
 	assert_int_equal(p2pmr_cache_read_count(), reads);
 
@@ -555,11 +598,13 @@ static void test_bar_mapped_later(void **state)
 
 	/* and after a flush, so does the cached path */
 	set_maps(maps_no_bars);
-	assert_int_equal(p2pmr_classify((void *)X, 4096, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)X, 4096, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_HOST);
 	set_maps(maps_with_bars);
 	p2pmr_classify_flush();
-	assert_int_equal(p2pmr_classify((void *)X, 4096, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)X, 4096, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 	assert_int_equal(info.bar_offset, 0);
 }
@@ -571,14 +616,17 @@ static void test_flush_is_lazy(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info,
+					sizeof(info)), 0);
 	reads = p2pmr_cache_read_count();
 	/* flushes cost nothing until the next classification */
 	for (i = 0; i < 100; i++)
 		p2pmr_classify_flush();
 	assert_int_equal(p2pmr_cache_read_count(), reads);
-	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info), 0);
-	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info,
+					sizeof(info)), 0);
+	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info,
+					sizeof(info)), 0);
 	assert_int_equal(p2pmr_cache_read_count(), reads + 1);
 }
 
@@ -588,18 +636,21 @@ static void test_read_error(void **state)
 
 	(void)state;
 	maps_error = EACCES;
-	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info), EACCES);
+	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info,
+					sizeof(info)), EACCES);
 	assert_int_equal(info.type, P2PMR_MEM_HOST);
 	/* nothing is remembered from a failed read: the next one works */
 	maps_error = 0;
-	assert_int_equal(p2pmr_classify((void *)X, 1, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)X, 1, &info, sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 
 	/* a failed check of a hit is an error, not a guess */
 	maps_error = ENOMEM;
-	assert_int_equal(p2pmr_classify((void *)X, 1, &info), ENOMEM);
+	assert_int_equal(p2pmr_classify((void *)X, 1, &info,
+					sizeof(info)), ENOMEM);
 	/* host memory is still answered from the cache */
-	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_HOST);
 }
 
@@ -612,9 +663,11 @@ static void test_real_proc_maps(void **state)
 
 	(void)state;
 	p2pmr_cache_set_source(NULL, NULL);
-	assert_int_equal(p2pmr_classify(&data, sizeof(data), &info), 0);
+	assert_int_equal(p2pmr_classify(&data, sizeof(data), &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_HOST);
-	assert_int_equal(p2pmr_classify(&stack, sizeof(stack), &info), 0);
+	assert_int_equal(p2pmr_classify(&stack, sizeof(stack), &info,
+					sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_HOST);
 	assert_int_equal(p2pmr_cache_read_count(), 1);
 	p2pmr_cache_set_source(test_source, NULL);
@@ -637,11 +690,13 @@ static void *reader(void *arg)
 
 	(void)arg;
 	while (!__atomic_load_n(&stop_readers, __ATOMIC_ACQUIRE)) {
-		int err = p2pmr_classify((void *)(HEAP + 64), 64, &info);
+		int err = p2pmr_classify((void *)(HEAP + 64), 64, &info,
+					 sizeof(info));
 
 		if (err || info.type != P2PMR_MEM_HOST)
 			__atomic_add_fetch(&bad_answers, 1, __ATOMIC_RELAXED);
-		err = p2pmr_classify((void *)(X + 0x2000), 64, &info);
+		err = p2pmr_classify((void *)(X + 0x2000), 64, &info,
+				     sizeof(info));
 		/* either the BAR, exactly, or host memory */
 		if (err || (info.type == P2PMR_MEM_BAR &&
 			    (info.bar_offset != 0x2000 || info.bar != 2 ||
@@ -696,7 +751,7 @@ static void *classify_once(void *arg)
 	struct p2pmr_mem_info info;
 
 	(void)arg;
-	p2pmr_classify((void *)HEAP, 1, &info);
+	p2pmr_classify((void *)HEAP, 1, &info, sizeof(info));
 	return NULL;
 }
 
@@ -718,7 +773,7 @@ static void test_cancelled_reader(void **state)
 
 	alarm(10);		/* a lock left held hangs here: SIGALRM */
 	p2pmr_classify_flush();
-	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info, sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_HOST);
 	alarm(0);
 	close(cancel_pipe[0]);
@@ -735,6 +790,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bar_hit, reset),
 		cmocka_unit_test_setup(test_host_miss, reset),
 		cmocka_unit_test_setup(test_partial_overlap, reset),
+		cmocka_unit_test_setup(test_info_len, reset),
 		cmocka_unit_test_setup(test_bad_arguments, reset),
 		cmocka_unit_test_setup(test_host_is_cached, reset),
 		cmocka_unit_test_setup(test_bar_hit_is_checked, reset),

@@ -783,7 +783,7 @@ static void test_reg_stale_bar(void **state)
 	uint64_t reads;
 
 	(void)state;
-	assert_int_equal(p2pmr_classify((void *)X, 1, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)X, 1, &info, sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_BAR);
 	reads = p2pmr_cache_read_count();
 
@@ -909,7 +909,7 @@ static void test_reg_einval_finds_bar(void **state)
 
 	(void)state;
 	maps_text = maps_without_bar;
-	assert_int_equal(p2pmr_classify((void *)X, 1, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)X, 1, &info, sizeof(info)), 0);
 	reg_bar_found_after(EINVAL);
 
 	/* EINVAL on host memory stays EINVAL, after that one look */
@@ -1061,7 +1061,7 @@ static void test_reg_stock_errno(void **state)
 	/* ... also when only the fresh look finds the edge */
 	maps_text = maps_without_bar;
 	p2pmr_classify_flush();
-	assert_int_equal(p2pmr_classify((void *)X, 1, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)X, 1, &info, sizeof(info)), 0);
 	assert_int_equal(info.type, P2PMR_MEM_HOST);
 	expect_value(closure_reg_host, arg, &req);
 	will_return(closure_reg_host, EFAULT);
@@ -1079,7 +1079,7 @@ static void test_reg_efault_partial(void **state)
 
 	(void)state;
 	maps_text = maps_without_bar;
-	assert_int_equal(p2pmr_classify((void *)X, 1, &info), 0);
+	assert_int_equal(p2pmr_classify((void *)X, 1, &info, sizeof(info)), 0);
 	maps_text = maps_with_bar;
 	expect_any(mock_reg_mr, addr);
 	expect_any(mock_reg_mr, length);

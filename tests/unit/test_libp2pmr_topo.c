@@ -32,6 +32,7 @@
 
 #include <cmocka.h>
 
+#include "ext_struct.h"
 #include "fake_env.h"
 #include "p2pmr_internal.h"
 
@@ -607,12 +608,36 @@ static void test_public_call(void **state)
 
 	(void)state;
 	p2pmr_set_sysfs_root(root);
-	assert_int_equal(p2pmr_query_p2p("rxe0", "04:00.0", &out), 0);
+	assert_int_equal(p2pmr_query_p2p("rxe0", "04:00.0", &out,
+					 sizeof(out)), 0);
 	assert_answer(&out, P2PMR_PATH_BUS_ADDR, P2PMR_REASON_COMMON_UPSTREAM,
 		      4);
 	assert_false(out.flags & P2PMR_P2P_KERNEL);
-	assert_int_equal(p2pmr_query_p2p("rxe0", "04:00.0", NULL), EINVAL);
-	assert_int_equal(p2pmr_query_p2p("nosuch0", "04:00.0", &out), ENOENT);
+	assert_int_equal(p2pmr_query_p2p("rxe0", "04:00.0", NULL,
+					 sizeof(out)), EINVAL);
+	assert_int_equal(p2pmr_query_p2p("nosuch0", "04:00.0", &out,
+					 sizeof(out)), ENOENT);
+	p2pmr_set_sysfs_root(NULL);
+}
+
+static int query_len(void *buf, size_t len, void *arg)
+{
+	(void)arg;
+	return p2pmr_query_p2p("rxe0", "04:00.0", buf, len);
+}
+
+/* The struct's length, as p2pmr.h's rule says (ext_struct.h). */
+static void test_out_len(void **state)
+{
+	struct p2pmr_p2p_info ref;
+
+	(void)state;
+	p2pmr_set_sysfs_root(root);
+	ext_check_lengths(query_len, NULL, sizeof(ref),
+			  P2PMR_P2P_INFO_LEN_V1,
+			  offsetof(struct p2pmr_p2p_info, comp_mask), &ref);
+	assert_answer(&ref, P2PMR_PATH_BUS_ADDR,
+		      P2PMR_REASON_COMMON_UPSTREAM, 4);
 	p2pmr_set_sysfs_root(NULL);
 }
 
@@ -629,6 +654,7 @@ int main(void)
 		cmocka_unit_test_setup(test_rdma_device_kinds, each),
 		cmocka_unit_test_setup(test_refused_arguments, each),
 		cmocka_unit_test_setup(test_public_call, each),
+		cmocka_unit_test_setup(test_out_len, each),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -99,7 +99,8 @@ static void query_all(void)
 
 		for (k = 0; k < t.nrdma; k++) {
 			r->err[k] = p2pmr_query_p2p(t.rdma[k], r->dev.pci,
-						    &r->info[k]);
+						    &r->info[k],
+						    sizeof(r->info[k]));
 			if (!r->err[k] && !t.rdma_pci[k][0])
 				memcpy(t.rdma_pci[k], r->info[k].rdma_pci_addr,
 				       sizeof(t.rdma_pci[k]));

@@ -16,6 +16,39 @@
  * message through the log function (p2pmr_set_log_fn()).
  *
  * All functions are thread safe.
+ *
+ * Extensible structs
+ * ==================
+ *
+ * A struct the library fills in (struct p2pmr_mem_info, struct
+ * p2pmr_p2p_info) is passed with its length, as efadv_query_mr() does:
+ *
+ *	struct p2pmr_mem_info info;
+ *	err = p2pmr_classify(addr, len, &info, sizeof(info));
+ *
+ * Each struct begins with a 64-bit comp_mask and only ever grows at its
+ * end; a field, once released, keeps its offset, size and meaning.
+ *
+ * - The length must cover every field of the struct's first release
+ *   (P2PMR_MEM_INFO_LEN_V1, P2PMR_P2P_INFO_LEN_V1); a shorter one is
+ *   refused with EINVAL and nothing is written.
+ * - The library writes exactly the length given, never more: the fields it
+ *   knows that lie inside it, and zero in every other byte of it (padding,
+ *   and fields of a later release it does not know).  So a program built
+ *   against an older header gets exactly the fields it knows, and a
+ *   program built against a newer header, run with an older library, gets
+ *   the older fields and zeros.
+ * - comp_mask is written, never read: it has a bit for each field added
+ *   after the first release that the library filled in (its
+ *   P2PMR_*_MASK_* constant; a field whose bit is clear holds zero).  The
+ *   first release defines no such field: comp_mask is 0.
+ *
+ * Inputs are extended by flags instead: every function that takes flags
+ * refuses a flag it does not know with EINVAL, so a program that asks for
+ * something the library in use cannot do is told so.
+ *
+ * The ioctl ABI of the kernel module (p2pmr/linux/p2pmr.h, included below)
+ * has its own rule, stated there; the library speaks it for the caller.
  */
 #ifndef P2PMR_P2PMR_H
 #define P2PMR_P2PMR_H
@@ -24,7 +57,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <linux/p2pmr.h>
+/* The kernel module's uapi header, installed with this one. */
+#include <p2pmr/linux/p2pmr.h>
+/* P2PMR_VERSION_MAJOR, _MINOR, _PATCH, _STRING: this header's release */
+#include <p2pmr/version.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,12 +69,11 @@ extern "C" {
 struct ibv_mr;
 struct ibv_pd;
 
-/* The API this header describes; p2pmr_version() tells the library's. */
-#define P2PMR_VERSION_MAJOR	1
-#define P2PMR_VERSION_MINOR	0
-
 /**
  * p2pmr_version() - version of the library in use
+ *
+ * The release of p2pmr the library was built from, which may be newer
+ * than the header a program was compiled with (P2PMR_VERSION_STRING).
  *
  * Return: a constant string, "MAJOR.MINOR.PATCH".
  */
@@ -203,6 +238,8 @@ enum {
 
 /**
  * struct p2pmr_mem_info - what lies behind an address range
+ * @comp_mask: fields added after the first release that were filled in;
+ *	none is defined yet, so 0 (see "Extensible structs" above)
  * @type: enum p2pmr_mem_type; for P2PMR_MEM_HOST every other field is 0
  * @flags: P2PMR_MEM_*
  * @pci_domain: PCI domain of the BAR's device
@@ -217,6 +254,7 @@ enum {
  * @pci_addr: the device, "dddd:bb:dd.f"
  */
 struct p2pmr_mem_info {
+	uint64_t comp_mask;
 	enum p2pmr_mem_type type;
 	uint32_t flags;
 	uint32_t pci_domain;
@@ -228,13 +266,19 @@ struct p2pmr_mem_info {
 	uint64_t map_start;
 	uint64_t map_length;
 	char pci_addr[P2PMR_PCI_ADDR_MAX];
+	/* New fields go here, each with a P2PMR_MEM_INFO_MASK_* bit. */
 };
+
+/* The least length of struct p2pmr_mem_info accepted: its first release. */
+#define P2PMR_MEM_INFO_LEN_V1 \
+	(offsetof(struct p2pmr_mem_info, pci_addr) + P2PMR_PCI_ADDR_MAX)
 
 /**
  * p2pmr_classify() - tell host memory from a BAR mapping
  * @addr: start of the range
  * @length: its length in bytes, nonzero
  * @info: filled in with the answer
+ * @info_len: sizeof(*@info), at least P2PMR_MEM_INFO_LEN_V1
  *
  * A range is host memory when no mapping of a sysfs resource file overlaps
  * it; it is BAR memory when it lies entirely inside one such mapping.  A
@@ -250,12 +294,13 @@ struct p2pmr_mem_info {
  * application maps with mmap() itself is seen after p2pmr_classify_flush()
  * or the next rebuild; p2pmr_reg_mr() needs no flush.
  *
- * Return: 0; EINVAL for a NULL @info, a zero @length or a partial
- * overlap; EOVERFLOW if the range wraps around; an errno of reading
- * /proc/self/maps.
+ * Return: 0; EINVAL for a NULL @info, an @info_len below
+ * P2PMR_MEM_INFO_LEN_V1 (@info is left untouched), a zero @length or a
+ * partial overlap; EOVERFLOW if the range wraps around; an errno of
+ * reading /proc/self/maps.
  */
 int p2pmr_classify(const void *addr, size_t length,
-		   struct p2pmr_mem_info *info);
+		   struct p2pmr_mem_info *info, size_t info_len);
 
 /**
  * p2pmr_classify_flush() - forget what the classification cache knows
@@ -299,13 +344,16 @@ int p2pmr_export_fd(int resource_fd, uint64_t offset, uint64_t length,
  * @length: length of the range, page aligned, nonzero
  * @flags: as for p2pmr_export_fd()
  * @info_out: if not NULL, filled in with the kernel's view of the range
+ * @info_len: sizeof(*@info_out), at least P2PMR_MEM_INFO_LEN_V1; ignored
+ *	when @info_out is NULL
  *
  * Return: a dma-buf fd (O_CLOEXEC) owned by the caller, who closes it;
  * byte 0 of the dma-buf is the byte at @addr.  -1 with errno set on
- * failure, as for p2pmr_export_fd().
+ * failure, as for p2pmr_export_fd(), or EINVAL for an @info_len below
+ * P2PMR_MEM_INFO_LEN_V1 (checked before anything is exported).
  */
 int p2pmr_export_va(const void *addr, size_t length, int flags,
-		    struct p2pmr_mem_info *info_out);
+		    struct p2pmr_mem_info *info_out, size_t info_len);
 
 /*
  * Memory registration
@@ -395,8 +443,13 @@ enum {
 	P2PMR_P2P_ACS_UNKNOWN = 1 << 4,
 };
 
+/* Size of struct p2pmr_p2p_info's reason_str, with its NUL. */
+#define P2PMR_REASON_STR_MAX	512
+
 /**
  * struct p2pmr_p2p_info - how an RDMA device would reach a BAR
+ * @comp_mask: fields added after the first release that were filled in;
+ *	none is defined yet, so 0 (see "Extensible structs" above)
  * @path: what a dma-buf attach would do
  * @reason: what the topology walk found
  * @distance: PCI hops between the two functions as the kernel's P2PDMA
@@ -409,20 +462,27 @@ enum {
  * @reason_str: the same in words, with what would fix a refusal
  */
 struct p2pmr_p2p_info {
+	uint64_t comp_mask;
 	enum p2pmr_p2p_path path;
 	enum p2pmr_p2p_reason reason;
 	uint32_t distance;
 	uint32_t flags;
 	char rdma_pci_addr[P2PMR_PCI_ADDR_MAX];
 	char bar_pci_addr[P2PMR_PCI_ADDR_MAX];
-	char reason_str[512];
+	char reason_str[P2PMR_REASON_STR_MAX];
+	/* New fields go here, each with a P2PMR_P2P_INFO_MASK_* bit. */
 };
+
+/* The least length of struct p2pmr_p2p_info accepted: its first release. */
+#define P2PMR_P2P_INFO_LEN_V1 \
+	(offsetof(struct p2pmr_p2p_info, reason_str) + P2PMR_REASON_STR_MAX)
 
 /**
  * p2pmr_query_p2p() - can an RDMA device reach a device's BARs
  * @rdma_dev: verbs device name (ibv_get_device_name()), e.g. mlx5_0, rxe0
  * @pci_addr: the BAR's device, "dddd:bb:dd.f" or "bb:dd.f"
  * @out: filled in with the answer
+ * @out_len: sizeof(*@out), at least P2PMR_P2P_INFO_LEN_V1
  *
  * Finds the PCI function behind @rdma_dev (for soft-RoCE, the one behind
  * its network device) and walks the PCI topology as the kernel does.  When
@@ -431,13 +491,14 @@ struct p2pmr_p2p_info {
  * Otherwise the answer is predicted from sysfs.  A refused path is a
  * successful query with @out->path P2PMR_PATH_REFUSED.
  *
- * Return: 0; EINVAL for a NULL or malformed argument; ENOENT if there is
+ * Return: 0; EINVAL for a NULL or malformed argument or an @out_len below
+ * P2PMR_P2P_INFO_LEN_V1 (@out is left untouched); ENOENT if there is
  * no such RDMA or PCI device; ENODEV if the RDMA device has no PCI
  * function (a virtual network device under soft-RoCE); an errno of
  * reading sysfs.
  */
 int p2pmr_query_p2p(const char *rdma_dev, const char *pci_addr,
-		    struct p2pmr_p2p_info *out);
+		    struct p2pmr_p2p_info *out, size_t out_len);
 
 /**
  * p2pmr_path_str() - name of a path

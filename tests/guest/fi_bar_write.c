@@ -3,8 +3,9 @@
  * fi_bar_write: RDMA WRITE into BAR memory through libfabric, the way a
  * libfabric application would register it.
  *
- *   fi_bar_write -m dmabuf|shim -P <resource> [-d <domain>] [-o <offset>]
- *                [-l <length>] [-x <seed>] [-e <errno>]
+ *   fi_bar_write -m dmabuf|shim -P <resource> [-a write|read]
+ *                [-d <domain>] [-o <offset>] [-l <length>] [-x <seed>]
+ *                [-e <errno>]
  *
  *   -m dmabuf  the BAR mapping is exported by address with libp2pmr's
  *              p2pmr_export_va() and the dma-buf registered with
@@ -13,6 +14,10 @@
  *   -m shim    the BAR address is registered with plain fi_mr_reg(), as
  *              for host memory: works only with libp2pmr-shim.so preloaded
  *   -P  the PCI sysfs resource file of the BAR, mapped whole (MAP_SHARED)
+ *   -a write  (default) the BAR MR is the target of fi_write() from a host
+ *             buffer: access FI_REMOTE_WRITE
+ *   -a read   the BAR MR is the local sink of fi_read() from a host
+ *             buffer: access FI_READ (no remote access to the BAR)
  *   -d  the libfabric domain (RDMA device), default rxe0
  *   -o, -l  where in the BAR to write and how much (default 0x100000 each)
  *   -x  the seed of the pattern written (p2pmr_pattern_byte(seed, BAR
@@ -22,12 +27,18 @@
  *
  * Provider "verbs;ofi_rxm", FI_EP_RDM, FI_RMA: two endpoints on one domain
  * in this process (soft-RoCE loopback), so rxm connects them through
- * rdma_cm as it would two processes.  Endpoint A writes the pattern from
- * a registered host buffer into the BAR MR at the MR's virtual address
- * (FI_MR_VIRT_ADDR; for the dma-buf MR base_addr + offset); both
+ * rdma_cm as it would two processes.  Endpoint A moves the pattern from
+ * a registered host buffer into the BAR MR, addressed by the MR's virtual
+ * address (FI_MR_VIRT_ADDR; for the dma-buf MR base_addr + offset): it
+ * writes into the BAR (-a write) or reads into it (-a read); both
  * endpoints' completion queues are polled so that rxm makes progress on
- * either side.  The BAR's remote write access is FI_REMOTE_WRITE only; the
- * verbs provider adds IBV_ACCESS_REMOTE_ATOMIC to it by itself.
+ * either side.
+ *
+ * libfabric 2.6's verbs provider turns FI_REMOTE_WRITE into
+ * IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_ATOMIC, always; an HCA that
+ * takes no remote atomics on device memory (soft-RoCE's dma-buf MRs)
+ * refuses such a registration (EOPNOTSUPP).  FI_READ asks for local write
+ * access only.
  *
  * While the BAR MR is registered the program prints p2pmr's attachment
  * counter (/sys/kernel/debug/p2pmr/counters): an attachment can only come
@@ -67,6 +78,7 @@
 #define P2PMR_COUNTERS	"/sys/kernel/debug/p2pmr/counters"
 
 enum mode { MODE_DMABUF, MODE_SHIM };
+enum op { OP_WRITE, OP_READ };
 
 struct fi_ep_pair {
 	struct fi_info *info;
@@ -81,9 +93,9 @@ struct fi_ep_pair {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: fi_bar_write -m dmabuf|shim -P <resource> [-d <domain>]\n"
-		"                    [-o <offset>] [-l <length>] [-x <seed>]\n"
-		"                    [-e <errno>]\n");
+		"usage: fi_bar_write -m dmabuf|shim -P <resource> [-a write|read]\n"
+		"                    [-d <domain>] [-o <offset>] [-l <length>]\n"
+		"                    [-x <seed>] [-e <errno>]\n");
 	exit(2);
 }
 
@@ -246,10 +258,34 @@ static void close_fid(struct fid *fid, int *status)
 	}
 }
 
+/*
+ * Progress both endpoints until neither has had anything to do for a
+ * while.  rxm 2.6 handles completions still queued for a connection when
+ * it closes the endpoint, after the connection's verbs endpoint is gone
+ * (rxm_close_conn -> rxm_handle_comp -> rxm_post_recv: SIGSEGV); with both
+ * ends in one process the peer's last messages are such completions
+ * unless they were handled before.
+ */
+static void quiesce(struct fi_ep_pair *p)
+{
+	struct timespec tick = { .tv_nsec = 1000000 };
+	int idle = 0, i;
+
+	while (idle < 200) {
+		idle++;
+		for (i = 0; i < 2; i++) {
+			if (p->cq[i] && fi_cq_read(p->cq[i], NULL, 0) != -FI_EAGAIN)
+				idle = 0;
+		}
+		nanosleep(&tick, NULL);
+	}
+}
+
 static void close_pair(struct fi_ep_pair *p, int *status)
 {
 	int i;
 
+	quiesce(p);
 	for (i = 0; i < 2; i++)
 		close_fid(p->ep[i] ? &p->ep[i]->fid : NULL, status);
 	for (i = 0; i < 2; i++)
@@ -262,12 +298,12 @@ static void close_pair(struct fi_ep_pair *p, int *status)
 }
 
 /*
- * RDMA WRITE <len> bytes from <src> (MR descriptor <desc>) to <addr> of
- * the MR with <key>, from endpoint 0 to endpoint 1; wait for its
- * completion, progressing both endpoints.
+ * RDMA WRITE (or READ) <len> bytes from (into) <buf> (MR descriptor
+ * <desc>) to (from) <addr> of the MR with <key>, from endpoint 0 to
+ * endpoint 1; wait for its completion, progressing both endpoints.
  */
-static int write_wait(struct fi_ep_pair *p, const void *src, size_t len,
-		      void *desc, uint64_t addr, uint64_t key)
+static int rma_wait(struct fi_ep_pair *p, enum op op, void *buf, size_t len,
+		    void *desc, uint64_t addr, uint64_t key)
 {
 	struct fi_context2 ctx;
 	struct fi_cq_entry entry;
@@ -276,13 +312,17 @@ static int write_wait(struct fi_ep_pair *p, const void *src, size_t len,
 	ssize_t ret;
 
 	do {
-		ret = fi_write(p->ep[0], src, len, desc, p->addr[1], addr,
-			       key, &ctx);
+		if (op == OP_WRITE)
+			ret = fi_write(p->ep[0], buf, len, desc, p->addr[1],
+				       addr, key, &ctx);
+		else
+			ret = fi_read(p->ep[0], buf, len, desc, p->addr[1],
+				      addr, key, &ctx);
 		if (ret == -FI_EAGAIN)
 			fi_cq_read(p->cq[1], NULL, 0);
 	} while (ret == -FI_EAGAIN && time(NULL) < end);
 	if (ret)
-		return fi_fail("fi_write", ret);
+		return fi_fail(op == OP_WRITE ? "fi_write" : "fi_read", ret);
 	while (time(NULL) < end) {
 		ret = fi_cq_read(p->cq[0], &entry, 1);
 		if (ret == 1)
@@ -290,7 +330,7 @@ static int write_wait(struct fi_ep_pair *p, const void *src, size_t len,
 		if (ret == -FI_EAVAIL) {
 			memset(&err, 0, sizeof(err));
 			fi_cq_readerr(p->cq[0], &err, 0);
-			fprintf(stderr, "fi_bar_write: write completion: %s\n",
+			fprintf(stderr, "fi_bar_write: RMA completion: %s\n",
 				fi_cq_strerror(p->cq[0], err.prov_errno,
 					       err.err_data, NULL, 0));
 			return -err.err;
@@ -301,7 +341,7 @@ static int write_wait(struct fi_ep_pair *p, const void *src, size_t len,
 		fi_cq_read(p->cq[1], NULL, 0);
 	}
 	if (ret != 1) {
-		fprintf(stderr, "fi_bar_write: no write completion in %d s\n",
+		fprintf(stderr, "fi_bar_write: no RMA completion in %d s\n",
 			WRITE_TIMEOUT_S);
 		return -FI_ETIMEDOUT;
 	}
@@ -313,19 +353,22 @@ static int write_wait(struct fi_ep_pair *p, const void *src, size_t len,
 }
 
 /* Register the BAR range as the mode says; the libfabric errno on failure. */
-static int reg_bar(struct fi_ep_pair *p, enum mode mode, uint8_t *bar,
-		   size_t bar_size, uint64_t offset, uint64_t length,
-		   struct fid_mr **mr, int *dmabuf_fd)
+static int reg_bar(struct fi_ep_pair *p, enum mode mode, enum op op,
+		   uint8_t *bar, size_t bar_size, uint64_t offset,
+		   uint64_t length, struct fid_mr **mr, int *dmabuf_fd)
 {
+	uint64_t access = op == OP_WRITE ? FI_REMOTE_WRITE : FI_READ;
+	const char *access_name = op == OP_WRITE ? "FI_REMOTE_WRITE" :
+				  "FI_READ";
 	struct fi_mr_dmabuf dmabuf;
 	struct fi_mr_attr attr;
 	int ret;
 
 	if (mode == MODE_SHIM) {
-		ret = fi_mr_reg(p->domain, bar + offset, length,
-				FI_REMOTE_WRITE, 0, 0, 0, mr, NULL);
+		ret = fi_mr_reg(p->domain, bar + offset, length, access, 0, 0,
+				0, mr, NULL);
 		printf("fi_mr_reg(BAR + %#" PRIx64 ", %#" PRIx64
-		       ", FI_REMOTE_WRITE) = %s\n", offset, length,
+		       ", %s) = %s\n", offset, length, access_name,
 		       ret ? fi_strerror(-ret) : "MR");
 		return ret;
 	}
@@ -345,19 +388,21 @@ static int reg_bar(struct fi_ep_pair *p, enum mode mode, uint8_t *bar,
 	attr = (struct fi_mr_attr) {
 		.dmabuf = &dmabuf,
 		.iov_count = 1,
-		.access = FI_REMOTE_WRITE,
+		.access = access,
 		.iface = FI_HMEM_SYSTEM,
 	};
 	ret = fi_mr_regattr(p->domain, &attr, FI_MR_DMABUF, mr);
 	printf("fi_mr_regattr(FI_MR_DMABUF { fd %d, offset %#" PRIx64
-	       ", len %#" PRIx64 ", base_addr BAR }, FI_REMOTE_WRITE) = %s\n",
-	       *dmabuf_fd, offset, length, ret ? fi_strerror(-ret) : "MR");
+	       ", len %#" PRIx64 ", base_addr BAR }, %s) = %s\n",
+	       *dmabuf_fd, offset, length, access_name,
+	       ret ? fi_strerror(-ret) : "MR");
 	return ret;
 }
 
-/* Write the pattern of <seed> into BAR [offset, offset + length). */
-static int write_pattern(struct fi_ep_pair *p, uint8_t *bar, uint64_t offset,
-			 uint64_t length, struct fid_mr *bar_mr, uint32_t seed)
+/* Move the pattern of <seed> into BAR [offset, offset + length). */
+static int move_pattern(struct fi_ep_pair *p, enum op op, uint8_t *bar,
+			uint64_t offset, uint64_t length,
+			struct fid_mr *bar_mr, uint32_t seed)
 {
 	struct fid_mr *src_mr = NULL;
 	uint8_t *src;
@@ -371,21 +416,29 @@ static int write_pattern(struct fi_ep_pair *p, uint8_t *bar, uint64_t offset,
 	}
 	for (i = 0; i < length; i++)
 		src[i] = p2pmr_pattern_byte(seed, offset + i);
-	ret = fi_mr_reg(p->domain, src, length, FI_WRITE, 0, 0, 0, &src_mr,
-			NULL);
+	ret = fi_mr_reg(p->domain, src, length,
+			op == OP_WRITE ? FI_WRITE : FI_REMOTE_READ, 0, 0, 0,
+			&src_mr, NULL);
 	if (ret) {
 		fi_fail("fi_mr_reg of the host buffer", ret);
 		free(src);
 		return 1;
 	}
-	/* FI_MR_VIRT_ADDR: the target address is the MR's virtual address. */
-	ret = write_wait(p, src, length, fi_mr_desc(src_mr),
-			 (uintptr_t)(bar + offset), fi_mr_key(bar_mr));
+	/* FI_MR_VIRT_ADDR: remote addresses are the MRs' virtual ones. */
+	if (op == OP_WRITE)
+		ret = rma_wait(p, op, src, length, fi_mr_desc(src_mr),
+			       (uintptr_t)(bar + offset), fi_mr_key(bar_mr));
+	else
+		ret = rma_wait(p, op, bar + offset, length,
+			       fi_mr_desc(bar_mr), (uintptr_t)src,
+			       fi_mr_key(src_mr));
 	if (ret) {
 		status = 1;
 	} else {
-		printf("fi_write of %#" PRIx64 " bytes to BAR + %#" PRIx64
-		       ": completed (pattern %u)\n", length, offset, seed);
+		printf("%s of %#" PRIx64 " bytes into BAR + %#" PRIx64
+		       ": completed (pattern %u)\n",
+		       op == OP_WRITE ? "fi_write" : "fi_read", length,
+		       offset, seed);
 	}
 	close_fid(&src_mr->fid, &status);
 	free(src);
@@ -398,14 +451,16 @@ int main(int argc, char **argv)
 	uint64_t offset = 0x100000, length = 0x100000, seed = 1;
 	struct fi_ep_pair pair = { 0 };
 	struct fid_mr *bar_mr = NULL;
-	int mode = -1, expect = 0, dmabuf_fd = -1, status = 0;
+	int mode = -1, op = OP_WRITE, expect = 0, dmabuf_fd = -1, status = 0;
 	int res_fd, opt, ret;
 	size_t bar_size;
 	struct stat st;
 	uint8_t *bar;
 	long att;
 
-	while ((opt = getopt(argc, argv, "m:P:d:o:l:x:e:")) != -1) {
+	/* Our lines in order with libfabric's log (stderr) when piped. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((opt = getopt(argc, argv, "m:P:a:d:o:l:x:e:")) != -1) {
 		switch (opt) {
 		case 'm':
 			if (!strcmp(optarg, "dmabuf"))
@@ -417,6 +472,14 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			resource = optarg;
+			break;
+		case 'a':
+			if (!strcmp(optarg, "write"))
+				op = OP_WRITE;
+			else if (!strcmp(optarg, "read"))
+				op = OP_READ;
+			else
+				usage();
 			break;
 		case 'd':
 			domain = optarg;
@@ -468,7 +531,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	ret = reg_bar(&pair, mode, bar, bar_size, offset, length, &bar_mr,
+	ret = reg_bar(&pair, mode, op, bar, bar_size, offset, length, &bar_mr,
 		      &dmabuf_fd);
 	if (-ret != expect) {
 		printf("expected %s\n", expect ? strerror(expect) : "an MR");
@@ -478,8 +541,8 @@ int main(int argc, char **argv)
 		att = p2pmr_attachments();
 		printf("p2pmr attachments while registered: %ld\n", att);
 		if (!status)
-			status = write_pattern(&pair, bar, offset, length,
-					       bar_mr, seed);
+			status = move_pattern(&pair, op, bar, offset, length,
+					      bar_mr, seed);
 		close_fid(&bar_mr->fid, &status);
 	}
 	if (dmabuf_fd >= 0)

@@ -93,8 +93,9 @@ struct fi_ep_pair {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: fi_bar_write -m dmabuf|shim -P <resource> [-a write|read]\n"
-		"                    [-d <domain>] [-o <offset>] [-l <length>]\n"
+		"usage: fi_bar_write -m dmabuf|shim -P <resource>\n"
+		"                    [-a write|read] [-d <domain>]\n"
+		"                    [-o <offset>] [-l <length>]\n"
 		"                    [-x <seed>] [-e <errno>]\n");
 	exit(2);
 }
@@ -113,7 +114,7 @@ static int parse_errno(const char *s, int *err)
 		const char *name;
 	} names[] = {
 		{ 0, "0" }, { EFAULT, "EFAULT" }, { EINVAL, "EINVAL" },
-		{ EOPNOTSUPP, "EOPNOTSUPP" }, { ENOSYS, "ENOSYS" },
+		{ EOPNOTSUPP, "EOPNOTSUPP" },
 	};
 	uint64_t v;
 	size_t i;
@@ -240,7 +241,8 @@ static int open_pair(struct fi_ep_pair *p, const char *domain)
 	for (i = 0; i < 2; i++) {
 		ret = fi_av_insert(p->av, name[i], 1, &p->addr[i], 0, NULL);
 		if (ret != 1)
-			return fi_fail("fi_av_insert", ret < 0 ? ret : -FI_EINVAL);
+			return fi_fail("fi_av_insert",
+				       ret < 0 ? ret : -FI_EINVAL);
 	}
 	return 0;
 }
@@ -274,7 +276,8 @@ static void quiesce(struct fi_ep_pair *p)
 	while (idle < 200) {
 		idle++;
 		for (i = 0; i < 2; i++) {
-			if (p->cq[i] && fi_cq_read(p->cq[i], NULL, 0) != -FI_EAGAIN)
+			if (p->cq[i] &&
+			    fi_cq_read(p->cq[i], NULL, 0) != -FI_EAGAIN)
 				idle = 0;
 		}
 		nanosleep(&tick, NULL);
@@ -346,7 +349,8 @@ static int rma_wait(struct fi_ep_pair *p, enum op op, void *buf, size_t len,
 		return -FI_ETIMEDOUT;
 	}
 	if (entry.op_context != &ctx) {
-		fprintf(stderr, "fi_bar_write: completion of another operation\n");
+		fprintf(stderr,
+			"fi_bar_write: completion of another operation\n");
 		return -FI_EOTHER;
 	}
 	return 0;
@@ -515,7 +519,8 @@ int main(int argc, char **argv)
 	bar_size = st.st_size;
 	if (offset > bar_size || length > bar_size - offset ||
 	    offset % 4096) {
-		fprintf(stderr, "fi_bar_write: range outside the BAR (%zu bytes) or not page aligned\n",
+		fprintf(stderr,
+			"fi_bar_write: range outside the BAR (%zu bytes) or not page aligned\n",
 			bar_size);
 		return 2;
 	}

@@ -59,7 +59,9 @@ run() {
 	shift
 	OUT=$(env "${envs[@]}" "$prog" -d "$dev" -P "$res" "$@" 2>&1)
 	rc=$?
-	printf '    %s\n' "${OUT//$'\n'/$'\n'    }"
+	# libfabric's own log (FI_LOG_LEVEL) only where it says something
+	# about dma-bufs.
+	awk '!/^libfabric:[0-9]+:/ || /dmabuf/ { print "    " $0 }' <<<"$OUT"
 	[ $rc -eq 0 ] || p2pmr_fail "$what (fi_bar_write exit status $rc)"
 	att=$(sed -n 's/^p2pmr attachments while registered: //p' <<<"$OUT")
 	if [ "$mr" = yes ]; then

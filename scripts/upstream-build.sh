@@ -31,9 +31,9 @@
 # tarball that is absent) when it cannot be built.  Exit status: 0 when
 # every component asked for was built or found, 77 when some could not be
 # built for want of a tarball (tests that need them skip), 1 on failure.
-set -euo pipefail
 # The builders are called through publish(), which shellcheck cannot see.
 # shellcheck disable=SC2317
+set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -107,6 +107,7 @@ publish() {
 			[ -e "$tmp/.complete" ] || rm -rf "$tmp"
 		done
 		tmp=$(mktemp -d "$cache/.$name-$k.XXXXXX")
+		chmod 755 "$tmp"	# readable by anyone, as /var/cache is
 		t0=$SECONDS
 		log "building $name-$k in $tmp"
 		# In the background so that set -e holds inside the builder.

@@ -378,7 +378,7 @@ static int reg_bar(struct fi_ep_pair *p, enum mode mode, enum op op,
 	}
 
 	/* The whole mapping as one dma-buf; the MR is a window of it. */
-	*dmabuf_fd = p2pmr_export_va(bar, bar_size, 0, NULL);
+	*dmabuf_fd = p2pmr_export_va(bar, bar_size, 0, NULL, 0);
 	if (*dmabuf_fd < 0) {
 		perror("p2pmr_export_va");
 		return -FI_EOTHER;

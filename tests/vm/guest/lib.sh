@@ -9,6 +9,8 @@
 P2PMR_IVSHMEM_ID="0x1af4 0x1110"
 P2PMR_VIRTIO_NET_ID="0x1af4 0x1041"
 P2PMR_NVME_CLASS=0x010802
+# QEMU's edu DMA engine (vm-run --edu)
+P2PMR_EDU_ID="0x1234 0x11e8"
 # vm-run --guest-ip sets another address (the second guest of a pair).
 P2PMR_GUEST_IP=${P2PMR_GUEST_IP:-192.0.2.1}
 P2PMR_SKIP=77
@@ -100,6 +102,28 @@ pci_far_ivshmem() {
 	sw=$(pci_upstream_switch_port "$(pci_nic)")
 	for d in $(_pci_find_id "$P2PMR_IVSHMEM_ID"); do
 		[ "$(pci_upstream_switch_port "$d")" != "$sw" ] && echo "$d"
+	done | head -n 1
+}
+
+# pci_near_edu: the edu DMA engine behind the same switch as the NIC
+# (vm-run --edu), or nothing.
+pci_near_edu() {
+	local sw d
+
+	sw=$(pci_upstream_switch_port "$(pci_nic)")
+	[ -n "$sw" ] || return 0
+	for d in $(_pci_find_id "$P2PMR_EDU_ID"); do
+		[ "$(pci_upstream_switch_port "$d")" = "$sw" ] && echo "$d"
+	done | head -n 1
+}
+
+# pci_far_edu: an edu DMA engine below no switch, on a root port of its
+# own (vm-run --edu), or nothing.
+pci_far_edu() {
+	local d
+
+	for d in $(_pci_find_id "$P2PMR_EDU_ID"); do
+		[ -z "$(pci_upstream_switch_port "$d")" ] && echo "$d"
 	done | head -n 1
 }
 

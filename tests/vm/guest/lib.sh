@@ -284,6 +284,42 @@ importer_load() {
 		p2pmr_fail "insmod p2pmr_test_importer.ko failed"
 }
 
+P2PMR_EDU_CTL=/sys/kernel/debug/p2pmr_edu/ctl
+P2PMR_EDU_RESULTS=/sys/kernel/debug/p2pmr_edu/results
+
+# edu_load: the edu DMA driver (tests/kmod/p2pmr_edu), bound to both
+# edu devices of vm-run --edu.
+edu_load() {
+	local d drv
+
+	[ -e /sys/module/p2pmr_edu ] ||
+		insmod "$P2PMR_BUILD_DIR/kmod/p2pmr_edu/p2pmr_edu.ko" ||
+		p2pmr_fail "insmod p2pmr_edu.ko failed"
+	for d in $(_pci_find_id "$P2PMR_EDU_ID"); do
+		drv=$(readlink -f "/sys/bus/pci/devices/$d/driver")
+		[ "${drv##*/}" = p2pmr_edu ] ||
+			p2pmr_fail "p2pmr_edu did not bind $d"
+	done
+}
+
+# edu_cmd <command...>: one command to the edu driver; its status is the
+# write's (the errno stays in the results file as last_err).
+edu_cmd() {
+	echo "$*" >"$P2PMR_EDU_CTL"
+}
+
+# edu_result <slot> <field>: a field of the slot's results line.
+edu_result() {
+	awk -v s="$1" -v f="$2" '$1 == "slot" && $2 == s && $3 == "edu" {
+		for (i = 3; i < NF; i++) if ($i == f) print $(i + 1) }' \
+		"$P2PMR_EDU_RESULTS"
+}
+
+# edu_dmas <bdf>: transfers the edu device's engine has started.
+edu_dmas() {
+	awk -v d="$1" '$1 == "edu" && $2 == d { print $4 }' "$P2PMR_EDU_RESULTS"
+}
+
 # uapi_test <args...>: the guest-side ABI test program.
 uapi_test() {
 	"$P2PMR_BUILD_DIR/tests/guest/p2pmr_uapi_test" "$@"

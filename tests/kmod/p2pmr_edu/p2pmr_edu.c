@@ -459,6 +459,14 @@ static int pe_parse_u64(const char *s, u64 *v)
 	return kstrtou64(s, 0, v) ? -EINVAL : 0;
 }
 
+/* Keep a slot's last command and its result for the results file. */
+static int pe_record(struct pe_slot *slot, const char *cmd, int ret)
+{
+	strscpy(slot->last_cmd, cmd, sizeof(slot->last_cmd));
+	slot->last_err = ret;
+	return ret;
+}
+
 static int pe_command(char *line)
 {
 	char *argv[PE_MAX_ARGS], *tok;
@@ -470,11 +478,13 @@ static int pe_command(char *line)
 		if (!*tok)
 			continue;
 		if (argc == PE_MAX_ARGS)
-			return -EINVAL;
+			goto malformed;
 		argv[argc++] = tok;
 	}
-	if (!argc)
+	if (!argc) {
+		pr_warn("empty command\n");
 		return -EINVAL;
+	}
 	if (argc == 1 && !strcmp(argv[0], "reset")) {
 		for (id = 0; id < PE_SLOTS; id++) {
 			pe_release(&pe_slots[id]);
@@ -509,18 +519,14 @@ static int pe_command(char *line)
 	} else {
 		goto malformed;
 	}
-record:
-	strscpy(slot->last_cmd, argv[0], sizeof(slot->last_cmd));
-	slot->last_err = ret;
-	return ret;
+	if (ret == -ENOENT)
+		pr_warn("%s: slot %llu holds no import\n", argv[0], id);
+	return pe_record(slot, argv[0], ret);
 
 malformed:
 	pr_warn("malformed command '%s' (see the comment atop p2pmr_edu.c)\n",
 		argv[0]);
-	ret = -EINVAL;
-	if (slot)
-		goto record;
-	return ret;
+	return slot ? pe_record(slot, argv[0], -EINVAL) : -EINVAL;
 }
 
 static ssize_t pe_ctl_write(struct file *file, const char __user *ubuf,

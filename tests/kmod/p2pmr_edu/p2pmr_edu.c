@@ -88,7 +88,7 @@
 #define EDU_ID_MAGIC		0xed	/* low byte of the ID register */
 #define EDU_BUF_ADDR		0x40000	/* the engine's buffer, device side */
 #define EDU_CHUNK		SZ_2K	/* the part of it every transfer uses */
-#define EDU_DMA_TIMEOUT_US	(2 * USEC_PER_SEC)
+#define EDU_DMA_TIMEOUT_US	(5 * USEC_PER_SEC)	/* 50x the engine's timer */
 #define PE_MAX_XFER		SZ_256K	/* ~25 s of transfers at 100 ms each */
 #define PE_SLOTS		8
 #define PE_CMD_LEN		128

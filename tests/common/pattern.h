@@ -10,7 +10,11 @@
 #ifndef P2PMR_TEST_PATTERN_H
 #define P2PMR_TEST_PATTERN_H
 
+#ifdef __KERNEL__
+#include <linux/types.h>	/* the kernel's uint8_t, uint32_t, uint64_t */
+#else
 #include <stdint.h>
+#endif
 
 static inline uint8_t p2pmr_pattern_byte(uint32_t seed, uint64_t offset)
 {

@@ -9,6 +9,8 @@
 P2PMR_IVSHMEM_ID="0x1af4 0x1110"
 P2PMR_VIRTIO_NET_ID="0x1af4 0x1041"
 P2PMR_NVME_CLASS=0x010802
+# QEMU's edu DMA engine (vm-run --edu)
+P2PMR_EDU_ID="0x1234 0x11e8"
 # vm-run --guest-ip sets another address (the second guest of a pair).
 P2PMR_GUEST_IP=${P2PMR_GUEST_IP:-192.0.2.1}
 P2PMR_SKIP=77
@@ -100,6 +102,28 @@ pci_far_ivshmem() {
 	sw=$(pci_upstream_switch_port "$(pci_nic)")
 	for d in $(_pci_find_id "$P2PMR_IVSHMEM_ID"); do
 		[ "$(pci_upstream_switch_port "$d")" != "$sw" ] && echo "$d"
+	done | head -n 1
+}
+
+# pci_near_edu: the edu DMA engine behind the same switch as the NIC
+# (vm-run --edu), or nothing.
+pci_near_edu() {
+	local sw d
+
+	sw=$(pci_upstream_switch_port "$(pci_nic)")
+	[ -n "$sw" ] || return 0
+	for d in $(_pci_find_id "$P2PMR_EDU_ID"); do
+		[ "$(pci_upstream_switch_port "$d")" = "$sw" ] && echo "$d"
+	done | head -n 1
+}
+
+# pci_far_edu: an edu DMA engine below no switch, on a root port of its
+# own (vm-run --edu), or nothing.
+pci_far_edu() {
+	local d
+
+	for d in $(_pci_find_id "$P2PMR_EDU_ID"); do
+		[ -z "$(pci_upstream_switch_port "$d")" ] && echo "$d"
 	done | head -n 1
 }
 
@@ -328,6 +352,42 @@ importer_load() {
 	[ -e /sys/module/p2pmr_test_importer ] && return 0
 	insmod "$P2PMR_BUILD_DIR/kmod/p2pmr_test_importer/p2pmr_test_importer.ko" ||
 		p2pmr_fail "insmod p2pmr_test_importer.ko failed"
+}
+
+P2PMR_EDU_CTL=/sys/kernel/debug/p2pmr_edu/ctl
+P2PMR_EDU_RESULTS=/sys/kernel/debug/p2pmr_edu/results
+
+# edu_load: the edu DMA driver (tests/kmod/p2pmr_edu), bound to both
+# edu devices of vm-run --edu.
+edu_load() {
+	local d drv
+
+	[ -e /sys/module/p2pmr_edu ] ||
+		insmod "$P2PMR_BUILD_DIR/kmod/p2pmr_edu/p2pmr_edu.ko" ||
+		p2pmr_fail "insmod p2pmr_edu.ko failed"
+	for d in $(_pci_find_id "$P2PMR_EDU_ID"); do
+		drv=$(readlink -f "/sys/bus/pci/devices/$d/driver")
+		[ "${drv##*/}" = p2pmr_edu ] ||
+			p2pmr_fail "p2pmr_edu did not bind $d"
+	done
+}
+
+# edu_cmd <command...>: one command to the edu driver; its status is the
+# write's (the errno stays in the results file as last_err).
+edu_cmd() {
+	echo "$*" >"$P2PMR_EDU_CTL"
+}
+
+# edu_result <slot> <field>: a field of the slot's results line.
+edu_result() {
+	awk -v s="$1" -v f="$2" '$1 == "slot" && $2 == s && $3 == "edu" {
+		for (i = 3; i < NF; i++) if ($i == f) print $(i + 1) }' \
+		"$P2PMR_EDU_RESULTS"
+}
+
+# edu_dmas <bdf>: transfers the edu device's engine has started.
+edu_dmas() {
+	awk -v d="$1" '$1 == "edu" && $2 == d { print $4 }' "$P2PMR_EDU_RESULTS"
 }
 
 # uapi_test <args...>: the guest-side ABI test program.

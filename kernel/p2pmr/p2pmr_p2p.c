@@ -114,6 +114,24 @@ common:
 	return true;
 }
 
+/*
+ * The PCI device behind an importer: the importer itself, or, for one that
+ * is not a PCI device (a netdev, an auxiliary or other child device a PCI
+ * driver registers), its nearest PCI ancestor, the device whose requests
+ * carry the DMA.  find_parent_pci_dev() in drivers/pci/p2pdma.c resolves
+ * P2PDMA clients the same way.  The caller holds a reference on @dev, and
+ * a device holds one on its parent, so no references are taken here.
+ *
+ * Return: the PCI device, or NULL if no ancestor is one.
+ */
+static struct pci_dev *p2pmr_importer_pci_dev(struct device *dev)
+{
+	for (; dev; dev = dev->parent)
+		if (dev_is_pci(dev))
+			return to_pci_dev(dev);
+	return NULL;
+}
+
 /* The kernel's own verdict, where it has one: >= 0 allowed, < 0 refused. */
 static int p2pmr_p2pdma_distance(struct pci_dev *provider,
 				 struct device *importer, u32 *flags)
@@ -135,7 +153,7 @@ static void p2pmr_p2p_log_refusal(struct pci_dev *provider,
 
 	switch (d->reason) {
 	case P2PMR_REASON_NOT_PCI:
-		pr_warn_ratelimited("importer %s is not a PCI device: no P2P path to %s can be checked; attach with the importer's PCI device\n",
+		pr_warn_ratelimited("importer %s is neither a PCI device nor below one: no P2P path to %s can be checked; attach with the importer's PCI device\n",
 				    i, p);
 		break;
 	case P2PMR_REASON_DIFFERENT_DOMAIN:
@@ -166,7 +184,8 @@ static void p2pmr_p2p_log_refusal(struct pci_dev *provider,
 /**
  * p2pmr_p2p_decide() - how, if at all, an importer may reach a BAR
  * @provider: the BAR's device
- * @importer: the device that will DMA to the BAR
+ * @importer: the device that will DMA to the BAR: a PCI device, or a
+ *	device below one (p2pmr_importer_pci_dev())
  * @verbose: log a refusal, with what would fix it
  * @d: the decision
  *
@@ -187,11 +206,11 @@ void p2pmr_p2p_decide(struct pci_dev *provider, struct device *importer,
 	d->flags = device_iommu_mapped(importer) ?
 		   P2PMR_QUERY_P2P_OUT_IOMMU : 0;
 
-	if (!dev_is_pci(importer)) {
+	client = p2pmr_importer_pci_dev(importer);
+	if (!client) {
 		d->reason = P2PMR_REASON_NOT_PCI;
 		goto refused;
 	}
-	client = to_pci_dev(importer);
 
 	if (client == provider) {
 		d->path = P2PMR_PATH_BUS_ADDR;

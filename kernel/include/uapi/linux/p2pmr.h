@@ -232,8 +232,9 @@ enum p2pmr_p2p_path {
  * @P2PMR_REASON_DIFFERENT_HOST_BRIDGE: they are below different host
  *	bridges of one PCI domain; p2pmr never routes between host bridges
  * @P2PMR_REASON_DIFFERENT_DOMAIN: they are in different PCI domains
- * @P2PMR_REASON_NOT_PCI: the importer is not a PCI device (in-kernel
- *	attach only)
+ * @P2PMR_REASON_NOT_PCI: the importer is neither a PCI device nor below
+ *	one (in-kernel attach only; a child device of a PCI device, such as
+ *	a netdev or an auxiliary device, stands for that PCI device)
  * @P2PMR_REASON_P2PDMA_REFUSED: the kernel's own P2PDMA check
  *	(CONFIG_PCI_P2PDMA) refuses the pair
  */

@@ -115,6 +115,7 @@ struct p2pmr_p2p_decision {
 
 void p2pmr_p2p_decide(struct pci_dev *provider, struct device *importer,
 		      bool verbose, struct p2pmr_p2p_decision *d);
+bool p2pmr_dma_is_direct(struct device *dev);
 const char *p2pmr_p2p_path_name(enum p2pmr_p2p_path path);
 dma_addr_t p2pmr_p2p_bus_addr(struct pci_dev *pdev, unsigned int bar);
 

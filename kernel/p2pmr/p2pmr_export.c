@@ -211,16 +211,17 @@ static void p2pmr_sgt_unmap_resources(struct device *dev, struct sg_table *sgt,
 }
 
 /*
- * Without an IOMMU, dma_map_resource() hands out the physical address and
- * warns if the importer's DMA mask cannot reach it: refuse quietly first.
- * (With an IOMMU in passthrough mode the check is left to the DMA API.)
+ * Through dma-direct (no IOMMU, or an identity domain), dma_map_resource()
+ * hands out the physical address and warns if the importer's DMA mask
+ * cannot reach it: refuse quietly first.  An IOVA allocator honours the
+ * mask by itself.
  */
 static bool p2pmr_dma_reachable(struct device *dev, phys_addr_t phys,
 				u64 length)
 {
 	u64 limit;
 
-	if (device_iommu_mapped(dev) || !dev->dma_mask)
+	if (!p2pmr_dma_is_direct(dev) || !dev->dma_mask)
 		return dev->dma_mask != NULL;
 	limit = min_not_zero(*dev->dma_mask, dev->bus_dma_limit);
 	return phys + length - 1 <= limit;

@@ -6,6 +6,7 @@
 #define pr_fmt(fmt) "p2pmr: " fmt
 
 #include <linux/device.h>
+#include <linux/iommu.h>
 #include <linux/moduleparam.h>
 #include <linux/pci.h>
 #include <linux/pci-p2pdma.h>
@@ -203,8 +204,8 @@ void p2pmr_p2p_decide(struct pci_dev *provider, struct device *importer,
 
 	d->path = P2PMR_PATH_REFUSED;
 	d->distance = P2PMR_DISTANCE_NONE;
-	d->flags = device_iommu_mapped(importer) ?
-		   P2PMR_QUERY_P2P_OUT_IOMMU : 0;
+	d->flags = p2pmr_dma_is_direct(importer) ? 0 :
+		   P2PMR_QUERY_P2P_OUT_IOMMU;
 
 	client = p2pmr_importer_pci_dev(importer);
 	if (!client) {
@@ -253,6 +254,31 @@ void p2pmr_p2p_decide(struct pci_dev *provider, struct device *importer,
 refused:
 	if (verbose)
 		p2pmr_p2p_log_refusal(provider, importer, d, acs);
+}
+
+/**
+ * p2pmr_dma_is_direct() - does the DMA API give a device physical addresses
+ * @dev: the device
+ *
+ * Being behind an IOMMU (device_iommu_mapped()) is not enough for the DMA
+ * API to translate: only a DMA-API domain does.  A device in an identity
+ * domain (iommu=pt, or a passthrough device of its own) goes through
+ * dma-direct as if there were no IOMMU: dma_map_resource() returns the
+ * physical address and checks it against the device's DMA mask, with a
+ * warning if that cannot reach it.  A domain that the DMA API does not
+ * own (an unmanaged one, such as VFIO's) translates, though not through
+ * addresses the DMA API hands out.
+ *
+ * Return: true for dma-direct, false where an IOMMU translates.
+ */
+bool p2pmr_dma_is_direct(struct device *dev)
+{
+	struct iommu_domain *domain;
+
+	if (!device_iommu_mapped(dev))
+		return true;
+	domain = iommu_get_domain_for_dev(dev);
+	return !domain || domain->type == IOMMU_DOMAIN_IDENTITY;
 }
 
 /**

@@ -256,7 +256,9 @@ enum p2pmr_p2p_reason {
  *	rather than a sysfs resource file.
  * P2PMR_QUERY_P2P_OUT_HOST_BRIDGE_ROUTE: traffic would cross the root
  *	complex (ACS redirect or no common bridge), whatever the decision.
- * P2PMR_QUERY_P2P_OUT_IOMMU: an IOMMU translates the importer's DMA.
+ * P2PMR_QUERY_P2P_OUT_IOMMU: an IOMMU translates the importer's DMA (not
+ *	set for an identity domain, as with iommu=pt: the DMA API then
+ *	hands out physical addresses).
  * P2PMR_QUERY_P2P_OUT_P2PDMA: the kernel has CONFIG_PCI_P2PDMA and its
  *	check was consulted.
  */

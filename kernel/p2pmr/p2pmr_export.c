@@ -210,21 +210,50 @@ static void p2pmr_sgt_unmap_resources(struct device *dev, struct sg_table *sgt,
 				   dir, DMA_ATTR_SKIP_CPU_SYNC);
 }
 
-/*
- * Through dma-direct (no IOMMU, or an identity domain), dma_map_resource()
- * hands out the physical address and warns if the importer's DMA mask
- * cannot reach it: refuse quietly first.  An IOVA allocator honours the
- * mask by itself.
+/**
+ * p2pmr_dma_mask_check() - can an importer emit the addresses it would get
+ * @dev: the importing device
+ * @pdev: the BAR's device
+ * @bar: BAR number
+ * @host_bridge: the addresses come from the DMA API, not the PCI bus
+ * @addr: first address: the bus address, or for @host_bridge the CPU
+ *	physical address, which dma-direct hands out unchanged
+ * @length: length of the range
+ *
+ * A device puts bus addresses on the wire itself, so its DMA mask (and
+ * bus_dma_limit) must cover them whether or not an IOMMU translates its
+ * other DMA.  Through the DMA API, an IOVA allocator honours the mask by
+ * itself, while dma-direct (no IOMMU, or an identity domain) hands out the
+ * physical address and warns if the mask cannot reach it: check first.
+ * A device without a DMA mask cannot DMA at all.
+ *
+ * Return: 0, or -EREMOTEIO after a log line naming device, mask and
+ * addresses.
  */
-static bool p2pmr_dma_reachable(struct device *dev, phys_addr_t phys,
+static int p2pmr_dma_mask_check(struct device *dev, struct pci_dev *pdev,
+				unsigned int bar, bool host_bridge, u64 addr,
 				u64 length)
 {
-	u64 limit;
+	const char *fix = host_bridge ?
+		"an importer with a wider mask, or behind an IOMMU, could" :
+		"only an importer with a wider mask can";
+	u64 limit, last = addr + length - 1;
 
-	if (!p2pmr_dma_is_direct(dev) || !dev->dma_mask)
-		return dev->dma_mask != NULL;
+	if (!dev->dma_mask) {
+		pr_warn_ratelimited("importer %s has no DMA mask: it cannot DMA to %s BAR%u\n",
+				    dev_name(dev), pci_name(pdev), bar);
+		return -EREMOTEIO;
+	}
+	if (host_bridge && !p2pmr_dma_is_direct(dev))
+		return 0;
 	limit = min_not_zero(*dev->dma_mask, dev->bus_dma_limit);
-	return phys + length - 1 <= limit;
+	if (last <= limit)
+		return 0;
+	pr_warn_ratelimited("importer %s cannot reach %s BAR%u at %s address %#llx-%#llx: its DMA mask is %#llx (bus limit %#llx); %s\n",
+			    dev_name(dev), pci_name(pdev), bar,
+			    host_bridge ? "physical" : "bus", addr, last,
+			    *dev->dma_mask, dev->bus_dma_limit, fix);
+	return -EREMOTEIO;
 }
 
 /**
@@ -254,7 +283,8 @@ static bool p2pmr_dma_reachable(struct device *dev, phys_addr_t phys,
  * p2pmr_sgt_free() undo this.
  *
  * Return: 0; -EOPNOTSUPP for P2PDMA memory with struct pages, -EREMOTEIO
- * if @dev cannot address the BAR, -ENOMEM, or the DMA API's error.
+ * if @dev cannot address the BAR (p2pmr_dma_mask_check()), -ENOMEM, or the
+ * DMA API's error.
  */
 int p2pmr_sgt_fill(struct sg_table *sgt, struct pci_dev *pdev,
 		   unsigned int bar, u64 offset, u64 length,
@@ -275,13 +305,12 @@ int p2pmr_sgt_fill(struct sg_table *sgt, struct pci_dev *pdev,
 				    pci_name(pdev), bar);
 		return -EOPNOTSUPP;
 	}
-	if (host_bridge && !p2pmr_dma_reachable(dev, phys, length)) {
-		pr_warn_ratelimited("importer %s cannot address %s BAR%u with its DMA mask and no IOMMU\n",
-				    dev_name(dev), pci_name(pdev), bar);
-		return -EREMOTEIO;
-	}
 	if (!host_bridge)
 		bus = p2pmr_p2p_bus_addr(pdev, bar) + offset;
+	ret = p2pmr_dma_mask_check(dev, pdev, bar, host_bridge,
+				   host_bridge ? phys : bus, length);
+	if (ret)
+		return ret;
 
 	nents = DIV_ROUND_UP_ULL(length, P2PMR_MAX_SEG_LEN);
 	ret = sg_alloc_table(sgt, nents, GFP_KERNEL);

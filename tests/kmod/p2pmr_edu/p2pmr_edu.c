@@ -16,28 +16,42 @@
  *   import <slot> <dmabuf-fd> <edu dddd:bb:dd.f> [<base>]
  *	attach (dynamic, peer2peer) for that edu and map.  <base> is the
  *	pattern offset of the dma-buf's first byte (its offset in the BAR)
+ *   import-child <slot> <dmabuf-fd> <edu dddd:bb:dd.f> [<base>]
+ *	the same, attaching with a child device of the edu that is not a
+ *	PCI device (as an importer that attaches with its netdev or
+ *	auxiliary device would); edu's engine still does the DMA
  *   write <slot> <offset> <len> <seed>
  *	DMA the pattern (tests/common/pattern.h) into the dma-buf at
  *	<offset>: host buffer -> edu -> the scatterlist's DMA addresses
  *   read <slot> <offset> <len> <seed>
  *	DMA the dma-buf's bytes at <offset> back: DMA address -> edu ->
  *	host buffer, and compare them with the pattern ("bad" in results)
+ *   write-stale <slot> <offset> <len> <seed>
+ *	after a move_notify, DMA the pattern to the addresses the slot was
+ *	mapped at before it, as an importer that ignored the notification
+ *	would: with an IOMMU the old IOVA must fault and write nothing
  *   release <slot>	unmap, detach, drop the dma-buf
  *   reset		release every slot
+ *   mask <edu dddd:bb:dd.f> <bits>
+ *	set the streaming DMA mask of the edu and of its child device to
+ *	<bits> (24 to 64), as a device with a narrower DMA engine has
  *
  * <dmabuf-fd> is looked up in the writer's file table.  Numbers take C
  * prefixes.  A write returns its length, or the negative errno of the
  * refused or failed command (also kept for the results file):
  * EINVAL malformed, E2BIG transfer too long, EBUSY slot in use, ENOENT
- * slot empty, ENODEV no such edu bound here or the dma-buf was revoked,
- * ETIMEDOUT/EIO the engine did not finish (the device is then retired).
+ * slot empty (or, for write-stale, never moved or still mapped), ENODEV
+ * no such edu bound here or the dma-buf was revoked, ETIMEDOUT/EIO the
+ * engine did not finish (the device is then retired), or the exporter's
+ * errno for a refused attach or map.
  *
  * /sys/kernel/debug/p2pmr_edu/results: one line per bound edu, one per
  * slot in use or with a recorded result, one per scatterlist entry:
  *
- *   edu 0000:02:03.0 dmas 12 broken 0
+ *   edu 0000:02:03.0 dmas 12 broken 0 mask 0xffffffffffffffff
  *   slot 0 edu 0000:02:03.0 attached 1 mapped 1 move_notify 0 base 0x0
  *	last_cmd read last_err 0 bytes 4096 bad 0 first_bad -1 nents 1
+ *	child 0 stale 0x0 stale_len 0x0
  *   slot 0 sg 0 dma 0x00000000fe000000 len 0x100000
  *
  * The engine (QEMU hw/misc/edu.c) copies between its 4 KiB buffer at
@@ -93,6 +107,7 @@
 #define PE_SLOTS		8
 #define PE_CMD_LEN		128
 #define PE_MAX_ARGS		6
+#define PE_MIN_MASK_BITS	24	/* dma-direct's floor with ZONE_DMA */
 
 /**
  * struct pe_edu - one bound edu device
@@ -102,6 +117,8 @@
  * @buf_dma: @buf's DMA address
  * @dmas: transfers started
  * @broken: a transfer did not finish; no more are started
+ * @child: a device below @pdev that is not a PCI device, for import-child
+ * @child_mask: @child's DMA mask
  * @node: in pe_edus
  */
 struct pe_edu {
@@ -111,16 +128,22 @@ struct pe_edu {
 	dma_addr_t buf_dma;
 	unsigned long dmas;
 	bool broken;
+	struct device *child;
+	u64 child_mask;
 	struct list_head node;
 };
 
 /**
  * struct pe_slot - one imported dma-buf
  * @edu: the importing edu, NULL when the slot is free
+ * @child: attached with @edu's child device rather than the edu
  * @dmabuf: the dma-buf (reference held while imported)
  * @attach: the dynamic attachment
  * @sgt: the mapping, under @dmabuf->resv
  * @moved: move_notify calls, under @dmabuf->resv
+ * @stale_dma: DMA address of the first entry of the mapping move_notify
+ *	last took away, under @dmabuf->resv
+ * @stale_len: that entry's length, 0 if none was taken away
  * @base: pattern offset of the dma-buf's first byte
  * @last_cmd: last command on this slot
  * @last_err: its result, 0 or a negative errno
@@ -130,12 +153,15 @@ struct pe_edu {
  */
 struct pe_slot {
 	struct pe_edu *edu;
+	bool child;
 	struct dma_buf *dmabuf;
 	struct dma_buf_attachment *attach;
 	struct sg_table *sgt;
 	unsigned int moved;
+	u64 stale_dma;
+	u64 stale_len;
 	u64 base;
-	char last_cmd[8];
+	char last_cmd[12];
 	int last_err;
 	u64 bytes;
 	u64 bad;
@@ -230,6 +256,11 @@ static void pe_move_notify(struct dma_buf_attachment *attach)
 	dma_resv_assert_held(attach->dmabuf->resv);
 
 	slot->moved++;
+	/* Kept only for write-stale, which plays an importer that ignores us. */
+	if (slot->sgt && slot->sgt->nents) {
+		slot->stale_dma = sg_dma_address(slot->sgt->sgl);
+		slot->stale_len = sg_dma_len(slot->sgt->sgl);
+	}
 	pe_unmap_locked(slot);
 }
 
@@ -267,9 +298,12 @@ static void pe_release(struct pe_slot *slot)
 	dma_buf_detach(slot->dmabuf, slot->attach);
 	dma_buf_put(slot->dmabuf);
 	slot->edu = NULL;
+	slot->child = false;
 	slot->dmabuf = NULL;
 	slot->attach = NULL;
 	slot->moved = 0;
+	slot->stale_dma = 0;
+	slot->stale_len = 0;
 }
 
 static struct pe_edu *pe_find_edu(const char *bdf)
@@ -290,10 +324,12 @@ static struct pe_edu *pe_find_edu(const char *bdf)
 	return ERR_PTR(-ENODEV);
 }
 
-static int pe_import(struct pe_slot *slot, int fd, const char *bdf, u64 base)
+static int pe_import(struct pe_slot *slot, int fd, const char *bdf, u64 base,
+		     bool child)
 {
 	struct dma_buf_attachment *attach;
 	struct dma_buf *dmabuf;
+	struct device *dev;
 	struct pe_edu *edu;
 	int ret;
 
@@ -314,16 +350,19 @@ static int pe_import(struct pe_slot *slot, int fd, const char *bdf, u64 base)
 		return PTR_ERR(dmabuf);
 	}
 
-	attach = dma_buf_dynamic_attach(dmabuf, &edu->pdev->dev,
-					&pe_attach_ops, slot);
+	dev = child ? edu->child : &edu->pdev->dev;
+	attach = dma_buf_dynamic_attach(dmabuf, dev, &pe_attach_ops, slot);
 	if (IS_ERR(attach)) {
 		ret = PTR_ERR(attach);
-		pci_info(edu->pdev, "import: the exporter refused the attachment (%d)\n",
+		dev_info(dev, "import: the exporter refused the attachment (%d)\n",
 			 ret);
 		goto err_put_dmabuf;
 	}
 
 	slot->edu = edu;
+	slot->child = child;
+	slot->stale_dma = 0;
+	slot->stale_len = 0;
 	slot->dmabuf = dmabuf;
 	slot->attach = attach;
 	slot->moved = 0;
@@ -452,6 +491,79 @@ out_unlock:
 	return ret;
 }
 
+/*
+ * The pattern to where the slot was mapped before its last move_notify:
+ * what a broken importer that kept using revoked addresses would do.
+ */
+static int pe_write_stale(struct pe_slot *slot, u64 off, u64 len, u32 seed)
+{
+	u64 end, done = 0;
+	int ret = 0;
+
+	slot->bytes = 0;
+	slot->bad = 0;
+	slot->first_bad = -1;
+	dma_resv_lock(slot->dmabuf->resv, NULL);
+	if (slot->sgt || !slot->stale_len) {
+		pr_warn("write-stale: the slot is %s\n",
+			slot->sgt ? "mapped" : "not moved yet");
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	if (!len || check_add_overflow(off, len, &end) ||
+	    end > slot->stale_len || len > PE_MAX_XFER) {
+		pr_warn("write-stale: range %#llx+%#llx is outside the %#llx bytes once mapped or too long\n",
+			off, len, slot->stale_len);
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	pci_info(slot->edu->pdev, "write-stale: DMA to the revoked address %#llx\n",
+		 slot->stale_dma + off);
+	while (done < len) {
+		u32 n = min_t(u64, len - done, EDU_CHUNK);
+
+		ret = pe_chunk(slot, slot->stale_dma + off + done, off + done,
+			       n, seed, true);
+		if (ret)
+			break;
+		done += n;
+		slot->bytes = done;
+	}
+out_unlock:
+	dma_resv_unlock(slot->dmabuf->resv);
+	return ret;
+}
+
+/* Set the DMA mask of an edu and of its child device. */
+static int pe_set_mask(const char *bdf, const char *bits_str)
+{
+	struct pe_edu *edu;
+	unsigned int bits;
+	int ret;
+
+	if (kstrtouint(bits_str, 0, &bits) || bits < PE_MIN_MASK_BITS ||
+	    bits > 64) {
+		pr_warn("mask: '%s' is not a number of bits from %d to 64\n",
+			bits_str, PE_MIN_MASK_BITS);
+		return -EINVAL;
+	}
+	edu = pe_find_edu(bdf);
+	if (IS_ERR(edu)) {
+		pr_warn("mask: %s is not an edu bound here\n", bdf);
+		return PTR_ERR(edu);
+	}
+	ret = dma_set_mask(&edu->pdev->dev, DMA_BIT_MASK(bits));
+	if (ret) {
+		pci_warn(edu->pdev, "mask: the DMA API refuses %u bits (%d)\n",
+			 bits, ret);
+		return ret;
+	}
+	edu->child_mask = DMA_BIT_MASK(bits);
+	pci_info(edu->pdev, "DMA mask %#llx for new mappings\n",
+		 DMA_BIT_MASK(bits));
+	return 0;
+}
+
 /* ---- debugfs ------------------------------------------------------------- */
 
 static int pe_parse_u64(const char *s, u64 *v)
@@ -485,6 +597,8 @@ static int pe_command(char *line)
 		pr_warn("empty command\n");
 		return -EINVAL;
 	}
+	if (argc == 3 && !strcmp(argv[0], "mask"))
+		return pe_set_mask(argv[1], argv[2]);
 	if (argc == 1 && !strcmp(argv[0], "reset")) {
 		for (id = 0; id < PE_SLOTS; id++) {
 			pe_release(&pe_slots[id]);
@@ -497,13 +611,14 @@ static int pe_command(char *line)
 		goto malformed;
 	slot = &pe_slots[id];
 
-	if (!strcmp(argv[0], "import")) {
+	if (!strcmp(argv[0], "import") || !strcmp(argv[0], "import-child")) {
 		int fd;
 
 		if ((argc != 4 && argc != 5) || kstrtoint(argv[2], 0, &fd) ||
 		    (argc == 5 && pe_parse_u64(argv[4], &c)))
 			goto malformed;
-		ret = pe_import(slot, fd, argv[3], c);
+		ret = pe_import(slot, fd, argv[3], c,
+				!strcmp(argv[0], "import-child"));
 	} else if (!strcmp(argv[0], "release")) {
 		if (argc != 2)
 			goto malformed;
@@ -516,6 +631,12 @@ static int pe_command(char *line)
 			goto malformed;
 		ret = slot->edu ? pe_xfer(slot, a, b, c, argv[0][0] == 'w') :
 				  -ENOENT;
+	} else if (!strcmp(argv[0], "write-stale")) {
+		if (argc != 5 || pe_parse_u64(argv[2], &a) ||
+		    pe_parse_u64(argv[3], &b) || pe_parse_u64(argv[4], &c) ||
+		    c > U32_MAX)
+			goto malformed;
+		ret = slot->edu ? pe_write_stale(slot, a, b, c) : -ENOENT;
 	} else {
 		goto malformed;
 	}
@@ -559,12 +680,13 @@ static void pe_show_slot(struct seq_file *m, struct pe_slot *slot,
 	struct scatterlist *sg;
 	unsigned int i;
 
-	seq_printf(m, "slot %u edu %s attached %d mapped %d move_notify %u base %#llx last_cmd %s last_err %d bytes %llu bad %llu first_bad %lld nents %u\n",
+	seq_printf(m, "slot %u edu %s attached %d mapped %d move_notify %u base %#llx last_cmd %s last_err %d bytes %llu bad %llu first_bad %lld nents %u child %d stale %#llx stale_len %#llx\n",
 		   id, slot->edu ? pci_name(slot->edu->pdev) : "-",
 		   !!slot->edu, slot->edu && slot->sgt, slot->moved,
 		   slot->base, slot->last_cmd[0] ? slot->last_cmd : "-",
 		   slot->last_err, slot->bytes, slot->bad, slot->first_bad,
-		   slot->edu && slot->sgt ? slot->sgt->nents : 0);
+		   slot->edu && slot->sgt ? slot->sgt->nents : 0,
+		   slot->child, slot->stale_dma, slot->stale_len);
 	if (!slot->edu || !slot->sgt)
 		return;
 	for_each_sgtable_dma_sg(slot->sgt, sg, i)
@@ -579,8 +701,9 @@ static int pe_results_show(struct seq_file *m, void *unused)
 
 	mutex_lock(&pe_lock);
 	list_for_each_entry(edu, &pe_edus, node)
-		seq_printf(m, "edu %s dmas %lu broken %d\n",
-			   pci_name(edu->pdev), edu->dmas, edu->broken);
+		seq_printf(m, "edu %s dmas %lu broken %d mask %#llx\n",
+			   pci_name(edu->pdev), edu->dmas, edu->broken,
+			   dma_get_mask(&edu->pdev->dev));
 	for (id = 0; id < PE_SLOTS; id++) {
 		struct pe_slot *slot = &pe_slots[id];
 
@@ -600,6 +723,42 @@ static int pe_results_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(pe_results);
 
 /* ---- the PCI driver ------------------------------------------------------ */
+
+static void pe_child_release(struct device *dev)
+{
+	kfree(dev);
+}
+
+/*
+ * A device below the edu that belongs to no bus, like the netdev or
+ * auxiliary device some RDMA drivers attach with: p2pmr must find the edu
+ * above it for its P2P checks.  It has a DMA mask of its own and no IOMMU
+ * group, so the DMA API treats it as dma-direct.
+ */
+static int pe_child_add(struct pe_edu *edu)
+{
+	struct device *child;
+	int ret;
+
+	child = kzalloc(sizeof(*child), GFP_KERNEL);
+	if (!child)
+		return -ENOMEM;
+	device_initialize(child);
+	child->parent = &edu->pdev->dev;
+	child->release = pe_child_release;
+	edu->child_mask = DMA_BIT_MASK(64);
+	child->dma_mask = &edu->child_mask;
+	child->coherent_dma_mask = DMA_BIT_MASK(64);
+	ret = dev_set_name(child, "%s-importer", pci_name(edu->pdev));
+	if (!ret)
+		ret = device_add(child);
+	if (ret) {
+		put_device(child);
+		return ret;
+	}
+	edu->child = child;
+	return 0;
+}
 
 static int pe_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
@@ -637,6 +796,13 @@ static int pe_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 				      GFP_KERNEL);
 	if (!edu->buf)
 		return -ENOMEM;
+	ret = pe_child_add(edu);
+	if (ret) {
+		pci_err(pdev, "cannot add the child device (%d)\n", ret);
+		dma_free_coherent(&pdev->dev, EDU_CHUNK, edu->buf,
+				  edu->buf_dma);
+		return ret;
+	}
 	pci_set_master(pdev);
 
 	mutex_lock(&pe_lock);
@@ -659,6 +825,8 @@ static void pe_remove(struct pci_dev *pdev)
 			pe_release(&pe_slots[id]);
 	list_del(&edu->node);
 	mutex_unlock(&pe_lock);
+	/* No slot attaches with it any more. */
+	device_unregister(edu->child);
 
 	/* A retired engine may still finish late: stop it mastering first. */
 	pci_clear_master(pdev);

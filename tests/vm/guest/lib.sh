@@ -390,6 +390,47 @@ edu_dmas() {
 	awk -v d="$1" '$1 == "edu" && $2 == d { print $4 }' "$P2PMR_EDU_RESULTS"
 }
 
+# --- the emulated IOMMU (vm-run --iommu) -----------------------------------
+
+# iommu_group_type <bdf>: the type of the device's IOMMU domain as sysfs
+# names it (DMA, DMA-FQ, identity), or nothing without an IOMMU group.
+iommu_group_type() {
+	local g=/sys/bus/pci/devices/$1/iommu_group
+
+	[ -e "$g" ] && cat "$g/type"
+}
+
+# iommu_group_of <bdf>: the number of the device's IOMMU group.
+iommu_group_of() {
+	local g
+
+	g=$(readlink -f "/sys/bus/pci/devices/$1/iommu_group") &&
+		basename "$g"
+}
+
+# expect_dmar_fault <Read|Write> <bdf> <address>: declare to vm-run the
+# one DMAR fault the test is about to provoke: the device's DMA of that
+# kind to the page holding the address.  vm-run fails the run if the
+# fault never appears, or if any other one does.
+expect_dmar_fault() {
+	local bdf=$2 bus dev fn
+
+	IFS=':.' read -r _ bus dev fn <<<"$bdf"
+	printf '[DMA %s NO_PASID] Request device [%s:%s.%d] fault addr 0x%x\n' \
+		"$1" "$bus" "$dev" "$fn" $(( $3 & ~0xfff )) \
+		>>/p2pmr-out/expect-dmar
+}
+
+# dmar_fault_seen <Read|Write> <bdf> <address>: the guest kernel has logged
+# that fault (as expect_dmar_fault declares it).
+dmar_fault_seen() {
+	local bdf=$2 bus dev fn
+
+	IFS=':.' read -r _ bus dev fn <<<"$bdf"
+	dmesg | grep -qF "$(printf '[DMA %s NO_PASID] Request device [%s:%s.%d] fault addr 0x%x' \
+		"$1" "$bus" "$dev" "$fn" $(( $3 & ~0xfff )))"
+}
+
 # uapi_test <args...>: the guest-side ABI test program.
 uapi_test() {
 	"$P2PMR_BUILD_DIR/tests/guest/p2pmr_uapi_test" "$@"

@@ -10,6 +10,12 @@
 #       NIC's switch, bus addresses): writes seed 41 at BAR 0x101234
 #       (0x5000 bytes); reads back what the host put at 0x180000 (seed 42,
 #       0x3000 bytes) and what it wrote; a wrong seed is noticed.
+# child the near edu imports the near BAR with a child device that is no
+#       PCI device: p2pmr resolves it to the edu (bus address), edu writes
+#       seed 45 at BAR 0x160000 (0x1000) and reads it back.
+# mask  with a DMA mask that ends below the BAR, the near edu's import is
+#       refused (EREMOTEIO) and p2pmr names device, mask and address; so
+#       is the far edu's through the host bridge.  No DMA.
 # far   the far edu and the far BAR share no switch: the attach is refused
 #       (EREMOTEIO); with allow_host_bridge=1 the DMA-API address (the
 #       physical address) is used: seed 51 at far BAR 0x200800, 0x4000.
@@ -32,18 +38,6 @@ near_res=/sys/bus/pci/devices/$near/resource2
 far_res=/sys/bus/pci/devices/$far/resource2
 p2pmr_log "near edu $near_edu, far edu $far_edu, near BAR $near, far BAR $far"
 
-# edu_import <slot> <resource> <offset> <length> <edu>: export the range
-# and import it into the slot (pattern base: the BAR offset).  The export's
-# fd closes after; the attachment keeps the dma-buf.
-edu_import() {
-	local out
-
-	out=$(uapi_test hold --no-mmap "$2" "$3" "$4" -- bash -c \
-		"echo \"import $1 \$P2PMR_DMABUF_FD $5 $3\" >$P2PMR_EDU_CTL" \
-		</dev/null 2>&1)
-	grep -q '^CMD_EXIT 0' <<<"$out"
-}
-
 # expect_err <errno> <slot> <command...>: the command is refused and the
 # slot records -<errno>; no DMA was started by either edu.
 expect_err() {
@@ -57,16 +51,6 @@ expect_err() {
 	[ $(( $(edu_dmas "$near_edu") + $(edu_dmas "$far_edu") )) = "$before" ] ||
 		p2pmr_fail "'$*' started a DMA"
 	echo "ok - '$*' refused with -$want, no DMA"
-}
-
-# expect_read <slot> <offset> <length> <seed>: edu reads the range back
-# through the mapping and every byte is the pattern.
-expect_read() {
-	edu_cmd read "$@" || p2pmr_fail "read $*: $(edu_result "$1" last_err)"
-	[ "$(edu_result "$1" bytes)" = $(($3)) ] &&
-		[ "$(edu_result "$1" bad)" = 0 ] ||
-		p2pmr_fail "read $*: $(edu_result "$1" bad) bytes differ," \
-			   "first at $(edu_result "$1" first_bad)"
 }
 
 # --- near: bus addresses below the switch -------------------------------
@@ -83,14 +67,39 @@ echo "ok - near edu imported the near BAR, mapped at its bus address $sg"
 edu_cmd write 0 0x1234 0x5000 41 ||
 	p2pmr_fail "near write: last_err $(edu_result 0 last_err)"
 echo "ok - near edu wrote 0x5000 bytes at dma-buf offset 0x1234"
-expect_read 0 0x80000 0x3000 42
+edu_expect_read 0 0x80000 0x3000 42
 echo "ok - near edu read what the host wrote at BAR 0x180000"
-expect_read 0 0x1234 0x5000 41
+edu_expect_read 0 0x1234 0x5000 41
 echo "ok - near edu read back what it wrote"
 edu_cmd read 0 0x80000 0x800 43 || p2pmr_fail "read with seed 43 failed"
 [ "$(edu_result 0 bad)" -gt 0 ] ||
 	p2pmr_fail "a read checked against the wrong seed found no difference"
 echo "ok - a read against the wrong seed is noticed ($(edu_result 0 bad) bytes)"
+
+# --- an importer that is a child of the edu, not a PCI device ---------------
+edu_import 2 "$near_res" 0x100000 0x100000 "$near_edu" import-child ||
+	p2pmr_fail "import as the edu's child: last_err $(edu_result 2 last_err)"
+[ "$(( $(edu_sg_dma 2) ))" = "$(( bus + 0x100000 ))" ] ||
+	p2pmr_fail "the child's mapping starts at $(edu_sg_dma 2), not the" \
+		   "bus address $bus + 0x100000"
+edu_cmd write 2 0x60000 0x1000 45 ||
+	p2pmr_fail "child write: last_err $(edu_result 2 last_err)"
+edu_expect_read 2 0x60000 0x1000 45
+edu_cmd release 2 || p2pmr_fail "release 2"
+echo "ok - a non-PCI child of the near edu stands for it: bus address, DMA"
+
+# --- DMA masks that cannot reach the BAR -------------------------------------
+bits=$(mask_bits_below "$bus")
+edu_cmd mask "$near_edu" "$bits" || p2pmr_fail "mask $near_edu $bits"
+edu_import 2 "$near_res" 0x100000 0x100000 "$near_edu" &&
+	p2pmr_fail "an edu with a $bits-bit mask was given bus address $bus"
+[ "$(edu_result 2 last_err)" = -121 ] ||
+	p2pmr_fail "narrow-mask import: last_err $(edu_result 2 last_err)," \
+		   "not -EREMOTEIO"
+dmesg | grep -q "p2pmr: importer $near_edu cannot reach $near BAR2 at bus address $(printf %#x $((bus + 0x100000)))-.*DMA mask is $(printf %#x $(( (1 << bits) - 1 )))" ||
+	p2pmr_fail "p2pmr did not say which mask and address it refused"
+edu_cmd mask "$near_edu" 64 || p2pmr_fail "mask $near_edu 64"
+echo "ok - a $bits-bit mask cannot reach bus address $bus: refused, logged"
 
 # --- malformed requests -----------------------------------------------------
 expect_err 22 0 write 0 0xff000 0x2000 1	# past the dma-buf's end
@@ -118,11 +127,23 @@ dmesg | grep -q "p2pmr: importer $far_edu .*share no PCI switch" ||
 echo "ok - far attach refused with EREMOTEIO, and p2pmr said why"
 
 echo 1 >/sys/module/p2pmr/parameters/allow_host_bridge
+phys=$(pci_bar_cpu_addr "$far" 2)
+bits=$(mask_bits_below "$phys")
+edu_cmd mask "$far_edu" "$bits" || p2pmr_fail "mask $far_edu $bits"
+edu_import 1 "$far_res" 0x200000 0x100000 "$far_edu" &&
+	p2pmr_fail "an edu with a $bits-bit mask was given physical address" \
+		   "$phys with no IOMMU"
+[ "$(edu_result 1 last_err)" = -121 ] ||
+	p2pmr_fail "narrow-mask host-bridge import: last_err" \
+		   "$(edu_result 1 last_err), not -EREMOTEIO"
+dmesg | grep -q "p2pmr: importer $far_edu cannot reach $far BAR2 at physical address" ||
+	p2pmr_fail "p2pmr did not say why it refused the narrow mask"
+edu_cmd mask "$far_edu" 64 || p2pmr_fail "mask $far_edu 64"
+echo "ok - through the host bridge, a $bits-bit mask is refused too"
 edu_import 1 "$far_res" 0x200000 0x100000 "$far_edu" ||
 	p2pmr_fail "far import with allow_host_bridge=1:" \
 		   "last_err $(edu_result 1 last_err)"
 echo 0 >/sys/module/p2pmr/parameters/allow_host_bridge
-phys=$(pci_bar_cpu_addr "$far" 2)
 sg=$(awk '$1 == "slot" && $2 == 1 && $3 == "sg" { print $6; exit }' \
 	"$P2PMR_EDU_RESULTS")
 [ "$(( sg ))" = "$(( phys + 0x200000 ))" ] ||
@@ -130,7 +151,7 @@ sg=$(awk '$1 == "slot" && $2 == 1 && $3 == "sg" { print $6; exit }' \
 		   "$phys + 0x200000 (no IOMMU)"
 edu_cmd write 1 0x800 0x4000 51 ||
 	p2pmr_fail "far write: last_err $(edu_result 1 last_err)"
-expect_read 1 0x800 0x4000 51
+edu_expect_read 1 0x800 0x4000 51
 edu_cmd release 1 || p2pmr_fail "release 1"
 echo "ok - with allow_host_bridge=1 the far edu DMAs through $sg"
 

@@ -390,6 +390,51 @@ edu_dmas() {
 	awk -v d="$1" '$1 == "edu" && $2 == d { print $4 }' "$P2PMR_EDU_RESULTS"
 }
 
+# edu_import <slot> <resource> <offset> <length> <edu> [import-child]:
+# export the range and import it into the slot (pattern base: the BAR
+# offset), attaching with the edu or, with import-child, with its child
+# device.  The export's fd closes after; the attachment keeps the dma-buf.
+edu_import() {
+	local out
+
+	out=$(uapi_test hold --no-mmap "$2" "$3" "$4" -- bash -c \
+		"echo \"${6:-import} $1 \$P2PMR_DMABUF_FD $5 $3\" >$P2PMR_EDU_CTL" \
+		</dev/null 2>&1)
+	grep -q '^CMD_EXIT 0' <<<"$out"
+}
+
+# edu_expect_read <slot> <offset> <length> <seed>: edu reads the range
+# back through the mapping and every byte is the pattern.
+edu_expect_read() {
+	edu_cmd read "$@" || p2pmr_fail "read $*: $(edu_result "$1" last_err)"
+	[ "$(edu_result "$1" bytes)" = $(($3)) ] &&
+		[ "$(edu_result "$1" bad)" = 0 ] ||
+		p2pmr_fail "read $*: $(edu_result "$1" bad) bytes differ," \
+			   "first at $(edu_result "$1" first_bad)"
+}
+
+# mask_bits_below <address>: the widest DMA mask, in bits, that does not
+# reach the address.
+mask_bits_below() {
+	local a=$(($1)) bits=0
+
+	while [ $((a >> (bits + 1))) -ne 0 ]; do
+		bits=$((bits + 1))
+	done
+	echo $bits
+}
+
+# edu_sg_dma <slot>: DMA address of the slot's first scatterlist entry.
+edu_sg_dma() {
+	awk -v s="$1" '$1 == "slot" && $2 == s && $3 == "sg" && $4 == 0 {
+		print $6 }' "$P2PMR_EDU_RESULTS"
+}
+
+# edu_mask <bdf>: the DMA mask edu_cmd mask gave the edu device.
+edu_mask() {
+	awk -v d="$1" '$1 == "edu" && $2 == d { print $8 }' "$P2PMR_EDU_RESULTS"
+}
+
 # --- the emulated IOMMU (vm-run --iommu) -----------------------------------
 
 # iommu_group_type <bdf>: the type of the device's IOMMU domain as sysfs

@@ -81,6 +81,37 @@ host_check() {
 		     "(offset $2, length $3, seed $4, ${5:-$RUN_DIR})"
 }
 
+# host_check_whole <which> [<offset> <length> <seed>]...: the host file
+# behind the near or far BAR of the guest in $RUN_DIR holds exactly these
+# patterns (in any order, not overlapping) and zeros everywhere else.
+host_check_whole() {
+	local file=$RUN_DIR/ivshmem-$1.mem size pos=0 off len seed
+
+	shift
+	size=$(stat -c %s "$file") || fail "no file behind the BAR ($file)"
+	while read -r off len seed; do
+		[ -n "$off" ] || continue
+		[ "$off" -ge "$pos" ] ||
+			fail "host_check_whole: region $(printf %#x "$off")" \
+			     "overlaps the one before"
+		[ "$off" -eq "$pos" ] ||
+			"$PATTERN" check-zero "$file" "$pos" $((off - pos)) ||
+			fail "the BAR file $file changed between" \
+			     "$(printf '%#x and %#x' "$pos" "$off")"
+		"$PATTERN" check "$file" "$off" "$len" "$seed" ||
+			fail "the BAR file $file lacks the pattern" \
+			     "$(printf '(offset %#x, length %#x' "$off" "$len")," \
+			     "seed $seed)"
+		pos=$((off + len))
+	done < <(while [ $# -ge 3 ]; do
+			echo $(($1)) $(($2)) "$3"
+			shift 3
+		done | sort -n)
+	[ "$pos" -eq "$size" ] ||
+		"$PATTERN" check-zero "$file" "$pos" $((size - pos)) ||
+		fail "the BAR file $file changed after $(printf %#x "$pos")"
+}
+
 # host_fill <which> <offset> <length> <seed> [run dir]: write the pattern
 # there before the guest boots.
 host_fill() {

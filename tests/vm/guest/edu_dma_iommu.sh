@@ -1,0 +1,313 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# usage: edu_dma_iommu.sh          (in a guest booted with vm-run --edu and
+#                                    --iommu or --iommu=pt)
+#        edu_dma_iommu.sh stray    (vm-run --edu --iommu: the harness's
+#                                    own check, tests/vm/cases/harness_dmar.sh)
+#
+# A bus-master device DMAs through the addresses p2pmr hands a dynamic
+# importer (tests/kmod/p2pmr_edu drives QEMU's edu engine) with an
+# emulated Intel IOMMU.  The host (tests/vm/cases/edu_dma_iommu.sh)
+# compares the BAR files whole afterwards.
+#
+# QEMU sends every DMA to its root complex, where the IOMMU translates it,
+# peer-to-peer requests below a switch included; a real switch without
+# ACS redirection routes those to the BAR by its bus address and never
+# shows them to the IOMMU.  So, with the IOMMU translating (strict), the
+# switch path is checked by its decision and address only, and every DMA
+# goes through the host bridge, as the IOVA p2pmr returns.
+#
+# strict (vm-run --iommu: DMA domains, strict invalidation)
+#   switch   the near edu imports the near BAR: bus address (the kernel's
+#            decision for a switch without ACS; QEMU cannot carry it, no
+#            DMA).  With a mask below the BAR: refused.
+#   far      the far edu and the far BAR: refused without
+#            allow_host_bridge; with it an IOVA, not the physical address:
+#            seed 61 at far BAR 0x300800 (0x4000), read back.
+#   near     the far edu imports the near BAR through the host bridge: an
+#            IOVA, not the bus address: seed 62 at near BAR 0x121000
+#            (0x3000), read back, and the host's seed 42 at 0x180000.
+#   mask     the far edu with a DMA mask below the far BAR's physical
+#            address: the IOMMU gives it an IOVA under the mask: seed 63
+#            at far BAR 0x380000 (0x800).
+#   revoke   binding pci-stub to the near ivshmem revokes the far edu's
+#            import: move_notify unmaps, later requests fail with ENODEV;
+#            a DMA to the old IOVA (write-stale) faults in the IOMMU (the
+#            one DMAR fault this test declares) and nothing arrives at
+#            near BAR 0x140000.
+# pt (vm-run --iommu=pt: identity domains, the DMA API is dma-direct)
+#   switch   near edu, near BAR: bus address; seed 71 at 0x101234
+#            (0x2000), read back, and the host's seed 42 at 0x180000.
+#   far      refused without allow_host_bridge; with it the physical
+#            address: seed 72 at far BAR 0x200800 (0x2000).
+#   mask     a mask below the far BAR's physical address is refused
+#            cleanly through the host bridge (an identity domain is
+#            dma-direct), one below the near BAR's bus address on the
+#            switch path.  QUERY_P2P reports no translating IOMMU.
+# stray      (strict) the revocation above, declaring the fault one page
+#            off: vm-run must fail the run (status 93) for the fault it
+#            sees and for the one that never came.
+. "$(dirname "$0")/lib.sh"
+
+mode=${1:-${P2PMR_IOMMU:-}}
+case $mode in
+strict|pt|stray) ;;
+*) p2pmr_skip "no IOMMU (boot with vm-run --iommu or --iommu=pt)" ;;
+esac
+[ "$mode" != stray ] || [ "${P2PMR_IOMMU:-}" = strict ] ||
+	p2pmr_skip "'stray' needs vm-run --iommu"
+near_edu=$(pci_near_edu)
+far_edu=$(pci_far_edu)
+[ -n "$near_edu" ] && [ -n "$far_edu" ] ||
+	p2pmr_skip "no edu devices below the switch and on a root port" \
+		   "(boot with vm-run --edu)"
+p2pmr_load
+edu_load
+near=$(pci_near_ivshmem)
+far=$(pci_far_ivshmem)
+near_res=/sys/bus/pci/devices/$near/resource2
+far_res=/sys/bus/pci/devices/$far/resource2
+bus=$(pci_bar_bus_addr "$near" 2)
+near_phys=$(pci_bar_cpu_addr "$near" 2)
+far_phys=$(pci_bar_cpu_addr "$far" 2)
+p2pmr_log "near edu $near_edu, far edu $far_edu, near BAR $near, far BAR $far"
+for d in "$near_edu" "$near" "$far_edu" "$far"; do
+	p2pmr_log "$d: IOMMU group $(iommu_group_of "$d"), domain" \
+		  "$(iommu_group_type "$d")"
+done
+
+# The domain each edu's DMA goes through.
+case $mode in
+strict|stray) want=DMA ;;
+pt) want=identity ;;
+esac
+for d in "$near_edu" "$far_edu"; do
+	[ "$(iommu_group_type "$d")" = "$want" ] ||
+		p2pmr_fail "$d is in a '$(iommu_group_type "$d")' domain," \
+			   "not '$want'"
+done
+echo "ok - both edus are in $want domains"
+
+# expect_err <errno> <slot> <command...>: the command is refused and the
+# slot records -<errno>; no DMA was started by either edu.
+expect_err() {
+	local want=$1 slot=$2 before
+
+	shift 2
+	before=$(( $(edu_dmas "$near_edu") + $(edu_dmas "$far_edu") ))
+	edu_cmd "$@" 2>/dev/null && p2pmr_fail "'$*' was accepted"
+	[ "$(edu_result "$slot" last_err)" = "-$want" ] ||
+		p2pmr_fail "'$*': last_err $(edu_result "$slot" last_err), not -$want"
+	[ $(( $(edu_dmas "$near_edu") + $(edu_dmas "$far_edu") )) = "$before" ] ||
+		p2pmr_fail "'$*' started a DMA"
+	echo "ok - '$*' refused with -$want, no DMA"
+}
+
+# expect_sg <slot> <address> <what>: the slot's mapping starts there.
+expect_sg() {
+	[ "$(( $(edu_sg_dma "$1") ))" = "$(( $2 ))" ] ||
+		p2pmr_fail "slot $1 is mapped at $(edu_sg_dma "$1"), not $3" \
+			   "$(printf %#x $(( $2 )))"
+}
+
+# far_refused <slot> <offset>: without allow_host_bridge the far edu
+# cannot import the far BAR.
+far_refused() {
+	[ "$(cat /sys/module/p2pmr/parameters/allow_host_bridge)" = N ] ||
+		p2pmr_fail "p2pmr's allow_host_bridge is not off by default"
+	edu_import "$1" "$far_res" "$2" 0x100000 "$far_edu" &&
+		p2pmr_fail "the far edu attached to the far BAR with no P2P path"
+	[ "$(edu_result "$1" last_err)" = -121 ] ||
+		p2pmr_fail "far attach: last_err $(edu_result "$1" last_err)," \
+			   "not -EREMOTEIO"
+	echo "ok - far attach refused with EREMOTEIO"
+}
+
+# mask_refused <edu> <slot> <resource> <offset> <address> <kind>: with a
+# DMA mask that ends below the address, the import is refused
+# (EREMOTEIO) and p2pmr names the kind of address it could not give.
+mask_refused() {
+	local edu=$1 slot=$2 res=$3 off=$4 addr=$5 kind=$6 bits
+
+	bits=$(mask_bits_below "$addr")
+	edu_cmd mask "$edu" "$bits" || p2pmr_fail "mask $edu $bits"
+	edu_import "$slot" "$res" "$off" 0x100000 "$edu" &&
+		p2pmr_fail "$edu with a $bits-bit mask was given the $kind" \
+			   "address $addr"
+	[ "$(edu_result "$slot" last_err)" = -121 ] ||
+		p2pmr_fail "narrow-mask import: last_err" \
+			   "$(edu_result "$slot" last_err), not -EREMOTEIO"
+	dmesg | grep -q "p2pmr: importer $edu cannot reach .* at $kind address .*DMA mask is $(printf %#x $(( (1 << bits) - 1 )))" ||
+		p2pmr_fail "p2pmr did not name the mask and the $kind address"
+	edu_cmd mask "$edu" 64 || p2pmr_fail "mask $edu 64"
+	echo "ok - $edu with a $bits-bit mask: refused for $kind address $addr"
+}
+
+# revoke_near: bind pci-stub to the near ivshmem; p2pmr revokes its
+# exports before the driver's probe.
+revoke_near() {
+	modprobe pci_stub || p2pmr_fail "modprobe pci_stub"
+	echo pci-stub >"/sys/bus/pci/devices/$near/driver_override" &&
+		echo "$near" >/sys/bus/pci/drivers_probe ||
+		p2pmr_fail "cannot bind pci-stub to $near"
+	[ "$(basename "$(readlink -f "/sys/bus/pci/devices/$near/driver")")" = \
+		pci-stub ] || p2pmr_fail "pci-stub did not bind $near"
+}
+
+# stale_write <slot> <offset>: after revocation, the far edu DMAs 0x800
+# bytes to the slot's old address at <offset> (write-stale); prints it.
+stale_write() {
+	local addr
+
+	addr=$(( $(edu_result "$1" stale) + $2 ))
+	[ $(( $(edu_result "$1" stale_len) )) -ne 0 ] ||
+		p2pmr_fail "slot $1 kept no address from before its move_notify"
+	edu_cmd write-stale "$1" "$2" 0x800 64 ||
+		p2pmr_fail "write-stale: last_err $(edu_result "$1" last_err)"
+	printf '%#x\n' "$addr"
+}
+
+# --- strict, and the harness's own check ---------------------------------------
+if [ "$mode" = stray ]; then
+	echo 1 >/sys/module/p2pmr/parameters/allow_host_bridge
+	edu_import 2 "$near_res" 0x100000 0x100000 "$far_edu" ||
+		p2pmr_fail "near import: last_err $(edu_result 2 last_err)"
+	revoke_near
+	[ "$(edu_result 2 move_notify)" -ge 1 ] ||
+		p2pmr_fail "the importer was not told"
+	iova=$(( $(edu_result 2 stale) + 0x40000 ))
+	# One page off: the fault that comes is not the one declared.
+	expect_dmar_fault Write "$far_edu" $((iova + 0x1000))
+	stale_write 2 0x40000 >/dev/null
+	wait_for 5 dmar_fault_seen Write "$far_edu" "$iova" ||
+		p2pmr_fail "the DMA to the revoked IOVA did not fault"
+	echo "ok - a stray DMA faulted; the harness must fail this run"
+	exit 0
+fi
+
+if [ "$mode" = strict ]; then
+	uapi_test query "$far_res" "$far_edu" | grep -q ' iommu' ||
+		p2pmr_fail "QUERY_P2P does not report the far edu's IOMMU"
+
+	# The switch: p2pmr's decision, not QEMU's routing.
+	edu_import 0 "$near_res" 0x100000 0x100000 "$near_edu" ||
+		p2pmr_fail "near import: last_err $(edu_result 0 last_err)"
+	expect_sg 0 "$bus + 0x100000" "the bus address"
+	edu_cmd release 0 || p2pmr_fail "release 0"
+	echo "ok - below the switch the near edu gets bus address" \
+	     "$(printf %#x $((bus + 0x100000))) (no DMA: QEMU would send it" \
+	     "to the IOMMU)"
+	mask_refused "$near_edu" 0 "$near_res" 0x100000 \
+		"$(printf %#x $((bus + 0x100000)))" bus
+
+	# The far BAR through the host bridge: an IOVA.
+	far_refused 1 0x300000
+	echo 1 >/sys/module/p2pmr/parameters/allow_host_bridge
+	edu_import 1 "$far_res" 0x300000 0x100000 "$far_edu" ||
+		p2pmr_fail "far import: last_err $(edu_result 1 last_err)"
+	sg=$(edu_sg_dma 1)
+	[ "$(( sg ))" != "$(( far_phys + 0x300000 ))" ] ||
+		p2pmr_fail "the far mapping is the physical address: no IOVA"
+	edu_cmd write 1 0x800 0x4000 61 ||
+		p2pmr_fail "far write: last_err $(edu_result 1 last_err)"
+	edu_expect_read 1 0x800 0x4000 61
+	edu_cmd release 1 || p2pmr_fail "release 1"
+	echo "ok - the far edu DMAs into the far BAR through IOVA $sg"
+
+	# The near BAR from the far edu: an IOVA again.
+	edu_import 2 "$near_res" 0x100000 0x100000 "$far_edu" ||
+		p2pmr_fail "near import by the far edu: last_err" \
+			   "$(edu_result 2 last_err)"
+	sg=$(edu_sg_dma 2)
+	[ "$(( sg ))" != "$(( bus + 0x100000 ))" ] &&
+		[ "$(( sg ))" != "$(( near_phys + 0x100000 ))" ] ||
+		p2pmr_fail "the near BAR is mapped at $sg for the far edu: no IOVA"
+	edu_cmd write 2 0x21000 0x3000 62 ||
+		p2pmr_fail "near write: last_err $(edu_result 2 last_err)"
+	edu_expect_read 2 0x21000 0x3000 62
+	edu_expect_read 2 0x80000 0x3000 42
+	echo "ok - the far edu DMAs into the near BAR through IOVA $sg, and" \
+	     "reads what the host wrote"
+
+	# A mask below the BAR's physical address: the IOMMU maps under it.
+	bits=$(mask_bits_below "$far_phys")
+	edu_cmd mask "$far_edu" "$bits" || p2pmr_fail "mask $far_edu $bits"
+	edu_import 3 "$far_res" 0x380000 0x100000 "$far_edu" ||
+		p2pmr_fail "narrow-mask import with an IOMMU: last_err" \
+			   "$(edu_result 3 last_err)"
+	sg=$(edu_sg_dma 3)
+	[ $(( sg + 0x100000 - 1 )) -le $(( (1 << bits) - 1 )) ] ||
+		p2pmr_fail "IOVA $sg is beyond the $bits-bit mask"
+	edu_cmd write 3 0 0x800 63 ||
+		p2pmr_fail "narrow-mask write: last_err $(edu_result 3 last_err)"
+	edu_expect_read 3 0 0x800 63
+	edu_cmd release 3 || p2pmr_fail "release 3"
+	edu_cmd mask "$far_edu" 64 || p2pmr_fail "mask $far_edu 64"
+	echo "ok - with a $bits-bit mask the far edu gets IOVA $sg under it"
+	echo 0 >/sys/module/p2pmr/parameters/allow_host_bridge
+
+	# Revocation: the old IOVA must fault and write nothing.
+	revoke_near
+	[ "$(edu_result 2 move_notify)" -ge 1 ] ||
+		p2pmr_fail "the far edu's importer was not told (move_notify 0)"
+	[ "$(edu_result 2 mapped)" = 0 ] ||
+		p2pmr_fail "the far edu is still mapped after revocation"
+	[ "$(p2pmr_counter mappings)" = 0 ] ||
+		p2pmr_fail "p2pmr still counts a mapping after revocation"
+	expect_err 19 2 write 2 0x40000 0x800 64
+	iova=$(( $(edu_result 2 stale) + 0x40000 ))
+	expect_dmar_fault Write "$far_edu" "$iova"
+	stale_write 2 0x40000 >/dev/null
+	wait_for 5 dmar_fault_seen Write "$far_edu" "$iova" ||
+		p2pmr_fail "the DMA to revoked IOVA $(printf %#x $iova) did" \
+			   "not fault"
+	echo "ok - revoked: a DMA to the old IOVA $(printf %#x $iova) faults" \
+	     "in the IOMMU"
+	dmesg | grep 'DMAR: \[DMA' | sed 's/^/# /'
+	edu_cmd release 2 || p2pmr_fail "release 2"
+fi
+
+# --- pt: identity domains, dma-direct -----------------------------------------
+if [ "$mode" = pt ]; then
+	uapi_test query "$far_res" "$far_edu" | grep -q ' iommu' &&
+		p2pmr_fail "QUERY_P2P reports a translating IOMMU for an" \
+			   "identity domain"
+	echo "ok - QUERY_P2P: an identity domain does not translate"
+
+	edu_import 0 "$near_res" 0x100000 0x100000 "$near_edu" ||
+		p2pmr_fail "near import: last_err $(edu_result 0 last_err)"
+	expect_sg 0 "$bus + 0x100000" "the bus address"
+	edu_cmd write 0 0x1234 0x2000 71 ||
+		p2pmr_fail "near write: last_err $(edu_result 0 last_err)"
+	edu_expect_read 0 0x1234 0x2000 71
+	edu_expect_read 0 0x80000 0x3000 42
+	edu_cmd release 0 || p2pmr_fail "release 0"
+	echo "ok - below the switch the near edu DMAs through bus address" \
+	     "$(printf %#x $((bus + 0x100000)))"
+
+	far_refused 1 0x200000
+	echo 1 >/sys/module/p2pmr/parameters/allow_host_bridge
+	edu_import 1 "$far_res" 0x200000 0x100000 "$far_edu" ||
+		p2pmr_fail "far import: last_err $(edu_result 1 last_err)"
+	expect_sg 1 "$far_phys + 0x200000" "the physical address"
+	sg=$(edu_sg_dma 1)
+	edu_cmd write 1 0x800 0x2000 72 ||
+		p2pmr_fail "far write: last_err $(edu_result 1 last_err)"
+	edu_expect_read 1 0x800 0x2000 72
+	edu_cmd release 1 || p2pmr_fail "release 1"
+	echo "ok - through the host bridge the far edu DMAs to the physical" \
+	     "address $sg"
+
+	mask_refused "$far_edu" 1 "$far_res" 0x200000 \
+		"$(printf %#x $((far_phys + 0x200000)))" physical
+	echo 0 >/sys/module/p2pmr/parameters/allow_host_bridge
+	mask_refused "$near_edu" 0 "$near_res" 0x100000 \
+		"$(printf %#x $((bus + 0x100000)))" bus
+fi
+
+p2pmr_expect_idle
+echo "ok - p2pmr's counters are back to zero"
+rmmod p2pmr_edu || p2pmr_fail "rmmod p2pmr_edu"
+rmmod p2pmr || p2pmr_fail "rmmod p2pmr"
+echo "ok - both modules unload"
+dmesg | grep -E 'p2pmr(_edu)?:|p2pmr_edu |DMAR' | sed 's/^/# /' | tail -n 30

@@ -472,7 +472,7 @@ dmar_fault_seen() {
 	local bdf=$2 bus dev fn
 
 	IFS=':.' read -r _ bus dev fn <<<"$bdf"
-	dmesg | grep -qF "$(printf '[DMA %s NO_PASID] Request device [%s:%s.%d] fault addr 0x%x' \
+	dmesg | grep -qF "$(printf '[DMA %s NO_PASID] Request device [%s:%s.%d] fault addr 0x%x [' \
 		"$1" "$bus" "$dev" "$fn" $(( $3 & ~0xfff )))"
 }
 

@@ -75,6 +75,18 @@ for d in "$near_edu" "$near" "$far_edu" "$far"; do
 	p2pmr_log "$d: IOMMU group $(iommu_group_of "$d"), domain" \
 		  "$(iommu_group_type "$d")"
 done
+# The bridges above the devices, and their ACS controls.
+for d in "$near" "$near_edu" "$far_edu"; do
+	path=$(readlink -f "/sys/bus/pci/devices/$d")
+	while path=$(dirname "$path"); [ -e "$path/config" ]; do
+		basename "$path"
+	done
+done | sort -u | while read -r d; do
+	p2pmr_log "$d: $(lspci -s "$d" -vv 2>/dev/null | grep -o 'ACSCtl:.*' ||
+		echo 'no ACS')"
+done
+p2pmr_log "near edu to near BAR: $(uapi_test query "$near_res" "$near_edu")"
+p2pmr_log "far edu to near BAR: $(uapi_test query "$near_res" "$far_edu")"
 
 # The domain each edu's DMA goes through.
 case $mode in

@@ -87,7 +87,9 @@ debian_mirror() {
 			}' "$f"
 	done
 	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -r "$f" ] && [ "$f" != "$sources_file" ] || continue
+		if [ ! -r "$f" ] || [ "$f" = "$sources_file" ]; then
+			continue
+		fi
 		awk -v s="$codename" '
 			function flush() {
 				if (types ~ /(^| )deb( |$)/ &&

@@ -62,7 +62,9 @@ case "${1:-}" in
 	;;
 --lines)
 	d=$(default)
-	[ -n "$d" ] && usable "$d" || fail ""
+	if [ -z "$d" ] || ! usable "$d"; then
+		fail ""
+	fi
 	echo "$d"
 	dl=$(line_of "$d")
 	seen=" $dl "
@@ -95,5 +97,7 @@ case "${1:-}" in
 	;;
 esac
 
-[ -n "$ver" ] && usable "$ver" || fail ""
+if [ -z "$ver" ] || ! usable "$ver"; then
+	fail ""
+fi
 echo "$ver"

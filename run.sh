@@ -3,6 +3,7 @@
 # One entry point for a fresh Debian 12 machine (run as root):
 #
 #   ./run.sh demo    install, build, boot the testbed and run the demo
+#                    (./run.sh demo --kernel 6.12: on the 6.12 kernel)
 #   ./run.sh check   install, build and run every test (unit and VM)
 #   ./run.sh build   install and build only
 #   ./run.sh bench   install, build and run the benchmarks (bench/README.md;
@@ -46,10 +47,11 @@ bench)
 	;;
 demo)
 	prepare
-	"$root/tests/vm/demo.sh"
+	shift
+	"$root/tests/vm/demo.sh" "$@"
 	;;
 *)
-	echo "usage: $0 demo|check|build|bench [--quick]" >&2
+	echo "usage: $0 demo [--kernel VER]|check|build|bench [--quick]" >&2
 	exit 2
 	;;
 esac

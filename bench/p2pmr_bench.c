@@ -502,6 +502,7 @@ static int cmd_rdma(void)
 	uint64_t lat_bytes = opt_quick ? 2 * MIB : 8 * MIB;
 	int nr = reps(7, 3), nw = warm(1);
 	struct ibv_mr *mr[2];
+	uint64_t raddrs[2];
 	struct ibv_pd *pd;
 	struct loop l;
 	size_t bar_len, si, oi;
@@ -525,6 +526,12 @@ static int cmd_rdma(void)
 	close(fd);
 	if (!mr[0] || !mr[1])
 		die("registering the targets: %s", strerror(errno));
+	/*
+	 * A dma-buf MR's addr is its offset in the dma-buf, as
+	 * ibv_reg_dmabuf_mr() sets it; work requests use its iova.
+	 */
+	raddrs[0] = (uintptr_t)host;
+	raddrs[1] = (uintptr_t)bar;
 
 	header("RDMA over soft-RoCE loopback (bw MB/s, lat us; ratio: over host)");
 	printf("# %d READs in flight at most (max_qp_rd_atom), %d WRITEs\n",
@@ -551,8 +558,7 @@ static int cmd_rdma(void)
 			for (r = -nw; r < nr; r++) {
 				for (k = 0; k < 2; k++) {
 					int v = (k + (r < 0 ? 0 : r)) % 2;
-					uint64_t raddr =
-						(uintptr_t)mr[v]->addr;
+					uint64_t raddr = raddrs[v];
 					double b, t;
 
 					b = rdma_bw(&l, ops[oi].opcode, raddr,

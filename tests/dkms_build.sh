@@ -28,7 +28,7 @@ command -v dkms >/dev/null || {
 	echo "SKIP: dkms is not installed (scripts/install-deps.sh installs it)"
 	exit 77
 }
-host_symvers=$build/kmod/peer_mem_host/Module.symvers
+host_symvers=$build/kmod-$kver/peer_mem_host/Module.symvers
 [ -r "$host_symvers" ] || {
 	echo "FAIL: no $host_symvers: build the tree first (./run.sh build)"
 	exit 1

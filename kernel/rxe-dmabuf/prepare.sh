@@ -3,8 +3,9 @@
 # prepare.sh <kernel-version> <output-dir>
 #
 # Put the soft-RoCE driver (drivers/infiniband/sw/rxe) of the Debian
-# kernel source matching <kernel-version>, with the dma-buf MR patches of
-# patches/ applied, into <output-dir>, ready for
+# kernel source matching <kernel-version>, with the dma-buf MR series of
+# its kernel line (patches/<line>/, e.g. patches/6.1/) applied, into
+# <output-dir>, ready for
 #
 #   make -C /lib/modules/<kernel-version>/build M=<output-dir> \
 #        CONFIG_RDMA_RXE=m modules
@@ -32,8 +33,9 @@ fi
 
 # The series is written against linux-source-X.Y of the same Debian
 # package version as the kernel the module will be loaded into.
-series=${kver%%-*}			# 6.1.0
-series=${series%.*}			# 6.1
+series=${kver%%-*}			# 6.1.0, 6.12.117+deb12
+series=${series%%+*}			# 6.12.117
+series=${series%.*}			# 6.1, 6.12
 src_pkg=linux-source-$series
 tarball=/usr/src/$src_pkg.tar.xz
 
@@ -64,9 +66,10 @@ fi
 	    "linux-headers-$kver"
 
 shopt -s nullglob
-patches=("$here"/patches/*.patch)
+patches=("$here/patches/$series"/*.patch)
 shopt -u nullglob
-[ ${#patches[@]} -gt 0 ] || die "no patches in $here/patches"
+[ ${#patches[@]} -gt 0 ] ||
+	die "no series for the $series kernel line in $here/patches/$series"
 
 # Start from a clean directory, but never empty one we did not make.
 if [ -e "$out" ]; then

@@ -5,9 +5,16 @@
 # (tests/vm/guest/demo.sh), then show from the host, in the file behind
 # that BAR, the bytes the client wrote.  Exits nonzero if any step fails.
 #
-# usage: demo.sh [--stack v64]: rdma-core v64 and perftest 26.04.17 (built
-# by scripts/upstream-build.sh) instead of Debian's rdma-core 44 and
-# perftest (tests/vm/guest/demo.sh).
+# usage: demo.sh [--kernel VER] [--stack v64]
+#   --kernel VER  boot that kernel instead of the default one (a version
+#                 or a line, as vm-run --kernel)
+#   --stack v64   rdma-core v64 and perftest 26.04.17 (built by
+#                 scripts/upstream-build.sh) instead of Debian's rdma-core
+#                 44 and perftest (tests/vm/guest/demo.sh)
+if [ "${1:-}" = --kernel ] && [ -n "${2:-}" ]; then
+	export P2PMR_KERNEL=$2
+	shift 2
+fi
 . "$(dirname "$0")/lib/host.sh"
 
 start=$(date +%s.%N)
@@ -15,7 +22,7 @@ if [ "${1:-}" = --stack ] && [ "${2:-}" = v64 ]; then
 	upstream_host_env rdma-core
 	upstream_host_env perftest
 elif [ $# -ne 0 ]; then
-	fail "usage: $0 [--stack v64]"
+	fail "usage: $0 [--kernel VER] [--stack v64]"
 fi
 new_run_dir
 vm_boot --timeout 300 -- "$GUEST_DIR/demo.sh" "$@"

@@ -29,7 +29,7 @@
  * - unregistration waits until no umem uses the client.
  *
  * The driver side of that (what OFED's ib_umem_get() and mlx5 do) is in
- * the soft-RoCE patch kernel/rxe-dmabuf/patches/0003-*.patch, which
+ * the soft-RoCE patch kernel/rxe-dmabuf/patches/<line>/0003-*.patch, which
  * finds this module's entry points with symbol_get(peer_mem_host_ops).
  *
  * Statistics, as OFED's /sys/kernel/mm/memory_peers/<name>/ has them,

@@ -4,7 +4,7 @@
 # the guest command itself succeeds: load a module that WARNs, exit 0.
 . "$(dirname "$0")/../lib/host.sh"
 
-ko=$P2PMR_BUILD_DIR/kmod/p2pmr_warn_inject/p2pmr_warn_inject.ko
+ko=$P2PMR_KMOD_DIR/p2pmr_warn_inject/p2pmr_warn_inject.ko
 [ -e "$ko" ] || fail "$ko is not built"
 new_run_dir
 vm_boot --quiet -- bash -c "insmod $ko && echo loaded" 2>"$RUN_DIR/stderr"

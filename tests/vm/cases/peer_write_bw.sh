@@ -8,7 +8,7 @@
 
 new_run_dir
 vm_boot --timeout 600 -- "$GUEST_DIR/peer_write_bw.sh" \
-	"$P2PMR_BUILD_DIR/kmod/rdma_rxe/rdma_rxe.ko"
+	"$P2PMR_KMOD_DIR/rdma_rxe/rdma_rxe.ko"
 [ "$VM_RC" -eq 0 ] || fail "guest side failed (status $VM_RC)"
 
 size=$(guest_fact size)

@@ -9,8 +9,8 @@
 
 new_run_dir
 vm_boot -- "$GUEST_DIR/rxe_dmabuf_p2pmr.sh" \
-	"$P2PMR_BUILD_DIR/kmod/rdma_rxe/rdma_rxe.ko" \
-	"$P2PMR_BUILD_DIR/kmod/p2pmr/p2pmr.ko"
+	"$P2PMR_KMOD_DIR/rdma_rxe/rdma_rxe.ko" \
+	"$P2PMR_KMOD_DIR/p2pmr/p2pmr.ko"
 [ "$VM_RC" -eq 0 ] || fail "guest side failed (status $VM_RC)"
 host_check near 0x10000 0x10000 6
 host_check near 0x20000 0xf0000 5

@@ -13,8 +13,8 @@
 
 new_run_dir
 vm_boot -- "$GUEST_DIR/rxe_dmabuf_xfer.sh" \
-	"$P2PMR_BUILD_DIR/kmod/rdma_rxe/rdma_rxe.ko" \
-	"$P2PMR_BUILD_DIR/kmod/p2pmr/p2pmr.ko" near
+	"$P2PMR_KMOD_DIR/rdma_rxe/rdma_rxe.ko" \
+	"$P2PMR_KMOD_DIR/p2pmr/p2pmr.ko" near
 [ "$VM_RC" -eq 0 ] || fail "guest side failed (status $VM_RC)"
 
 file=$RUN_DIR/ivshmem-near.mem

@@ -13,8 +13,8 @@ upstream_host_env rdma-core
 
 new_run_dir
 vm_boot -- "$GUEST_DIR/v64_rxe_reg_dmabuf.sh" \
-	"$P2PMR_BUILD_DIR/kmod/rdma_rxe/rdma_rxe.ko" \
-	"$P2PMR_BUILD_DIR/kmod/p2pmr/p2pmr.ko"
+	"$P2PMR_KMOD_DIR/rdma_rxe/rdma_rxe.ko" \
+	"$P2PMR_KMOD_DIR/p2pmr/p2pmr.ko"
 [ "$VM_RC" -eq 0 ] || fail "guest side failed (status $VM_RC)"
 
 file=$RUN_DIR/ivshmem-near.mem

@@ -14,6 +14,8 @@ P2PMR_EDU_ID="0x1234 0x11e8"
 # vm-run --guest-ip sets another address (the second guest of a pair).
 P2PMR_GUEST_IP=${P2PMR_GUEST_IP:-192.0.2.1}
 P2PMR_SKIP=77
+# The modules built for the kernel this guest runs (vm-run sets it).
+: "${P2PMR_KMOD_DIR:=$P2PMR_BUILD_DIR/kmod-$(uname -r)}"
 
 # p2pmr_skip <reason>: this test cannot run here; say why.
 p2pmr_skip() {
@@ -343,14 +345,14 @@ P2PMR_COUNTERS=/sys/kernel/debug/p2pmr/counters
 # p2pmr_load [params...]: load this build's p2pmr.ko.
 p2pmr_load() {
 	[ -e /sys/module/p2pmr ] && return 0
-	insmod "$P2PMR_BUILD_DIR/kmod/p2pmr/p2pmr.ko" "$@" ||
+	insmod "$P2PMR_KMOD_DIR/p2pmr/p2pmr.ko" "$@" ||
 		p2pmr_fail "insmod p2pmr.ko failed"
 	[ -c /dev/p2pmr ] || p2pmr_fail "p2pmr.ko loaded but /dev/p2pmr is missing"
 }
 
 importer_load() {
 	[ -e /sys/module/p2pmr_test_importer ] && return 0
-	insmod "$P2PMR_BUILD_DIR/kmod/p2pmr_test_importer/p2pmr_test_importer.ko" ||
+	insmod "$P2PMR_KMOD_DIR/p2pmr_test_importer/p2pmr_test_importer.ko" ||
 		p2pmr_fail "insmod p2pmr_test_importer.ko failed"
 }
 
@@ -363,7 +365,7 @@ edu_load() {
 	local d drv
 
 	[ -e /sys/module/p2pmr_edu ] ||
-		insmod "$P2PMR_BUILD_DIR/kmod/p2pmr_edu/p2pmr_edu.ko" ||
+		insmod "$P2PMR_KMOD_DIR/p2pmr_edu/p2pmr_edu.ko" ||
 		p2pmr_fail "insmod p2pmr_edu.ko failed"
 	for d in $(_pci_find_id "$P2PMR_EDU_ID"); do
 		drv=$(readlink -f "/sys/bus/pci/devices/$d/driver")
@@ -562,13 +564,13 @@ pci_io_bar_resource() {
 # --- the peer-memory client (OFED API, testbed host) ----------------------
 
 P2PMR_PEER_CLIENTS=/sys/kernel/debug/peer_mem_host/clients
-P2PMR_PEER_KO=$P2PMR_BUILD_DIR/kmod/p2pmr_peer/p2pmr.ko
+P2PMR_PEER_KO=$P2PMR_KMOD_DIR/p2pmr_peer/p2pmr.ko
 
 # peer_host_load [params...]: the testbed's stand-in for OFED's
 # peer-memory core.
 peer_host_load() {
 	[ -e /sys/module/peer_mem_host ] && return 0
-	insmod "$P2PMR_BUILD_DIR/kmod/peer_mem_host/peer_mem_host.ko" "$@" ||
+	insmod "$P2PMR_KMOD_DIR/peer_mem_host/peer_mem_host.ko" "$@" ||
 		p2pmr_fail "insmod peer_mem_host.ko $* failed"
 }
 
@@ -693,7 +695,7 @@ p2pmr_shim() {
 # p2pmr_rxe_setup: p2pmr.ko, the dma-buf soft-RoCE and rxe0 on the NIC;
 # prints the RDMA device name.
 p2pmr_rxe_setup() {
-	rxe_load_module "$P2PMR_BUILD_DIR/kmod/rdma_rxe/rdma_rxe.ko" >&2
+	rxe_load_module "$P2PMR_KMOD_DIR/rdma_rxe/rdma_rxe.ko" >&2
 	p2pmr_load >&2
 	rxe_up rxe0
 }

@@ -113,7 +113,7 @@ json nomod_json
 py nomod_json 'not d["ok"] and d["exit_status"] == 3'
 
 # --- topo: predicted without the module, then p2pmr.ko's answers ------------
-rxe_load_module "$P2PMR_BUILD_DIR/kmod/rdma_rxe/rdma_rxe.ko"
+rxe_load_module "$P2PMR_KMOD_DIR/rdma_rxe/rdma_rxe.ko"
 dev=$(rxe_up rxe0) || exit 1
 cell='d["devices"][[x["pci"] for x in d["devices"]].index(%s)]["paths"]["rxe0"]'
 run topo_pred 0 "$p2pmr" topo --json

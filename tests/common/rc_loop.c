@@ -4,11 +4,14 @@
  * (see rc_loop.h).
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "pattern.h"
 #include "rc_loop.h"
 
 /* Connect @qp to @dest_qpn on our own port: INIT, RTR, RTS. */
@@ -186,4 +189,58 @@ int rc_loop_poll(struct rc_loop *l, struct ibv_wc *wc, int max,
 		if (sleep_us)
 			usleep(sleep_us);
 	return n;
+}
+
+enum ibv_wc_status rc_loop_rdma(struct rc_loop *l, enum ibv_wr_opcode opcode,
+				uint64_t raddr, uint32_t rkey,
+				double timeout_s)
+{
+	struct ibv_wc wc;
+
+	if (rc_loop_post(l, opcode, NULL, raddr, rkey, 0)) {
+		perror("ibv_post_send");
+		return IBV_WC_GENERAL_ERR;
+	}
+	if (rc_loop_poll(l, &wc, 1, rc_loop_now() + timeout_s, 1000) <= 0) {
+		fprintf(stderr, "rc_loop: no completion within %g s\n",
+			timeout_s);
+		return IBV_WC_GENERAL_ERR;
+	}
+	return wc.status;
+}
+
+int rc_loop_pattern_check(struct rc_loop *l, uint64_t offset,
+			  uint64_t raddr, uint32_t rkey, uint32_t seed,
+			  double timeout_s)
+{
+	enum ibv_wc_status st;
+	size_t i;
+
+	for (i = 0; i < l->len; i++)
+		l->buf[i] = p2pmr_pattern_byte(seed, offset + i);
+	st = rc_loop_rdma(l, IBV_WR_RDMA_WRITE, raddr, rkey, timeout_s);
+	if (st != IBV_WC_SUCCESS) {
+		printf("RDMA WRITE of %zu bytes: %s\n", l->len,
+		       ibv_wc_status_str(st));
+		return 1;
+	}
+	memset(l->buf, 0, l->len);
+	st = rc_loop_rdma(l, IBV_WR_RDMA_READ, raddr, rkey, timeout_s);
+	if (st != IBV_WC_SUCCESS) {
+		printf("RDMA READ of %zu bytes: %s\n", l->len,
+		       ibv_wc_status_str(st));
+		return 1;
+	}
+	for (i = 0; i < l->len; i++) {
+		if (l->buf[i] != p2pmr_pattern_byte(seed, offset + i)) {
+			printf("RDMA READ: byte %#" PRIx64
+			       " of the dma-buf is %#x, not %#x\n",
+			       offset + i, l->buf[i],
+			       p2pmr_pattern_byte(seed, offset + i));
+			return 1;
+		}
+	}
+	printf("RDMA WRITE and READ of %zu bytes at dma-buf offset %#" PRIx64
+	       ": pattern %u ok\n", l->len, offset, seed);
+	return 0;
 }

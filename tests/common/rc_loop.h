@@ -84,4 +84,24 @@ double rc_loop_now(void);
 int rc_loop_poll(struct rc_loop *l, struct ibv_wc *wc, int max,
 		 double deadline, unsigned int sleep_us);
 
+/*
+ * One RDMA @opcode (WRITE or READ) between the whole host buffer and
+ * @raddr/@rkey, waited for up to @timeout_s seconds: the completion's
+ * status, or IBV_WC_GENERAL_ERR after a message on stderr when posting
+ * failed or nothing completed.
+ */
+enum ibv_wc_status rc_loop_rdma(struct rc_loop *l, enum ibv_wr_opcode opcode,
+				uint64_t raddr, uint32_t rkey,
+				double timeout_s);
+
+/*
+ * Fill the host buffer with test pattern @seed as it reads at dma-buf
+ * offset @offset (pattern.h), RDMA WRITE it to @raddr/@rkey, READ it back
+ * into the zeroed buffer and compare: 0 when every byte came back, else 1
+ * after a line on stdout saying what failed.
+ */
+int rc_loop_pattern_check(struct rc_loop *l, uint64_t offset,
+			  uint64_t raddr, uint32_t rkey, uint32_t seed,
+			  double timeout_s);
+
 #endif /* P2PMR_TEST_RC_LOOP_H */

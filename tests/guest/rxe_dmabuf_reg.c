@@ -104,63 +104,11 @@ static void usage(void)
 	exit(2);
 }
 
-/* One RDMA WRITE or READ between the buffer and [iova, iova + len). */
-static enum ibv_wc_status loop_rdma(struct rc_loop *l, enum ibv_wr_opcode op,
-				    uint64_t iova, uint32_t rkey)
-{
-	struct ibv_wc wc;
-
-	if (rc_loop_post(l, op, NULL, iova, rkey, 0)) {
-		perror("ibv_post_send");
-		return IBV_WC_GENERAL_ERR;
-	}
-	if (rc_loop_poll(l, &wc, 1, rc_loop_now() + LOOP_TIMEOUT_S,
-			 1000) <= 0) {
-		fprintf(stderr, "rxe_dmabuf_reg: no completion\n");
-		return IBV_WC_GENERAL_ERR;
-	}
-	return wc.status;
-}
-
-/* Write the pattern into the MR and read it back; 0 when it matches. */
-static int loop_check(struct rc_loop *l, uint64_t offset, uint64_t iova,
-		      uint32_t rkey, uint32_t seed)
-{
-	enum ibv_wc_status st;
-	size_t i;
-
-	for (i = 0; i < l->len; i++)
-		l->buf[i] = p2pmr_pattern_byte(seed, offset + i);
-	st = loop_rdma(l, IBV_WR_RDMA_WRITE, iova, rkey);
-	if (st != IBV_WC_SUCCESS) {
-		printf("RDMA WRITE of %zu bytes: %s\n", l->len,
-		       ibv_wc_status_str(st));
-		return 1;
-	}
-	memset(l->buf, 0, l->len);
-	st = loop_rdma(l, IBV_WR_RDMA_READ, iova, rkey);
-	if (st != IBV_WC_SUCCESS) {
-		printf("RDMA READ of %zu bytes: %s\n", l->len,
-		       ibv_wc_status_str(st));
-		return 1;
-	}
-	for (i = 0; i < l->len; i++) {
-		if (l->buf[i] != p2pmr_pattern_byte(seed, offset + i)) {
-			printf("RDMA READ: byte %#" PRIx64 " of the dma-buf is %#x, not %#x\n",
-			       offset + i, l->buf[i],
-			       p2pmr_pattern_byte(seed, offset + i));
-			return 1;
-		}
-	}
-	printf("RDMA WRITE and READ of %zu bytes at dma-buf offset %#" PRIx64
-	       ": pattern %u ok\n", l->len, offset, seed);
-	return 0;
-}
-
 /* After revocation a write to the MR must fail with an access error. */
 static int loop_check_revoked(struct rc_loop *l, uint64_t iova, uint32_t rkey)
 {
-	enum ibv_wc_status st = loop_rdma(l, IBV_WR_RDMA_WRITE, iova, rkey);
+	enum ibv_wc_status st = rc_loop_rdma(l, IBV_WR_RDMA_WRITE, iova, rkey,
+					      LOOP_TIMEOUT_S);
 
 	printf("RDMA WRITE after revocation: %s\n", ibv_wc_status_str(st));
 	return st != IBV_WC_REM_ACCESS_ERR;
@@ -283,7 +231,8 @@ int main(int argc, char **argv)
 			if (rc_loop_create(&loop, pd, &loop_attr)) {
 				perror("setting up the loopback QPs");
 				status = 1;
-			} else if (loop_check(&loop, offset, iova, rkey, seed)) {
+			} else if (rc_loop_pattern_check(&loop, offset, iova, rkey,
+							 seed, LOOP_TIMEOUT_S)) {
 				status = 1;
 			} else if (revoke_cmd) {
 				printf("revoking: %s\n", revoke_cmd);

@@ -160,23 +160,6 @@ static void print_verbs_libraries(void)
 	fclose(f);
 }
 
-static enum ibv_wc_status loop_rdma(struct rc_loop *l, enum ibv_wr_opcode op,
-				    uint64_t iova, uint32_t rkey)
-{
-	struct ibv_wc wc;
-
-	if (rc_loop_post(l, op, NULL, iova, rkey, 0)) {
-		perror("ibv_post_send");
-		return IBV_WC_GENERAL_ERR;
-	}
-	if (rc_loop_poll(l, &wc, 1, rc_loop_now() + LOOP_TIMEOUT_S,
-			 1000) <= 0) {
-		fprintf(stderr, "verbs_dmabuf_mr: no completion\n");
-		return IBV_WC_GENERAL_ERR;
-	}
-	return wc.status;
-}
-
 /* Write the pattern into the MR and read it back; 0 when it matches. */
 static int loop_check(struct ibv_pd *pd, uint64_t offset, uint64_t length,
 		      uint64_t iova, uint32_t rkey, uint32_t seed)
@@ -189,42 +172,15 @@ static int loop_check(struct ibv_pd *pd, uint64_t offset, uint64_t length,
 		.buf_len = length,
 		.buf_access = IBV_ACCESS_LOCAL_WRITE,
 	};
-	enum ibv_wc_status st;
 	struct rc_loop l;
-	int ret = 1;
-	size_t i;
+	int ret;
 
 	if (rc_loop_create(&l, pd, &attr)) {
 		perror("setting up the loopback QPs");
 		return 1;
 	}
-	for (i = 0; i < l.len; i++)
-		l.buf[i] = p2pmr_pattern_byte(seed, offset + i);
-	st = loop_rdma(&l, IBV_WR_RDMA_WRITE, iova, rkey);
-	if (st != IBV_WC_SUCCESS) {
-		printf("RDMA WRITE of %zu bytes: %s\n", l.len,
-		       ibv_wc_status_str(st));
-		goto out;
-	}
-	memset(l.buf, 0, l.len);
-	st = loop_rdma(&l, IBV_WR_RDMA_READ, iova, rkey);
-	if (st != IBV_WC_SUCCESS) {
-		printf("RDMA READ of %zu bytes: %s\n", l.len,
-		       ibv_wc_status_str(st));
-		goto out;
-	}
-	for (i = 0; i < l.len; i++) {
-		if (l.buf[i] != p2pmr_pattern_byte(seed, offset + i)) {
-			printf("RDMA READ: byte %#" PRIx64 " is %#x, not %#x\n",
-			       offset + i, l.buf[i],
-			       p2pmr_pattern_byte(seed, offset + i));
-			goto out;
-		}
-	}
-	printf("RDMA WRITE and READ of %zu bytes at dma-buf offset %#" PRIx64
-	       ": pattern %u ok\n", l.len, offset, seed);
-	ret = 0;
-out:
+	ret = rc_loop_pattern_check(&l, offset, iova, rkey, seed,
+				    LOOP_TIMEOUT_S);
 	if (rc_loop_destroy(&l))
 		ret = 1;
 	return ret;

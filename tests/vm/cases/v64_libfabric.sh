@@ -9,14 +9,7 @@
 # that had to fail wrote nothing), and the far BAR nothing.
 . "$(dirname "$0")/../lib/host.sh"
 
-env=$P2PMR_BUILD_DIR/upstream/libfabric.env
-[ -r "$env" ] || "$P2PMR_SRC_DIR/scripts/upstream-build.sh" libfabric ||
-	[ $? -eq 77 ] || fail "scripts/upstream-build.sh libfabric failed"
-P2PMR_UPSTREAM_MISSING=
-# shellcheck disable=SC1090
-. "$env"
-[ -z "$P2PMR_UPSTREAM_MISSING" ] ||
-	skip "libfabric: $P2PMR_UPSTREAM_MISSING"
+upstream_host_env libfabric
 [ -x "$P2PMR_BUILD_DIR/tests/guest/fi_bar_write" ] ||
 	skip "tests/guest/fi_bar_write is not built: run" \
 	     "tests/libfabric-build.sh (ctest: upstream.fi_bar_write)"

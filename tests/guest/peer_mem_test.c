@@ -11,6 +11,13 @@
  *	"GET ok" and one "SG <dma> <len>" line per scatterlist entry, or
  *	"GET <errno name>"; then give the range back.
  *
+ *   peer_mem_test edu SLOT RES OFFSET LENGTH EDU-BDF
+ *	Map RES (shared, read-write) and have the edu DMA driver
+ *	(tests/kmod/p2pmr_edu) import [OFFSET, OFFSET + LENGTH) of the
+ *	mapping into SLOT through the peer-memory core, as an HCA driver
+ *	does for an MR (pattern base OFFSET); print "IMPORT ok" or
+ *	"IMPORT <errno name>".  The import outlives the mapping.
+ *
  *   peer_mem_test reg IBDEV KIND [RES]
  *	ibv_reg_mr() (local write, remote read and write) on memory of
  *	KIND, print "REG <kind> ok" or "REG <kind> <errno name>":
@@ -46,6 +53,7 @@
 
 #define HOST_CTL	"/sys/kernel/debug/peer_mem_host/ctl"
 #define HOST_RESULTS	"/sys/kernel/debug/peer_mem_host/results"
+#define EDU_CTL		"/sys/kernel/debug/p2pmr_edu/ctl"
 #define REG_LEN		0x10000
 #define REG_ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ | \
 			 IBV_ACCESS_REMOTE_WRITE)
@@ -54,23 +62,30 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: peer_mem_test sg RES OFFSET LENGTH IMPORTER-BDF\n"
+		"       peer_mem_test edu SLOT RES OFFSET LENGTH EDU-BDF\n"
 		"       peer_mem_test reg IBDEV KIND [RES]\n"
 		"  KIND: host file-private bar bar-ro bar-private bar-straddle dmabuf\n");
 	exit(2);
 }
 
-static int ctl(const char *cmd)
+/* One command to a debugfs ctl file: 0 or the errno of the write. */
+static int ctl_to(const char *path, const char *cmd)
 {
-	int fd = open(HOST_CTL, O_WRONLY | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0) {
-		perror(HOST_CTL);
+		perror(path);
 		exit(2);
 	}
 	n = write(fd, cmd, strlen(cmd));
 	close(fd);
 	return n < 0 ? errno : 0;
+}
+
+static int ctl(const char *cmd)
+{
+	return ctl_to(HOST_CTL, cmd);
 }
 
 /* Print slot 0's scatterlist entries from the host's results file. */
@@ -118,6 +133,30 @@ static int do_sg(int argc, char **argv)
 		if (ctl("put 0"))
 			perror("put 0");
 	}
+	munmap(map, size);
+	close(fd);
+	return 0;
+}
+
+static int do_edu(int argc, char **argv)
+{
+	uint64_t size, offset, length;
+	char cmd[160];
+	void *map;
+	int fd, err;
+
+	if (argc != 7)
+		usage();
+	offset = strtoull(argv[4], NULL, 0);
+	length = strtoull(argv[5], NULL, 0);
+	fd = test_map_bar(argv[3], &map, &size);
+	if (fd < 0)
+		return 2;
+	snprintf(cmd, sizeof(cmd), "import-peer %s %#lx %#" PRIx64 " %s %#" PRIx64,
+		 argv[2], (unsigned long)map + offset, length, argv[6],
+		 offset);
+	err = ctl_to(EDU_CTL, cmd);
+	printf("IMPORT %s\n", err ? strerrorname_np(err) : "ok");
 	munmap(map, size);
 	close(fd);
 	return 0;
@@ -222,6 +261,8 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		usage();
+	if (!strcmp(argv[1], "edu"))
+		return do_edu(argc, argv);
 	if (!strcmp(argv[1], "sg"))
 		return do_sg(argc, argv);
 	if (!strcmp(argv[1], "reg"))

@@ -2,13 +2,24 @@
 /*
  * Test-only DMA driver for QEMU's "edu" device (1234:11e8), never shipped.
  *
- * It binds the edu devices of the p2pmr testbed and is a dynamic dma-buf
- * importer shaped like mlx5's ib_umem_dmabuf_get(): it attaches with
- * allow_peer2peer and a move_notify that unmaps, and maps under the
- * reservation lock.  On request it moves data with edu's DMA engine
- * through exactly the DMA addresses of the scatterlist p2pmr returned, so
- * that a host-side check of the BAR's backing file proves those addresses
- * right.  No CPU ever touches the BAR here.
+ * It binds the edu devices of the p2pmr testbed and imports device memory
+ * in the three shapes RDMA drivers do:
+ *
+ * - dynamic, like mlx5's ib_umem_dmabuf_get(): attach with allow_peer2peer
+ *   and a move_notify that unmaps, map under the reservation lock, map
+ *   again before the next transfer;
+ * - pinned, like efa's and irdma's ib_umem_dmabuf_get_pinned(): attach,
+ *   pin and map once; a move_notify is logged and ignored, and whoever
+ *   revokes the BAR waits until the slot is released;
+ * - peer memory, like an HCA driver below OFED's ib_umem_get(): a user
+ *   range handed to the testbed's peer-memory core (tests/kmod/
+ *   peer_mem_host, found with symbol_get() so that this module loads
+ *   without it), DMA-mapped for the edu by the client that claims it.
+ *
+ * On request it moves data with edu's DMA engine through exactly the DMA
+ * addresses of the scatterlist p2pmr returned, so that a host-side check
+ * of the BAR's backing file proves those addresses right.  No CPU ever
+ * touches the BAR here.
  *
  * Commands are written, one per write(), to
  * /sys/kernel/debug/p2pmr_edu/ctl:
@@ -20,6 +31,12 @@
  *	the same, attaching with a child device of the edu that is not a
  *	PCI device (as an importer that attaches with its netdev or
  *	auxiliary device would); edu's engine still does the DMA
+ *   import-pinned <slot> <dmabuf-fd> <edu dddd:bb:dd.f> [<base>]
+ *	attach (peer2peer), pin and map, as a pinned importer does
+ *   import-peer <slot> <addr> <length> <edu dddd:bb:dd.f> [<base>]
+ *	hand the page-aligned range [<addr>, <addr> + <length>) of the
+ *	writer's address space to the peer-memory core, DMA-mapped for
+ *	that edu; its invalidation counts as a move_notify
  *   write <slot> <offset> <len> <seed>
  *	DMA the pattern (tests/common/pattern.h) into the dma-buf at
  *	<offset>: host buffer -> edu -> the scatterlist's DMA addresses
@@ -27,9 +44,10 @@
  *	DMA the dma-buf's bytes at <offset> back: DMA address -> edu ->
  *	host buffer, and compare them with the pattern ("bad" in results)
  *   write-stale <slot> <offset> <len> <seed>
- *	after a move_notify, DMA the pattern to the addresses the slot was
- *	mapped at before it, as an importer that ignored the notification
- *	would: with an IOMMU the old IOVA must fault and write nothing
+ *	after a move_notify (dynamic) or an invalidation (peer), DMA the
+ *	pattern to the addresses the slot was mapped at before it, as an
+ *	importer that ignored the notification would: with an IOMMU the
+ *	old IOVA must fault and write nothing
  *   release <slot>	unmap, detach, drop the dma-buf
  *   reset		release every slot
  *   mask <edu dddd:bb:dd.f> <bits>
@@ -41,9 +59,10 @@
  * refused or failed command (also kept for the results file):
  * EINVAL malformed, E2BIG transfer too long, EBUSY slot in use, ENOENT
  * slot empty (or, for write-stale, never moved or still mapped), ENODEV
- * no such edu bound here or the dma-buf was revoked, ETIMEDOUT/EIO the
- * engine did not finish (the device is then retired), or the exporter's
- * errno for a refused attach or map.
+ * no such edu bound here or the dma-buf was revoked (the peer range
+ * invalidated), ENOPKG import-peer without peer_mem_host.ko, ETIMEDOUT/
+ * EIO the engine did not finish (the device is then retired), or the
+ * exporter's (peer client's) errno for a refused attach, pin or map.
  *
  * /sys/kernel/debug/p2pmr_edu/results: one line per bound edu, one per
  * slot in use or with a recorded result, one per scatterlist entry:
@@ -51,7 +70,7 @@
  *   edu 0000:02:03.0 dmas 12 broken 0 mask 0xffffffffffffffff
  *   slot 0 edu 0000:02:03.0 attached 1 mapped 1 move_notify 0 base 0x0
  *	last_cmd read last_err 0 bytes 4096 bad 0 first_bad -1 nents 1
- *	child 0 stale 0x0 stale_len 0x0
+ *	child 0 stale 0x0 stale_len 0x0 kind dynamic
  *   slot 0 sg 0 dma 0x00000000fe000000 len 0x100000
  *
  * The engine (QEMU hw/misc/edu.c) copies between its 4 KiB buffer at
@@ -62,9 +81,10 @@
  * that window before a register is written.  Registers below 0x80 take
  * 32-bit accesses only; the DMA registers take 64-bit ones.
  *
- * The reservation lock is held across every transfer, so move_notify
- * (which runs under it) never returns while a DMA through the old
- * mapping is in flight, and none is started after it.
+ * The reservation lock (for peer ranges the slot's peer_lock, which the
+ * invalidation callback takes) is held across every transfer, so
+ * move_notify never returns while a DMA through the old mapping is in
+ * flight, and none is started after it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -83,6 +103,8 @@
 #include <linux/seq_file.h>
 #include <linux/sizes.h>
 #include <linux/uaccess.h>
+
+#include <rdma/peer_mem_host.h>
 
 #include "compat.h"
 #include "pattern.h"
@@ -133,18 +155,35 @@ struct pe_edu {
 	struct list_head node;
 };
 
+enum pe_kind {
+	PE_DYNAMIC,
+	PE_PINNED,
+	PE_PEER,
+};
+
+static const char *const pe_kind_names[] = {
+	[PE_DYNAMIC] = "dynamic",
+	[PE_PINNED] = "pinned",
+	[PE_PEER] = "peer",
+};
+
 /**
- * struct pe_slot - one imported dma-buf
+ * struct pe_slot - one imported dma-buf or peer-memory range
  * @edu: the importing edu, NULL when the slot is free
+ * @kind: how it was imported
  * @child: attached with @edu's child device rather than the edu
- * @dmabuf: the dma-buf (reference held while imported)
- * @attach: the dynamic attachment
- * @sgt: the mapping, under @dmabuf->resv
- * @moved: move_notify calls, under @dmabuf->resv
+ * @dmabuf: the dma-buf (reference held while imported), not for PE_PEER
+ * @attach: the attachment, not for PE_PEER
+ * @peer_ops: the peer-memory core (module reference held), PE_PEER only
+ * @umem: the peer-memory range, PE_PEER only
+ * @peer_lock: for PE_PEER, what @dmabuf->resv is for the others
+ * @size: bytes imported
+ * @sgt: the mapping, under the slot's lock (pe_slot_lock())
+ * @moved: move_notify (or peer invalidation) calls, under that lock
  * @stale_dma: DMA address of the first entry of the mapping move_notify
- *	last took away, under @dmabuf->resv
+ *	last took away, under that lock
  * @stale_len: that entry's length, 0 if none was taken away
- * @base: pattern offset of the dma-buf's first byte
+ * @base: pattern offset of the first byte imported
  * @last_cmd: last command on this slot
  * @last_err: its result, 0 or a negative errno
  * @bytes: bytes moved by the last write or read
@@ -153,15 +192,20 @@ struct pe_edu {
  */
 struct pe_slot {
 	struct pe_edu *edu;
+	enum pe_kind kind;
 	bool child;
 	struct dma_buf *dmabuf;
 	struct dma_buf_attachment *attach;
+	const struct peer_mem_host_ops *peer_ops;
+	struct peer_mem_umem *umem;
+	struct mutex peer_lock;
+	u64 size;
 	struct sg_table *sgt;
 	unsigned int moved;
 	u64 stale_dma;
 	u64 stale_len;
 	u64 base;
-	char last_cmd[12];
+	char last_cmd[16];
 	int last_err;
 	u64 bytes;
 	u64 bad;
@@ -238,6 +282,32 @@ static int pe_edu_dma(struct pe_edu *edu, u64 src, u64 dst, u32 len,
 
 /* ---- the importer -------------------------------------------------------- */
 
+/* The lock move_notify (or the peer invalidation) runs under. */
+static void pe_slot_lock(struct pe_slot *slot)
+{
+	if (slot->kind == PE_PEER)
+		mutex_lock(&slot->peer_lock);
+	else
+		dma_resv_lock(slot->dmabuf->resv, NULL);
+}
+
+static void pe_slot_unlock(struct pe_slot *slot)
+{
+	if (slot->kind == PE_PEER)
+		mutex_unlock(&slot->peer_lock);
+	else
+		dma_resv_unlock(slot->dmabuf->resv);
+}
+
+/* Keep the first entry of a mapping taken away, for write-stale. */
+static void pe_keep_stale(struct pe_slot *slot)
+{
+	if (slot->sgt && slot->sgt->nents) {
+		slot->stale_dma = sg_dma_address(slot->sgt->sgl);
+		slot->stale_len = sg_dma_len(slot->sgt->sgl);
+	}
+}
+
 static void pe_unmap_locked(struct pe_slot *slot)
 {
 	dma_resv_assert_held(slot->dmabuf->resv);
@@ -256,11 +326,7 @@ static void pe_move_notify(struct dma_buf_attachment *attach)
 	dma_resv_assert_held(attach->dmabuf->resv);
 
 	slot->moved++;
-	/* Kept only for write-stale, which plays an importer that ignores us. */
-	if (slot->sgt && slot->sgt->nents) {
-		slot->stale_dma = sg_dma_address(slot->sgt->sgl);
-		slot->stale_len = sg_dma_len(slot->sgt->sgl);
-	}
+	pe_keep_stale(slot);
 	pe_unmap_locked(slot);
 }
 
@@ -269,15 +335,52 @@ static const struct dma_buf_attach_ops pe_attach_ops = {
 	.P2PMR_IMPORTER_INVALIDATE = pe_move_notify,
 };
 
-/* Map if not mapped (again after a move); dmabuf->resv held. */
+/*
+ * As ib_umem_dmabuf_unsupported_move_notify(): a pinned importer cannot
+ * stop its DMA, so the mapping stays, and the exporter must wait for the
+ * release.
+ */
+static void pe_pinned_move_notify(struct dma_buf_attachment *attach)
+{
+	struct pe_slot *slot = attach->importer_priv;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+
+	slot->moved++;
+	pci_info(slot->edu->pdev, "move_notify on a pinned import: the mapping stays until it is released\n");
+}
+
+static const struct dma_buf_attach_ops pe_pinned_attach_ops = {
+	.allow_peer2peer = true,
+	.P2PMR_IMPORTER_INVALIDATE = pe_pinned_move_notify,
+};
+
+/*
+ * The peer-memory core's invalidation: from now on the range may be
+ * unmapped at any time.  Taking peer_lock waits for a transfer in flight.
+ */
+static void pe_peer_invalidate(struct peer_mem_umem *umem, void *priv)
+{
+	struct pe_slot *slot = priv;
+
+	mutex_lock(&slot->peer_lock);
+	slot->moved++;
+	pe_keep_stale(slot);
+	slot->sgt = NULL;
+	mutex_unlock(&slot->peer_lock);
+}
+
+/* Map if not mapped (again after a move); the slot's lock held. */
 static int pe_map_locked(struct pe_slot *slot)
 {
 	struct sg_table *sgt;
 
-	dma_resv_assert_held(slot->dmabuf->resv);
-
 	if (slot->sgt)
 		return 0;
+	/* A peer range is mapped once; invalidated, it is gone. */
+	if (slot->kind == PE_PEER)
+		return -ENODEV;
+	dma_resv_assert_held(slot->dmabuf->resv);
 	/* p2pmr adds no fences, so there is nothing to wait for. */
 	sgt = dma_buf_map_attachment(slot->attach, DMA_BIDIRECTIONAL);
 	if (IS_ERR(sgt))
@@ -286,21 +389,40 @@ static int pe_map_locked(struct pe_slot *slot)
 	return 0;
 }
 
+static void pe_release_peer(struct pe_slot *slot)
+{
+	/* Unmaps, unless the client did on invalidation. */
+	slot->peer_ops->stop_invalidation_notifier(slot->umem);
+	slot->peer_ops->umem_release(slot->umem);
+	symbol_put(peer_mem_host_ops);
+	slot->peer_ops = NULL;
+	slot->umem = NULL;
+	slot->sgt = NULL;
+}
+
 static void pe_release(struct pe_slot *slot)
 {
 	if (!slot->edu)
 		return;
 
-	dma_resv_lock(slot->dmabuf->resv, NULL);
-	pe_unmap_locked(slot);
-	dma_resv_unlock(slot->dmabuf->resv);
+	if (slot->kind == PE_PEER) {
+		pe_release_peer(slot);
+	} else {
+		dma_resv_lock(slot->dmabuf->resv, NULL);
+		pe_unmap_locked(slot);
+		if (slot->kind == PE_PINNED)
+			dma_buf_unpin(slot->attach);
+		dma_resv_unlock(slot->dmabuf->resv);
 
-	dma_buf_detach(slot->dmabuf, slot->attach);
-	dma_buf_put(slot->dmabuf);
+		dma_buf_detach(slot->dmabuf, slot->attach);
+		dma_buf_put(slot->dmabuf);
+	}
 	slot->edu = NULL;
+	slot->kind = PE_DYNAMIC;
 	slot->child = false;
 	slot->dmabuf = NULL;
 	slot->attach = NULL;
+	slot->size = 0;
 	slot->moved = 0;
 	slot->stale_dma = 0;
 	slot->stale_len = 0;
@@ -324,8 +446,23 @@ static struct pe_edu *pe_find_edu(const char *bdf)
 	return ERR_PTR(-ENODEV);
 }
 
+/* The edu named @bdf, for a free @slot; logs why not. */
+static struct pe_edu *pe_import_edu(struct pe_slot *slot, const char *bdf)
+{
+	struct pe_edu *edu;
+
+	if (slot->edu)
+		return ERR_PTR(-EBUSY);
+	edu = pe_find_edu(bdf);
+	if (IS_ERR(edu))
+		pr_warn("import: %s is %s\n", bdf,
+			PTR_ERR(edu) == -EINVAL ? "not a PCI address" :
+						  "not an edu bound here");
+	return edu;
+}
+
 static int pe_import(struct pe_slot *slot, int fd, const char *bdf, u64 base,
-		     bool child)
+		     enum pe_kind kind, bool child)
 {
 	struct dma_buf_attachment *attach;
 	struct dma_buf *dmabuf;
@@ -333,15 +470,9 @@ static int pe_import(struct pe_slot *slot, int fd, const char *bdf, u64 base,
 	struct pe_edu *edu;
 	int ret;
 
-	if (slot->edu)
-		return -EBUSY;
-	edu = pe_find_edu(bdf);
-	if (IS_ERR(edu)) {
-		pr_warn("import: %s is %s\n", bdf,
-			PTR_ERR(edu) == -EINVAL ? "not a PCI address" :
-						  "not an edu bound here");
+	edu = pe_import_edu(slot, bdf);
+	if (IS_ERR(edu))
 		return PTR_ERR(edu);
-	}
 
 	dmabuf = dma_buf_get(fd);
 	if (IS_ERR(dmabuf)) {
@@ -351,7 +482,11 @@ static int pe_import(struct pe_slot *slot, int fd, const char *bdf, u64 base,
 	}
 
 	dev = child ? edu->child : &edu->pdev->dev;
-	attach = dma_buf_dynamic_attach(dmabuf, dev, &pe_attach_ops, slot);
+	attach = dma_buf_dynamic_attach(dmabuf, dev,
+					kind == PE_PINNED ?
+						&pe_pinned_attach_ops :
+						&pe_attach_ops,
+					slot);
 	if (IS_ERR(attach)) {
 		ret = PTR_ERR(attach);
 		dev_info(dev, "import: the exporter refused the attachment (%d)\n",
@@ -360,15 +495,28 @@ static int pe_import(struct pe_slot *slot, int fd, const char *bdf, u64 base,
 	}
 
 	slot->edu = edu;
+	slot->kind = kind;
 	slot->child = child;
 	slot->stale_dma = 0;
 	slot->stale_len = 0;
 	slot->dmabuf = dmabuf;
 	slot->attach = attach;
+	slot->size = dmabuf->size;
 	slot->moved = 0;
 	slot->base = base;
 
 	dma_resv_lock(dmabuf->resv, NULL);
+	if (kind == PE_PINNED) {
+		ret = dma_buf_pin(attach);
+		if (ret) {
+			dma_resv_unlock(dmabuf->resv);
+			pci_info(edu->pdev, "import: the exporter refused the pin (%d)\n",
+				 ret);
+			dma_buf_detach(dmabuf, attach);
+			slot->edu = NULL;
+			goto err_put_dmabuf;
+		}
+	}
 	ret = pe_map_locked(slot);
 	dma_resv_unlock(dmabuf->resv);
 	if (ret) {
@@ -380,6 +528,55 @@ static int pe_import(struct pe_slot *slot, int fd, const char *bdf, u64 base,
 err_put_dmabuf:
 	dma_buf_put(dmabuf);
 	return ret;
+}
+
+/*
+ * What an HCA driver below OFED's ib_umem_get() does for a range it
+ * could not pin: ask the peer-memory core, then take invalidations.
+ */
+static int pe_import_peer(struct pe_slot *slot, u64 addr, u64 len,
+			  const char *bdf, u64 base)
+{
+	const struct peer_mem_host_ops *ops;
+	struct peer_mem_umem *umem;
+	struct pe_edu *edu;
+
+	edu = pe_import_edu(slot, bdf);
+	if (IS_ERR(edu))
+		return PTR_ERR(edu);
+	if (!len || !PAGE_ALIGNED(addr) || addr + len < addr) {
+		pr_warn("import-peer: %#llx+%#llx is not a page-aligned range\n",
+			addr, len);
+		return -EINVAL;
+	}
+
+	ops = symbol_get(peer_mem_host_ops);
+	if (!ops) {
+		pr_warn("import-peer: the peer-memory core (peer_mem_host.ko) is not loaded\n");
+		return -ENOPKG;
+	}
+	/* As ib_umem_get() after pin_user_pages() refused a PFN mapping. */
+	umem = ops->umem_get(&edu->pdev->dev, addr, len, true, -EFAULT);
+	if (IS_ERR(umem)) {
+		pci_info(edu->pdev, "import-peer: no peer-memory client took %#llx+%#llx (%ld)\n",
+			 addr, len, PTR_ERR(umem));
+		symbol_put(peer_mem_host_ops);
+		return PTR_ERR(umem);
+	}
+
+	slot->edu = edu;
+	slot->kind = PE_PEER;
+	slot->child = false;
+	slot->peer_ops = ops;
+	slot->umem = umem;
+	slot->sgt = &umem->sgt;
+	slot->size = len;
+	slot->moved = 0;
+	slot->stale_dma = 0;
+	slot->stale_len = 0;
+	slot->base = base;
+	ops->activate_invalidation_notifier(umem, pe_peer_invalidate, slot);
+	return 0;
 }
 
 /* Pattern into @edu->buf for dma-buf offset @off; or compare against it. */
@@ -443,9 +640,9 @@ static int pe_xfer(struct pe_slot *slot, u64 off, u64 len, u32 seed,
 	slot->bad = 0;
 	slot->first_bad = -1;
 	if (!len || check_add_overflow(off, len, &end) ||
-	    end > slot->dmabuf->size) {
-		pr_warn("%s: range %#llx+%#llx is outside the %#zx-byte dma-buf\n",
-			write ? "write" : "read", off, len, slot->dmabuf->size);
+	    end > slot->size) {
+		pr_warn("%s: range %#llx+%#llx is outside the %#llx bytes imported\n",
+			write ? "write" : "read", off, len, slot->size);
 		return -EINVAL;
 	}
 	if (len > PE_MAX_XFER) {
@@ -454,12 +651,13 @@ static int pe_xfer(struct pe_slot *slot, u64 off, u64 len, u32 seed,
 		return -E2BIG;
 	}
 
-	dma_resv_lock(slot->dmabuf->resv, NULL);
+	pe_slot_lock(slot);
 	/* As ib_umem_dmabuf_map_pages(): map again after a move_notify. */
 	ret = pe_map_locked(slot);
 	if (ret) {
-		pci_info(slot->edu->pdev, "%s: mapping the dma-buf failed (%d); no DMA issued\n",
-			 write ? "write" : "read", ret);
+		pci_info(slot->edu->pdev, "%s: mapping the %s import failed (%d); no DMA issued\n",
+			 write ? "write" : "read", pe_kind_names[slot->kind],
+			 ret);
 		goto out_unlock;
 	}
 
@@ -487,7 +685,7 @@ static int pe_xfer(struct pe_slot *slot, u64 off, u64 len, u32 seed,
 		ret = -EINVAL;
 	}
 out_unlock:
-	dma_resv_unlock(slot->dmabuf->resv);
+	pe_slot_unlock(slot);
 	return ret;
 }
 
@@ -503,7 +701,7 @@ static int pe_write_stale(struct pe_slot *slot, u64 off, u64 len, u32 seed)
 	slot->bytes = 0;
 	slot->bad = 0;
 	slot->first_bad = -1;
-	dma_resv_lock(slot->dmabuf->resv, NULL);
+	pe_slot_lock(slot);
 	if (slot->sgt || !slot->stale_len) {
 		pr_warn("write-stale: the slot is %s\n",
 			slot->sgt ? "mapped" : "not moved yet");
@@ -530,7 +728,7 @@ static int pe_write_stale(struct pe_slot *slot, u64 off, u64 len, u32 seed)
 		slot->bytes = done;
 	}
 out_unlock:
-	dma_resv_unlock(slot->dmabuf->resv);
+	pe_slot_unlock(slot);
 	return ret;
 }
 
@@ -611,14 +809,23 @@ static int pe_command(char *line)
 		goto malformed;
 	slot = &pe_slots[id];
 
-	if (!strcmp(argv[0], "import") || !strcmp(argv[0], "import-child")) {
+	if (!strcmp(argv[0], "import") || !strcmp(argv[0], "import-child") ||
+	    !strcmp(argv[0], "import-pinned")) {
 		int fd;
 
 		if ((argc != 4 && argc != 5) || kstrtoint(argv[2], 0, &fd) ||
 		    (argc == 5 && pe_parse_u64(argv[4], &c)))
 			goto malformed;
 		ret = pe_import(slot, fd, argv[3], c,
+				!strcmp(argv[0], "import-pinned") ?
+					PE_PINNED : PE_DYNAMIC,
 				!strcmp(argv[0], "import-child"));
+	} else if (!strcmp(argv[0], "import-peer")) {
+		if ((argc != 5 && argc != 6) || pe_parse_u64(argv[2], &a) ||
+		    pe_parse_u64(argv[3], &b) ||
+		    (argc == 6 && pe_parse_u64(argv[5], &c)))
+			goto malformed;
+		ret = pe_import_peer(slot, a, b, argv[4], c);
 	} else if (!strcmp(argv[0], "release")) {
 		if (argc != 2)
 			goto malformed;
@@ -680,13 +887,14 @@ static void pe_show_slot(struct seq_file *m, struct pe_slot *slot,
 	struct scatterlist *sg;
 	unsigned int i;
 
-	seq_printf(m, "slot %u edu %s attached %d mapped %d move_notify %u base %#llx last_cmd %s last_err %d bytes %llu bad %llu first_bad %lld nents %u child %d stale %#llx stale_len %#llx\n",
+	seq_printf(m, "slot %u edu %s attached %d mapped %d move_notify %u base %#llx last_cmd %s last_err %d bytes %llu bad %llu first_bad %lld nents %u child %d stale %#llx stale_len %#llx kind %s\n",
 		   id, slot->edu ? pci_name(slot->edu->pdev) : "-",
 		   !!slot->edu, slot->edu && slot->sgt, slot->moved,
 		   slot->base, slot->last_cmd[0] ? slot->last_cmd : "-",
 		   slot->last_err, slot->bytes, slot->bad, slot->first_bad,
 		   slot->edu && slot->sgt ? slot->sgt->nents : 0,
-		   slot->child, slot->stale_dma, slot->stale_len);
+		   slot->child, slot->stale_dma, slot->stale_len,
+		   slot->edu ? pe_kind_names[slot->kind] : "-");
 	if (!slot->edu || !slot->sgt)
 		return;
 	for_each_sgtable_dma_sg(slot->sgt, sg, i)
@@ -710,9 +918,9 @@ static int pe_results_show(struct seq_file *m, void *unused)
 		if (!slot->edu && !slot->last_cmd[0])
 			continue;
 		if (slot->edu) {
-			dma_resv_lock(slot->dmabuf->resv, NULL);
+			pe_slot_lock(slot);
 			pe_show_slot(m, slot, id);
-			dma_resv_unlock(slot->dmabuf->resv);
+			pe_slot_unlock(slot);
 		} else {
 			pe_show_slot(m, slot, id);
 		}
@@ -848,7 +1056,11 @@ static struct pci_driver pe_driver = {
 
 static int __init pe_init(void)
 {
+	unsigned int id;
 	int ret;
+
+	for (id = 0; id < PE_SLOTS; id++)
+		mutex_init(&pe_slots[id].peer_lock);
 
 	pe_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	if (IS_ERR(pe_dir))
@@ -873,6 +1085,6 @@ static void __exit pe_exit(void)
 module_init(pe_init);
 module_exit(pe_exit);
 
-MODULE_DESCRIPTION("p2pmr testbed: edu DMA engine as a dynamic dma-buf importer");
+MODULE_DESCRIPTION("p2pmr testbed: edu DMA engine as a dynamic, pinned or peer-memory importer");
 MODULE_LICENSE("GPL");
 P2PMR_IMPORT_NS_DMA_BUF();

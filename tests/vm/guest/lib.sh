@@ -247,6 +247,11 @@ wait_for() {
 	done
 }
 
+# dmesg_has <regex>: the kernel log has a line matching it.
+dmesg_has() {
+	dmesg | grep -q -- "$1"
+}
+
 # build_tool <path>: <path> in the build tree, which must be built.
 build_tool() {
 	local t=$P2PMR_BUILD_DIR/$1
@@ -392,10 +397,11 @@ edu_dmas() {
 	awk -v d="$1" '$1 == "edu" && $2 == d { print $4 }' "$P2PMR_EDU_RESULTS"
 }
 
-# edu_import <slot> <resource> <offset> <length> <edu> [import-child]:
-# export the range and import it into the slot (pattern base: the BAR
-# offset), attaching with the edu or, with import-child, with its child
-# device.  The export's fd closes after; the attachment keeps the dma-buf.
+# edu_import <slot> <resource> <offset> <length> <edu> [import-child|
+# import-pinned]: export the range and import it into the slot (pattern
+# base: the BAR offset), attaching with the edu (dynamic), with its child
+# device, or pinned.  The export's fd closes after; the attachment keeps
+# the dma-buf.
 edu_import() {
 	local out
 
@@ -403,6 +409,17 @@ edu_import() {
 		"echo \"${6:-import} $1 \$P2PMR_DMABUF_FD $5 $3\" >$P2PMR_EDU_CTL" \
 		</dev/null 2>&1)
 	grep -q '^CMD_EXIT 0' <<<"$out"
+}
+
+# edu_import_peer <slot> <resource> <offset> <length> <edu>: the edu
+# imports the range of a mapping of the resource through the peer-memory
+# core (peer_load first), as an HCA driver does for an ibv_reg_mr().
+edu_import_peer() {
+	local tool out
+
+	tool=$(guest_test_tool peer_mem_test) || return 1
+	out=$("$tool" edu "$@") || p2pmr_fail "peer_mem_test edu $* failed"
+	[ "$out" = "IMPORT ok" ]
 }
 
 # edu_expect_read <slot> <offset> <length> <seed>: edu reads the range

@@ -23,21 +23,26 @@ vm_boot --edu "$iommu" -- "$GUEST_DIR/edu_dma_iommu.sh"
 [ "$VM_RC" -eq 0 ] || fail "guest side failed (status $VM_RC)"
 
 if [ "$1" = strict ]; then
-	# near: the far edu's seed 62 at 0x121000, the host's seed 42 at
-	# 0x180000, zero elsewhere: the write to the revoked IOVA (BAR
-	# 0x140000) faulted and left nothing
-	host_check_whole near 0x121000 0x3000 62 0x180000 0x3000 42
+	# near: the far edu's seed 62 at 0x121000, the pinned import's 65
+	# and 68 at 0x130000, the peer import's 66 at 0x150000, the host's
+	# seed 42 at 0x180000, zero elsewhere: the writes to the revoked
+	# IOVAs (BAR 0x140000) faulted and left nothing
+	host_check_whole near 0x121000 0x3000 62 0x130000 0x1000 65 \
+		0x131000 0x1000 68 0x150000 0x1000 66 0x180000 0x3000 42
 	# far: seed 61 at 0x300800, the narrow-mask edu's seed 63 at 0x380000
 	host_check_whole far 0x300800 0x4000 61 0x380000 0x800 63
-	# The one DMAR fault the guest declared, and vm-run let through.
-	grep -q 'DMAR: \[DMA Write NO_PASID\] Request device .* fault addr' \
-		"$RUN_DIR/out/dmesg" ||
-		fail "the guest log shows no DMAR fault for the revoked IOVA"
-	[ "$(wc -l <"$RUN_DIR/out/expect-dmar")" = 1 ] ||
-		fail "the guest declared other DMAR faults than the one"
+	# The two DMAR faults the guest declared (dynamic and peer), and
+	# vm-run let through.
+	[ "$(grep -c 'DMAR: \[DMA Write NO_PASID\] Request device .* fault addr' \
+		"$RUN_DIR/out/dmesg")" -ge 2 ] ||
+		fail "the guest log shows no DMAR faults for the revoked IOVAs"
+	[ "$(wc -l <"$RUN_DIR/out/expect-dmar")" = 2 ] ||
+		fail "the guest declared other DMAR faults than the two"
 else
-	# near: seed 71 at 0x101234, the host's seed 42 at 0x180000
-	host_check_whole near 0x101234 0x2000 71 0x180000 0x3000 42
+	# near: seed 71 at 0x101234, pinned 73 at 0x130000, peer 74 at
+	# 0x150000, the host's seed 42 at 0x180000
+	host_check_whole near 0x101234 0x2000 71 0x130000 0x1000 73 \
+		0x150000 0x1000 74 0x180000 0x3000 42
 	# far: seed 72 at 0x200800
 	host_check_whole far 0x200800 0x2000 72
 	! grep -q 'DMAR: \[DMA' "$RUN_DIR/out/dmesg" ||

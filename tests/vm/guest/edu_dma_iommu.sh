@@ -30,14 +30,29 @@
 #   mask     the far edu with a DMA mask below the far BAR's physical
 #            address: the IOMMU gives it an IOVA under the mask: seed 63
 #            at far BAR 0x380000 (0x800).
+#   pinned   the far edu pins the near BAR: an IOVA; seed 65 at near BAR
+#            0x130000 (0x1000), read back.
+#   peer     the far edu imports a mapping of the near BAR through the
+#            peer-memory core: refused without allow_host_bridge, with it
+#            an IOVA; seed 66 at near BAR 0x150000 (0x1000), read back
+#            with the host's seed 42.
+#   cmb      nvme unbound, the far edu imports the NVMe CMB: an IOVA;
+#            seed 67 at CMB 0x11000 (0x1800) within what the CPU wrote
+#            (seed 30, 0x10000-0x14000), checked through the CMB's sysfs
+#            mapping.
 #   revoke   binding pci-stub to the near ivshmem revokes the far edu's
-#            import: move_notify unmaps, later requests fail with ENODEV;
-#            a DMA to the old IOVA (write-stale) faults in the IOMMU (the
-#            one DMAR fault this test declares) and nothing arrives at
-#            near BAR 0x140000.
+#            dynamic import and peer range: move_notify unmaps, the peer
+#            range is invalidated, later requests fail with ENODEV; a DMA
+#            to either old IOVA (write-stale) faults in the IOMMU (the two
+#            DMAR faults this test declares) and nothing arrives at near
+#            BAR 0x140000; the bind waits for the pinned import, which
+#            still DMAs (seed 68 at near BAR 0x131000, 0x1000) until it
+#            is released.
 # pt (vm-run --iommu=pt: identity domains, the DMA API is dma-direct)
 #   switch   near edu, near BAR: bus address; seed 71 at 0x101234
-#            (0x2000), read back, and the host's seed 42 at 0x180000.
+#            (0x2000), read back, and the host's seed 42 at 0x180000;
+#            pinned: seed 73 at 0x130000 (0x1000); through the
+#            peer-memory core: seed 74 at 0x150000 (0x1000).
 #   far      refused without allow_host_bridge; with it the physical
 #            address: seed 72 at far BAR 0x200800 (0x2000).
 #   mask     a mask below the far BAR's physical address is refused
@@ -61,8 +76,10 @@ far_edu=$(pci_far_edu)
 [ -n "$near_edu" ] && [ -n "$far_edu" ] ||
 	p2pmr_skip "no edu devices below the switch and on a root port" \
 		   "(boot with vm-run --edu)"
-p2pmr_load
+# p2pmr.ko with its peer-memory client, for the peer imports.
+peer_load
 edu_load
+peer_tool=$(guest_test_tool peer_mem_test) || exit 1
 near=$(pci_near_ivshmem)
 far=$(pci_far_ivshmem)
 near_res=/sys/bus/pci/devices/$near/resource2
@@ -120,6 +137,17 @@ expect_sg() {
 	[ "$(( $(edu_sg_dma "$1") ))" = "$(( $2 ))" ] ||
 		p2pmr_fail "slot $1 is mapped at $(edu_sg_dma "$1"), not $3" \
 			   "$(printf %#x $(( $2 )))"
+}
+
+# expect_iova <slot> <bus> <phys> <what>: the slot's mapping is neither
+# the BAR's bus address nor its physical address: an IOVA.
+expect_iova() {
+	local sg
+
+	sg=$(edu_sg_dma "$1")
+	[ -n "$sg" ] && [ "$(( sg ))" != "$(( $2 ))" ] &&
+		[ "$(( sg ))" != "$(( $3 ))" ] ||
+		p2pmr_fail "$4 is mapped at '$sg' for the far edu: no IOVA"
 }
 
 # far_refused <slot> <offset>: without allow_host_bridge the far edu
@@ -214,6 +242,10 @@ if [ "$mode" = strict ]; then
 
 	# The far BAR through the host bridge: an IOVA.
 	far_refused 1 0x300000
+	out=$("$peer_tool" edu 5 "$near_res" 0x100000 0x100000 "$far_edu")
+	[ "$out" = "IMPORT EREMOTEIO" ] ||
+		p2pmr_fail "peer import by the far edu without a P2P path: $out"
+	echo "ok - the peer-memory path refuses the far edu too (EREMOTEIO)"
 	echo 1 >/sys/module/p2pmr/parameters/allow_host_bridge
 	edu_import 1 "$far_res" 0x300000 0x100000 "$far_edu" ||
 		p2pmr_fail "far import: last_err $(edu_result 1 last_err)"
@@ -256,27 +288,94 @@ if [ "$mode" = strict ]; then
 	edu_cmd release 3 || p2pmr_fail "release 3"
 	edu_cmd mask "$far_edu" 64 || p2pmr_fail "mask $far_edu 64"
 	echo "ok - with a $bits-bit mask the far edu gets IOVA $sg under it"
+
+	# Pinned, and through the peer-memory core: IOVAs too.
+	edu_import 4 "$near_res" 0x100000 0x100000 "$far_edu" import-pinned ||
+		p2pmr_fail "pinned import: last_err $(edu_result 4 last_err)"
+	expect_iova 4 "$bus + 0x100000" "$near_phys + 0x100000" \
+		"the pinned near BAR"
+	edu_cmd write 4 0x30000 0x1000 65 ||
+		p2pmr_fail "pinned write: last_err $(edu_result 4 last_err)"
+	edu_expect_read 4 0x30000 0x1000 65
+	echo "ok - the far edu pins the near BAR at IOVA $(edu_sg_dma 4)"
+	edu_import_peer 5 "$near_res" 0x100000 0x100000 "$far_edu" ||
+		p2pmr_fail "peer import: last_err $(edu_result 5 last_err)"
+	expect_iova 5 "$bus + 0x100000" "$near_phys + 0x100000" \
+		"the peer range of the near BAR"
+	edu_cmd write 5 0x50000 0x1000 66 ||
+		p2pmr_fail "peer write: last_err $(edu_result 5 last_err)"
+	edu_expect_read 5 0x50000 0x1000 66
+	edu_expect_read 5 0x80000 0x3000 42
+	echo "ok - through the peer-memory core the far edu DMAs at IOVA" \
+	     "$(edu_sg_dma 5)"
+
+	# The NVMe CMB through the host bridge.
+	nvme=$(pci_nvme)
+	cmb=/sys/bus/pci/devices/$nvme/resource2
+	pattern=$(p2pmr_tool p2pmr-pattern)
+	echo "$nvme" >"/sys/bus/pci/devices/$nvme/driver/unbind" ||
+		p2pmr_fail "cannot unbind nvme from $nvme"
+	"$pattern" fill "$cmb" 0x10000 0x4000 30 ||
+		p2pmr_fail "the CPU cannot write the CMB through its sysfs mapping"
+	edu_import 6 "$cmb" 0 0x100000 "$far_edu" ||
+		p2pmr_fail "CMB import: last_err $(edu_result 6 last_err)"
+	expect_iova 6 "$(pci_bar_bus_addr "$nvme" 2)" \
+		"$(pci_bar_cpu_addr "$nvme" 2)" "the CMB"
+	edu_cmd write 6 0x11000 0x1800 67 ||
+		p2pmr_fail "CMB write: last_err $(edu_result 6 last_err)"
+	edu_expect_read 6 0x11000 0x1800 67
+	edu_expect_read 6 0x13000 0x1000 30
+	echo "ok - the far edu DMAs into the NVMe CMB at IOVA $(edu_sg_dma 6)"
+	edu_cmd release 6 || p2pmr_fail "release 6"
+	"$pattern" check "$cmb" 0x10000 0x1000 30 &&
+		"$pattern" check "$cmb" 0x11000 0x1800 67 &&
+		"$pattern" check "$cmb" 0x12800 0x1800 30 &&
+		"$pattern" check-zero "$cmb" 0 0x10000 &&
+		"$pattern" check-zero "$cmb" 0x14000 0x10000 ||
+		p2pmr_fail "the CMB's sysfs mapping does not show exactly seed" \
+			   "67 at 0x11000 within seed 30, zero around"
 	echo 0 >/sys/module/p2pmr/parameters/allow_host_bridge
 
-	# Revocation: the old IOVA must fault and write nothing.
-	revoke_near
+	# Revocation: the old IOVAs must fault and write nothing; the
+	# pinned import holds the bind until it is released.
+	revoke_near &
+	binder=$!
+	waits="p2pmr: driver bind of $near waits for 1 pinned or mapped importer(s) of export [0-9]*: $far_edu (pinned)"
+	wait_for 20 dmesg_has "$waits" ||
+		p2pmr_fail "the bind does not say it waits for the pinned import"
+	kill -0 $binder 2>/dev/null ||
+		p2pmr_fail "pci-stub bound while the BAR was pinned"
 	[ "$(edu_result 2 move_notify)" -ge 1 ] ||
 		p2pmr_fail "the far edu's importer was not told (move_notify 0)"
 	[ "$(edu_result 2 mapped)" = 0 ] ||
 		p2pmr_fail "the far edu is still mapped after revocation"
-	[ "$(p2pmr_counter mappings)" = 0 ] ||
-		p2pmr_fail "p2pmr still counts a mapping after revocation"
+	[ "$(edu_result 5 move_notify)" -ge 1 ] &&
+		[ "$(edu_result 5 mapped)" = 0 ] ||
+		p2pmr_fail "the peer range was not invalidated"
+	[ "$(p2pmr_counter mappings)" = 1 ] ||
+		p2pmr_fail "p2pmr counts $(p2pmr_counter mappings) mappings," \
+			   "not the pinned one"
 	expect_err 19 2 write 2 0x40000 0x800 64
-	iova=$(( $(edu_result 2 stale) + 0x40000 ))
-	expect_dmar_fault Write "$far_edu" "$iova"
-	stale_write 2 0x40000 >/dev/null
-	wait_for 5 dmar_fault_seen Write "$far_edu" "$iova" ||
-		p2pmr_fail "the DMA to revoked IOVA $(printf %#x $iova) did" \
-			   "not fault"
-	echo "ok - revoked: a DMA to the old IOVA $(printf %#x $iova) faults" \
-	     "in the IOMMU"
+	expect_err 19 5 write 5 0x40000 0x800 64
+	for slot in 2 5; do
+		iova=$(( $(edu_result $slot stale) + 0x40000 ))
+		expect_dmar_fault Write "$far_edu" "$iova"
+		stale_write $slot 0x40000 >/dev/null
+		wait_for 5 dmar_fault_seen Write "$far_edu" "$iova" ||
+			p2pmr_fail "the DMA to revoked IOVA $(printf %#x $iova)" \
+				   "(slot $slot) did not fault"
+		echo "ok - revoked: a DMA to slot $slot's old IOVA" \
+		     "$(printf %#x $iova) faults in the IOMMU"
+	done
+	edu_cmd write 4 0x31000 0x1000 68 ||
+		p2pmr_fail "the pinned import cannot DMA while the bind waits"
+	echo "ok - the pinned import still DMAs while the bind waits"
+	edu_cmd release 4 || p2pmr_fail "release 4"
+	wait $binder || p2pmr_fail "binding pci-stub to $near failed"
+	echo "ok - releasing the pinned import lets pci-stub bind"
 	dmesg | grep 'DMAR: \[DMA' | sed 's/^/# /'
 	edu_cmd release 2 || p2pmr_fail "release 2"
+	edu_cmd release 5 || p2pmr_fail "release 5"
 fi
 
 # --- pt: identity domains, dma-direct -----------------------------------------
@@ -296,6 +395,24 @@ if [ "$mode" = pt ]; then
 	edu_cmd release 0 || p2pmr_fail "release 0"
 	echo "ok - below the switch the near edu DMAs through bus address" \
 	     "$(printf %#x $((bus + 0x100000)))"
+	edu_import 4 "$near_res" 0x100000 0x100000 "$near_edu" \
+		import-pinned ||
+		p2pmr_fail "pinned import: last_err $(edu_result 4 last_err)"
+	expect_sg 4 "$bus + 0x100000" "the bus address"
+	edu_cmd write 4 0x30000 0x1000 73 ||
+		p2pmr_fail "pinned write: last_err $(edu_result 4 last_err)"
+	edu_expect_read 4 0x30000 0x1000 73
+	edu_cmd release 4 || p2pmr_fail "release 4"
+	echo "ok - pinned, the near edu DMAs through the bus address"
+	edu_import_peer 5 "$near_res" 0x100000 0x100000 "$near_edu" ||
+		p2pmr_fail "peer import: last_err $(edu_result 5 last_err)"
+	expect_sg 5 "$bus + 0x100000" "the bus address"
+	edu_cmd write 5 0x50000 0x1000 74 ||
+		p2pmr_fail "peer write: last_err $(edu_result 5 last_err)"
+	edu_expect_read 5 0x50000 0x1000 74
+	edu_cmd release 5 || p2pmr_fail "release 5"
+	echo "ok - through the peer-memory core, the near edu DMAs through" \
+	     "the bus address"
 
 	far_refused 1 0x200000
 	echo 1 >/sys/module/p2pmr/parameters/allow_host_bridge
@@ -321,5 +438,6 @@ p2pmr_expect_idle
 echo "ok - p2pmr's counters are back to zero"
 rmmod p2pmr_edu || p2pmr_fail "rmmod p2pmr_edu"
 rmmod p2pmr || p2pmr_fail "rmmod p2pmr"
-echo "ok - both modules unload"
+rmmod peer_mem_host || p2pmr_fail "rmmod peer_mem_host"
+echo "ok - the modules unload"
 dmesg | grep -E 'p2pmr(_edu)?:|p2pmr_edu |DMAR' | sed 's/^/# /' | tail -n 30

@@ -20,6 +20,8 @@ vm_boot --edu -- "$GUEST_DIR/edu_dma.sh"
 host_check_whole near 0x101234 0x5000 41 0x160000 0x1000 45 \
 	0x170000 0x1000 46 0x171000 0x1000 49 0x180000 0x3000 42 \
 	0x190000 0x1000 47
-# far: seed 51 at 0x200800, zero elsewhere
-host_check_whole far 0x200800 0x4000 51
+# far: seed 51 at 0x200800, pinned 52 at 0x220000, peer 53 at 0x240000,
+# zero elsewhere
+host_check_whole far 0x200800 0x4000 51 0x220000 0x1000 52 \
+	0x240000 0x1000 53
 echo "edu_dma ok"

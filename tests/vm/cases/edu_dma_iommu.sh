@@ -43,8 +43,10 @@ else
 	# 0x150000, the host's seed 42 at 0x180000
 	host_check_whole near 0x101234 0x2000 71 0x130000 0x1000 73 \
 		0x150000 0x1000 74 0x180000 0x3000 42
-	# far: seed 72 at 0x200800
-	host_check_whole far 0x200800 0x2000 72
+	# far: seed 72 at 0x200800, pinned 75 at 0x220000, peer 76 at
+	# 0x240000
+	host_check_whole far 0x200800 0x2000 72 0x220000 0x1000 75 \
+		0x240000 0x1000 76
 	! grep -q 'DMAR: \[DMA' "$RUN_DIR/out/dmesg" ||
 		fail "DMAR faults with iommu=pt"
 fi

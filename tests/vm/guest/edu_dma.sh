@@ -29,7 +29,9 @@
 #       is the far edu's through the host bridge.  No DMA.
 # far   the far edu and the far BAR share no switch: the attach is refused
 #       (EREMOTEIO); with allow_host_bridge=1 the DMA-API address (the
-#       physical address) is used: seed 51 at far BAR 0x200800, 0x4000.
+#       physical address) is used: seed 51 at far BAR 0x200800, 0x4000;
+#       pinned, seed 52 at 0x220000 (0x1000); as peer memory, seed 53
+#       at 0x240000 (0x1000).
 # bad   malformed requests are refused with their errno, no DMA issued.
 # revoke removing the near ivshmem while imported dynamic, pinned and as
 #       peer memory: move_notify unmaps the dynamic import, the peer
@@ -226,6 +228,27 @@ edu_cmd write 1 0x800 0x4000 51 ||
 edu_expect_read 1 0x800 0x4000 51
 edu_cmd release 1 || p2pmr_fail "release 1"
 echo "ok - with allow_host_bridge=1 the far edu DMAs through $sg"
+# Pinned, and through the peer-memory core, the same way.
+echo 1 >/sys/module/p2pmr/parameters/allow_host_bridge
+edu_import 7 "$far_res" 0x200000 0x100000 "$far_edu" import-pinned ||
+	p2pmr_fail "far pinned import: last_err $(edu_result 7 last_err)"
+edu_import_peer 3 "$far_res" 0x200000 0x100000 "$far_edu" ||
+	p2pmr_fail "far peer import: last_err $(edu_result 3 last_err)"
+echo 0 >/sys/module/p2pmr/parameters/allow_host_bridge
+for slot in 7 3; do
+	[ "$(( $(edu_sg_dma $slot) ))" = "$(( phys + 0x200000 ))" ] ||
+		p2pmr_fail "far $(edu_result $slot kind) mapping starts at" \
+			   "$(edu_sg_dma $slot), not $phys + 0x200000"
+done
+edu_cmd write 7 0x20000 0x1000 52 ||
+	p2pmr_fail "far pinned write: last_err $(edu_result 7 last_err)"
+edu_expect_read 7 0x20000 0x1000 52
+edu_cmd write 3 0x40000 0x1000 53 ||
+	p2pmr_fail "far peer write: last_err $(edu_result 3 last_err)"
+edu_expect_read 3 0x40000 0x1000 53
+edu_cmd release 7 || p2pmr_fail "release 7"
+edu_cmd release 3 || p2pmr_fail "release 3"
+echo "ok - pinned and as peer memory, the far edu DMAs through $sg too"
 
 # --- revocation: the near BAR's device goes away while imported ------------
 # Dynamic (slot 0), pinned (4) and peer memory (5).

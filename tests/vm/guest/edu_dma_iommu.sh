@@ -18,7 +18,8 @@
 # goes through the host bridge, as the IOVA p2pmr returns.
 #
 # strict (vm-run --iommu: DMA domains, strict invalidation)
-#   switch   the near edu imports the near BAR: bus address (the kernel's
+#   switch   the near edu imports the near BAR, dynamic, pinned and
+#            through the peer-memory core: bus address (the kernel's
 #            decision for a switch without ACS; QEMU cannot carry it, no
 #            DMA).  With a mask below the BAR: refused.
 #   far      the far edu and the far BAR: refused without
@@ -54,7 +55,9 @@
 #            pinned: seed 73 at 0x130000 (0x1000); through the
 #            peer-memory core: seed 74 at 0x150000 (0x1000).
 #   far      refused without allow_host_bridge; with it the physical
-#            address: seed 72 at far BAR 0x200800 (0x2000).
+#            address: seed 72 at far BAR 0x200800 (0x2000); pinned, seed
+#            75 at 0x220000 (0x1000); as peer memory, seed 76 at 0x240000
+#            (0x1000).
 #   mask     a mask below the far BAR's physical address is refused
 #            cleanly through the host bridge (an identity domain is
 #            dma-direct), one below the near BAR's bus address on the
@@ -234,9 +237,18 @@ if [ "$mode" = strict ]; then
 		p2pmr_fail "near import: last_err $(edu_result 0 last_err)"
 	expect_sg 0 "$bus + 0x100000" "the bus address"
 	edu_cmd release 0 || p2pmr_fail "release 0"
+	edu_import 4 "$near_res" 0x100000 0x100000 "$near_edu" \
+		import-pinned ||
+		p2pmr_fail "near pinned import: last_err $(edu_result 4 last_err)"
+	expect_sg 4 "$bus + 0x100000" "the bus address"
+	edu_cmd release 4 || p2pmr_fail "release 4"
+	edu_import_peer 5 "$near_res" 0x100000 0x100000 "$near_edu" ||
+		p2pmr_fail "near peer import: last_err $(edu_result 5 last_err)"
+	expect_sg 5 "$bus + 0x100000" "the bus address"
+	edu_cmd release 5 || p2pmr_fail "release 5"
 	echo "ok - below the switch the near edu gets bus address" \
-	     "$(printf %#x $((bus + 0x100000))) (no DMA: QEMU would send it" \
-	     "to the IOMMU)"
+	     "$(printf %#x $((bus + 0x100000))), dynamic, pinned and as peer" \
+	     "memory (no DMA: QEMU would send it to the IOMMU)"
 	mask_refused "$near_edu" 0 "$near_res" 0x100000 \
 		"$(printf %#x $((bus + 0x100000)))" bus
 
@@ -424,6 +436,20 @@ if [ "$mode" = pt ]; then
 		p2pmr_fail "far write: last_err $(edu_result 1 last_err)"
 	edu_expect_read 1 0x800 0x2000 72
 	edu_cmd release 1 || p2pmr_fail "release 1"
+	edu_import 4 "$far_res" 0x200000 0x100000 "$far_edu" import-pinned ||
+		p2pmr_fail "far pinned import: last_err $(edu_result 4 last_err)"
+	expect_sg 4 "$far_phys + 0x200000" "the physical address"
+	edu_cmd write 4 0x20000 0x1000 75 ||
+		p2pmr_fail "far pinned write: last_err $(edu_result 4 last_err)"
+	edu_expect_read 4 0x20000 0x1000 75
+	edu_cmd release 4 || p2pmr_fail "release 4"
+	edu_import_peer 5 "$far_res" 0x200000 0x100000 "$far_edu" ||
+		p2pmr_fail "far peer import: last_err $(edu_result 5 last_err)"
+	expect_sg 5 "$far_phys + 0x200000" "the physical address"
+	edu_cmd write 5 0x40000 0x1000 76 ||
+		p2pmr_fail "far peer write: last_err $(edu_result 5 last_err)"
+	edu_expect_read 5 0x40000 0x1000 76
+	edu_cmd release 5 || p2pmr_fail "release 5"
 	echo "ok - through the host bridge the far edu DMAs to the physical" \
 	     "address $sg"
 

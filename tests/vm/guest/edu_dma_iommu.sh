@@ -49,6 +49,10 @@
 #            BAR 0x140000; the bind waits for the pinned import, which
 #            still DMAs (seed 68 at near BAR 0x131000, 0x1000) until it
 #            is released.
+#   remove   the far edu imports the far BAR (seed 69 at 0x310000,
+#            0x1000), then the far ivshmem is removed: move_notify
+#            unmaps, a DMA to the old IOVA faults (the third declared
+#            fault) and nothing arrives at far BAR 0x320000.
 # pt (vm-run --iommu=pt: identity domains, the DMA API is dma-direct)
 #   switch   near edu, near BAR: bus address; seed 71 at 0x101234
 #            (0x2000), read back, and the host's seed 42 at 0x180000;
@@ -385,9 +389,31 @@ if [ "$mode" = strict ]; then
 	edu_cmd release 4 || p2pmr_fail "release 4"
 	wait $binder || p2pmr_fail "binding pci-stub to $near failed"
 	echo "ok - releasing the pinned import lets pci-stub bind"
-	dmesg | grep 'DMAR: \[DMA' | sed 's/^/# /'
 	edu_cmd release 2 || p2pmr_fail "release 2"
 	edu_cmd release 5 || p2pmr_fail "release 5"
+
+	# Revocation by removal: the far BAR's device goes away.
+	echo 1 >/sys/module/p2pmr/parameters/allow_host_bridge
+	edu_import 1 "$far_res" 0x300000 0x100000 "$far_edu" ||
+		p2pmr_fail "far import: last_err $(edu_result 1 last_err)"
+	echo 0 >/sys/module/p2pmr/parameters/allow_host_bridge
+	edu_cmd write 1 0x10000 0x1000 69 ||
+		p2pmr_fail "far write: last_err $(edu_result 1 last_err)"
+	echo 1 >"/sys/bus/pci/devices/$far/remove" || p2pmr_fail "remove $far"
+	[ "$(edu_result 1 move_notify)" -ge 1 ] &&
+		[ "$(edu_result 1 mapped)" = 0 ] ||
+		p2pmr_fail "removal did not unmap the far edu's import"
+	expect_err 19 1 write 1 0x20000 0x800 64
+	iova=$(( $(edu_result 1 stale) + 0x20000 ))
+	expect_dmar_fault Write "$far_edu" "$iova"
+	stale_write 1 0x20000 >/dev/null
+	wait_for 5 dmar_fault_seen Write "$far_edu" "$iova" ||
+		p2pmr_fail "the DMA to revoked IOVA $(printf %#x $iova) did" \
+			   "not fault after removal"
+	edu_cmd release 1 || p2pmr_fail "release 1"
+	echo "ok - removed: a DMA to the far import's old IOVA" \
+	     "$(printf %#x $iova) faults in the IOMMU"
+	dmesg | grep 'DMAR: \[DMA' | sed 's/^/# /'
 fi
 
 # --- pt: identity domains, dma-direct -----------------------------------------

@@ -146,9 +146,12 @@ static int p2pmr_ioctl_export_fd(struct p2pmr_ucmd *ucmd)
 	if (ret)
 		return ret;
 
-	if (!(res.file->f_mode & FMODE_WRITE)) {
-		p2pmr_refuse("%pD2 is not open for writing: open it with O_RDWR to export it\n",
-			     res.file);
+	/* An export can be mapped for reading and writing: it needs both. */
+	if ((res.file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
+	    (FMODE_READ | FMODE_WRITE)) {
+		p2pmr_refuse("%pD2 is open %s: open it with O_RDWR to export it\n",
+			     res.file, res.file->f_mode & FMODE_WRITE ?
+			     "write-only" : "read-only");
 		ret = -EACCES;
 		goto out_put_res;
 	}

@@ -432,6 +432,11 @@ static void rows_files(const struct bar *b, const char *io_path)
 	export_fd_row("resource file opened O_RDONLY", EACCES, &a);
 	close(fd);
 
+	fd = open_res(b, O_WRONLY);
+	a = efd_args(fd, 0, page, 0);
+	export_fd_row("resource file opened O_WRONLY", EACCES, &a);
+	close(fd);
+
 	closed = open("/dev/null", O_RDONLY);
 	close(closed);
 	a = efd_args(closed, 0, page, 0);

@@ -139,4 +139,20 @@ static inline const void *p2pmr_pci_res_attr(struct pci_dev *pdev,
 		    READ_ONCE(pdev->res_attr[bar]);
 }
 
+/*
+ * A reference on @dmabuf unless its release has begun; the caller keeps
+ * @dmabuf allocated (p2pmr_exports_lock: release takes it before the
+ * dma-buf is freed).  6.7 added get_file_active().
+ */
+static inline bool p2pmr_dmabuf_tryget(struct dma_buf *dmabuf)
+{
+#ifdef P2PMR_HAVE_GET_FILE_ACTIVE
+	struct file *file = dmabuf->file;
+
+	return get_file_active(&file) != NULL;
+#else
+	return atomic_long_inc_not_zero(&dmabuf->file->f_count);
+#endif
+}
+
 #endif /* P2PMR_COMPAT_H */

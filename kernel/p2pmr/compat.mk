@@ -22,6 +22,7 @@ p2pmr_re_invalidate := void dma_buf_invalidate_mappings\(
 p2pmr_re_import_ns_string := MODULE_INFO\(import_ns, *ns\)
 p2pmr_re_kernfs_rcu_parent := struct kernfs_node __rcu[[:space:]]*\*__parent
 p2pmr_re_dma_resv_usage := enum dma_resv_usage
+p2pmr_re_get_file_active := struct file \*get_file_active\(
 
 P2PMR_COMPAT_FLAGS := \
 	$(if $(wildcard $(call p2pmr_hdr,iosys-map.h)),-DP2PMR_HAVE_IOSYS_MAP) \
@@ -31,4 +32,5 @@ P2PMR_COMPAT_FLAGS := \
 	$(call p2pmr_probe,dma-buf.h,$(p2pmr_re_invalidate),DMA_BUF_INVALIDATE_MAPPINGS) \
 	$(call p2pmr_probe,module.h,$(p2pmr_re_import_ns_string),IMPORT_NS_STRING) \
 	$(call p2pmr_probe,kernfs.h,$(p2pmr_re_kernfs_rcu_parent),KERNFS_RCU_PARENT) \
-	$(call p2pmr_probe,dma-resv.h,$(p2pmr_re_dma_resv_usage),DMA_RESV_USAGE)
+	$(call p2pmr_probe,dma-resv.h,$(p2pmr_re_dma_resv_usage),DMA_RESV_USAGE) \
+	$(call p2pmr_probe,fs.h,$(p2pmr_re_get_file_active),GET_FILE_ACTIVE)

@@ -136,8 +136,8 @@ dma_addr_t p2pmr_p2p_bus_addr(struct pci_dev *pdev, unsigned int bar);
  *	moves, mappings are refused
  * @wc: CPU mappings are write-combining
  * @prefetchable: the BAR is prefetchable
- * @revoked: set once, with p2pmr_exports_lock, @dmabuf->resv and @lock
- *	held; read with any of them held
+ * @revoked: set once, with @dmabuf->resv and @lock held; read with either
+ *	held, or with READ_ONCE() under p2pmr_exports_lock to skip work
  * @lock: protects @attachments, the vmap and CPU mapping state
  * @attachments: struct p2pmr_attachment list
  * @vaddr: kernel mapping while vmapped
@@ -199,7 +199,7 @@ struct dma_buf *p2pmr_export_create(const struct p2pmr_resource *res,
 				    u64 offset, u64 length, u32 open_flags);
 struct p2pmr_export *p2pmr_export_from_dmabuf(struct dma_buf *dmabuf);
 void p2pmr_export_put(struct p2pmr_export *exp);
-void p2pmr_export_revoke(struct p2pmr_export *exp);
+bool p2pmr_export_revoke(struct p2pmr_export *exp);
 bool p2pmr_export_busy(struct p2pmr_export *exp);
 unsigned int p2pmr_export_describe_holders(struct p2pmr_export *exp,
 					   char *buf, size_t len);

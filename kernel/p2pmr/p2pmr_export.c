@@ -18,17 +18,21 @@
  *
  * Locking, outermost first:
  *
- *   p2pmr_exports_lock	the list of live exports
+ *   p2pmr_exports_lock	the list of live exports; never held across
+ *				an importer's move_notify or a fence wait
+ *   mmap_lock		held by the mm around mmap, fault, VMA
+ *				open/close; EXPORT_VA holds it for reading
+ *				while it creates an export
  *   dmabuf->resv		held by the dma-buf core around pin, unpin,
  *				map_dma_buf and unmap_dma_buf (p2pmr is a
  *				dynamic exporter), and by 6.2+ around vmap
  *   dmabuf->lock		held by the 6.1 core around vmap and vunmap
- *   mmap_lock		held by the mm around mmap, fault, VMA open/close
  *   export->lock		attachments, vmap and CPU mapping state
  *
- * @revoked is written once, with p2pmr_exports_lock, dmabuf->resv and
- * export->lock all held, so each path reads it under the lock it already
- * holds.
+ * @revoked is written once, with dmabuf->resv and export->lock both
+ * held, so map, pin, vmap, mmap and faults read it under the lock they
+ * already hold; readers under p2pmr_exports_lock alone only use it to
+ * skip work and read it with READ_ONCE().
  */
 #define pr_fmt(fmt) "p2pmr: " fmt
 
@@ -702,26 +706,29 @@ err_free_export:
 
 /**
  * p2pmr_export_revoke() - end an export's access to its BAR, for good
- * @exp: the export, on p2pmr_exports
+ * @exp: the export
  *
- * Called with p2pmr_exports_lock held, which keeps @exp->dmabuf allocated
- * even if its release has already begun.  Importers are told to unmap;
- * pinned importers and vmaps stay until they let go, and the caller waits
- * for them.
+ * The caller holds a reference on @exp->dmabuf and not
+ * p2pmr_exports_lock: importers' move_notify and fence waits run here,
+ * and a slow importer must not hold up every other export.  Importers are
+ * told to unmap; pinned importers and vmaps stay until they let go, and
+ * the caller waits for them.
+ *
+ * Return: true if the export was revoked now, false if it already was.
  */
-void p2pmr_export_revoke(struct p2pmr_export *exp)
+bool p2pmr_export_revoke(struct p2pmr_export *exp)
 {
 	struct dma_buf *dmabuf = exp->dmabuf;
 
-	lockdep_assert_held(&p2pmr_exports_lock);
+	lockdep_assert_not_held(&p2pmr_exports_lock);
 
 	dma_resv_lock(dmabuf->resv, NULL);
 	if (exp->revoked) {
 		dma_resv_unlock(dmabuf->resv);
-		return;
+		return false;
 	}
 	mutex_lock(&exp->lock);
-	exp->revoked = true;
+	WRITE_ONCE(exp->revoked, true);
 	mutex_unlock(&exp->lock);
 	dma_buf_invalidate_mappings(dmabuf);
 	/* Importers that fence their DMA finish what they queued. */
@@ -742,6 +749,7 @@ void p2pmr_export_revoke(struct p2pmr_export *exp)
 		exp->memtype_reserved = false;
 	}
 	mutex_unlock(&exp->lock);
+	return true;
 }
 
 /**

@@ -51,20 +51,44 @@
 #define P2PMR_WAIT_LOG_SECS	10
 #define P2PMR_HOLDERS_LEN	256
 
-/* Revoke every export of @pdev; return how many were revoked now. */
-static unsigned int p2pmr_revoke_pdev(struct pci_dev *pdev)
+/*
+ * An export of @pdev not yet revoked, with a reference on its dma-buf, or
+ * NULL.  A dma-buf whose release has begun has no importer, mapping or
+ * vmap left to revoke.
+ */
+static struct dma_buf *p2pmr_next_unrevoked(struct pci_dev *pdev)
 {
 	struct p2pmr_export *exp;
-	unsigned int n = 0;
 
 	mutex_lock(&p2pmr_exports_lock);
 	list_for_each_entry(exp, &p2pmr_exports, node) {
-		if (exp->pdev != pdev || exp->revoked)
-			continue;
-		p2pmr_export_revoke(exp);
-		n++;
+		if (exp->pdev == pdev && !READ_ONCE(exp->revoked) &&
+		    p2pmr_dmabuf_tryget(exp->dmabuf)) {
+			mutex_unlock(&p2pmr_exports_lock);
+			return exp->dmabuf;
+		}
 	}
 	mutex_unlock(&p2pmr_exports_lock);
+	return NULL;
+}
+
+/*
+ * Revoke every export of @pdev; return how many were revoked now.  As
+ * VFIO does, each export is found under p2pmr_exports_lock and revoked
+ * outside it, so that an importer slow to unmap, or a fence slow to
+ * signal, does not stall exports of other devices.  Each pass revokes
+ * one export, so the loop ends.
+ */
+static unsigned int p2pmr_revoke_pdev(struct pci_dev *pdev)
+{
+	struct dma_buf *dmabuf;
+	unsigned int n = 0;
+
+	while ((dmabuf = p2pmr_next_unrevoked(pdev))) {
+		if (p2pmr_export_revoke(p2pmr_export_from_dmabuf(dmabuf)))
+			n++;
+		dma_buf_put(dmabuf);
+	}
 	return n;
 }
 
@@ -75,7 +99,7 @@ static struct p2pmr_export *p2pmr_find_busy(struct pci_dev *pdev)
 
 	mutex_lock(&p2pmr_exports_lock);
 	list_for_each_entry(exp, &p2pmr_exports, node) {
-		if (exp->pdev == pdev && exp->revoked &&
+		if (exp->pdev == pdev && READ_ONCE(exp->revoked) &&
 		    p2pmr_export_busy(exp)) {
 			kref_get(&exp->kref);
 			mutex_unlock(&p2pmr_exports_lock);

@@ -40,12 +40,20 @@
  * everything, as ib_umem_dmabuf_get_pinned() importers do, and holds up
  * the device's removal until "unpin" + "unmap" or "detach".
  *
+ * /sys/kernel/debug/p2pmr_test_importer/stall plays a slow importer:
+ * writing 1 makes the next move_notify block (with the reservation lock
+ * held, as a driver waiting for its hardware does) until 0 is written,
+ * or TI_STALL_SECS pass; reading it shows "armed <0|1> stalled <0|1>".
+ * It takes no lock, so a test can watch and release the stall while the
+ * exporter's revocation is inside it.
+ *
  * Do not vmap a revoked dma-buf: dma_buf_vmap() warns when the exporter
  * refuses, and a kernel warning fails a testbed run.  A slot that has been
  * told to move refuses vmap with ENODEV itself.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/completion.h>
 #include <linux/ctype.h>
 #include <linux/debugfs.h>
 #include <linux/dma-buf.h>
@@ -63,6 +71,7 @@
 #define TI_SLOTS	16
 #define TI_CMD_LEN	128
 #define TI_HEAD_LEN	16
+#define TI_STALL_SECS	60
 
 /**
  * struct ti_slot - one attachment
@@ -101,6 +110,26 @@ static DEFINE_MUTEX(ti_lock);
 static struct ti_slot ti_slots[TI_SLOTS];
 static struct dentry *ti_dir;
 
+/* The stall file's state; no lock, see the comment at the top. */
+static bool ti_stall_armed;
+static bool ti_stalled;
+static DECLARE_COMPLETION(ti_stall_release);
+
+/* Block in move_notify, once, if the stall file asked for it. */
+static void ti_maybe_stall(struct ti_slot *slot)
+{
+	if (!xchg(&ti_stall_armed, false))
+		return;
+	WRITE_ONCE(ti_stalled, true);
+	pr_info("slot %td: move_notify stalls until released\n",
+		slot - ti_slots);
+	if (!wait_for_completion_timeout(&ti_stall_release,
+					 TI_STALL_SECS * HZ))
+		pr_info("slot %td: stall not released in %d s, going on\n",
+			slot - ti_slots, TI_STALL_SECS);
+	WRITE_ONCE(ti_stalled, false);
+}
+
 /* Undo a mapping and a vmap; dmabuf->resv held. */
 static void ti_unmap_locked(struct ti_slot *slot)
 {
@@ -123,6 +152,7 @@ static void ti_move_notify(struct dma_buf_attachment *attach)
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 
+	ti_maybe_stall(slot);
 	slot->moved++;
 	if (slot->pinned) {
 		pr_info("slot %td is pinned and keeps its mapping\n",
@@ -439,6 +469,46 @@ static int ti_results_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(ti_results);
 
+static ssize_t ti_stall_write(struct file *file, const char __user *ubuf,
+			      size_t len, loff_t *ppos)
+{
+	bool arm;
+	int ret;
+
+	ret = kstrtobool_from_user(ubuf, len, &arm);
+	if (ret)
+		return ret;
+	if (arm) {
+		reinit_completion(&ti_stall_release);
+		WRITE_ONCE(ti_stall_armed, true);
+	} else {
+		WRITE_ONCE(ti_stall_armed, false);
+		complete(&ti_stall_release);
+	}
+	return len;
+}
+
+static int ti_stall_show(struct seq_file *m, void *unused)
+{
+	seq_printf(m, "armed %d stalled %d\n", READ_ONCE(ti_stall_armed),
+		   READ_ONCE(ti_stalled));
+	return 0;
+}
+
+static int ti_stall_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, ti_stall_show, NULL);
+}
+
+static const struct file_operations ti_stall_fops = {
+	.owner = THIS_MODULE,
+	.open = ti_stall_open,
+	.read = seq_read,
+	.write = ti_stall_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
 static int __init ti_init(void)
 {
 	ti_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
@@ -446,6 +516,7 @@ static int __init ti_init(void)
 		return PTR_ERR(ti_dir);
 	debugfs_create_file("ctl", 0200, ti_dir, NULL, &ti_ctl_fops);
 	debugfs_create_file("results", 0400, ti_dir, NULL, &ti_results_fops);
+	debugfs_create_file("stall", 0600, ti_dir, NULL, &ti_stall_fops);
 	return 0;
 }
 
@@ -455,6 +526,7 @@ static void __exit ti_exit(void)
 
 	/* Waits for running commands; none can start afterwards. */
 	debugfs_remove_recursive(ti_dir);
+	complete(&ti_stall_release);
 
 	mutex_lock(&ti_lock);
 	for (id = 0; id < TI_SLOTS; id++)

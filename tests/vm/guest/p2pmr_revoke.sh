@@ -7,7 +7,8 @@
 # - leaves every counter at zero once the fds close, and a rescan brings
 #   the device back, exportable again.
 # A pinned importer holds the removal until it detaches, and the kernel
-# log names it meanwhile.
+# log names it meanwhile.  An importer slow to unmap holds up only its
+# own device's revocation, not exports of other devices.
 . "$(dirname "$0")/lib.sh"
 
 p2pmr_load
@@ -114,7 +115,7 @@ sleep 3
 [ ! -e /tmp/removed ] ||
 	p2pmr_fail "removal finished while a pinned importer held the BAR"
 wait_for 20 sh -c "dmesg | grep -q 'removal of $near waits for 1 pinned'" ||
-	p2pmr_fail "the log does not say who holds the removal of $near"
+	p2pmr_fail "the log does not say who holds the removal of $near
 dmesg | grep "waits for" | tail -n 1 | sed 's/^/# /'
 echo "ok - removal waits for the pinned importer and the log names it"
 
@@ -125,6 +126,43 @@ wait $remover
 [ "$(cat /tmp/removed)" = 0 ] || p2pmr_fail "remove returned $(cat /tmp/removed)"
 p2pmr_expect_idle
 echo "ok - removal finished once the importer detached"
+rescan_near
+
+# --- 3. a slow importer stalls only its own export ---------------------
+# The importer's move_notify blocks (holding its reservation lock) until
+# released; meanwhile the far BAR must still be exportable, i.e. p2pmr
+# does not revoke under its global exports lock.
+near=$(pci_near_ivshmem)
+res=/sys/bus/pci/devices/$near/resource2
+far=$(pci_far_ivshmem)
+stall=/sys/kernel/debug/p2pmr_test_importer/stall
+start_holder nopin
+echo 1 >$stall
+rm -f /tmp/removed
+( echo 1 >"/sys/bus/pci/devices/$near/remove"; echo $? >/tmp/removed ) &
+remover=$!
+wait_for 20 grep -q 'stalled 1' $stall ||
+	p2pmr_fail "the importer's move_notify did not stall: $(cat $stall)"
+# A hang guard, not a speed check: before the fix this export waited for
+# the stalled move_notify (60 s).
+timeout 20 "$P2PMR_BUILD_DIR/tests/guest/p2pmr_uapi_test" fill \
+	"/sys/bus/pci/devices/$far/resource2" 0x4000 0x1000 34 ||
+	p2pmr_fail "exporting $far waited for another device's slow importer"
+grep -q 'stalled 1' $stall ||
+	p2pmr_fail "the stall ended before the export of $far was made"
+echo "ok - a slow importer of $near does not hold up exports of $far"
+echo 0 >$stall
+wait_for 20 test -e /tmp/removed ||
+	p2pmr_fail "removal did not finish after the stall was released"
+wait $remover
+[ "$(importer_result 0 mapped)" = 0 ] ||
+	p2pmr_fail "the importer is still mapped after revocation"
+holder_says close CLOSED
+exec 3>&-
+wait $holder
+echo reset >$ctl
+p2pmr_expect_idle
+echo "ok - the stalled importer was revoked once released"
 rescan_near
 
 rmmod p2pmr_test_importer || p2pmr_fail "rmmod p2pmr_test_importer"

@@ -23,6 +23,7 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/scatterlist.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -138,6 +139,8 @@ dma_addr_t p2pmr_p2p_bus_addr(struct pci_dev *pdev, unsigned int bar);
  * @prefetchable: the BAR is prefetchable
  * @revoked: set once, with @dmabuf->resv and @lock held; read with either
  *	held, or with READ_ONCE() under p2pmr_exports_lock to skip work
+ * @owner_pid: thread group of the process that made the export
+ * @owner_comm: its name then, for logs that say who holds a device
  * @lock: protects @attachments, the vmap and CPU mapping state
  * @attachments: struct p2pmr_attachment list
  * @vaddr: kernel mapping while vmapped
@@ -163,6 +166,8 @@ struct p2pmr_export {
 	bool wc;
 	bool prefetchable;
 	bool revoked;
+	pid_t owner_pid;
+	char owner_comm[TASK_COMM_LEN];
 
 	struct mutex lock;
 	struct list_head attachments;

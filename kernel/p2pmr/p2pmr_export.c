@@ -677,6 +677,8 @@ struct dma_buf *p2pmr_export_create(const struct p2pmr_resource *res,
 	exp->wc = res->wc;
 	exp->prefetchable = pci_resource_flags(pdev, res->bar) &
 			    IORESOURCE_PREFETCH;
+	exp->owner_pid = task_tgid_nr(current);
+	get_task_comm(exp->owner_comm, current);
 
 	/* exp_info.owner is THIS_MODULE: each dma-buf pins the module. */
 	exp_info.ops = &p2pmr_dmabuf_ops;

@@ -120,9 +120,10 @@ static void p2pmr_wait_idle(struct p2pmr_export *exp, const char *what)
 	while (p2pmr_export_busy(exp)) {
 		holders = p2pmr_export_describe_holders(exp, names,
 							P2PMR_HOLDERS_LEN);
-		pr_warn("%s of %s waits for %u pinned or mapped importer(s) of export %llu: %s\n",
+		pr_warn("%s of %s waits for %u pinned or mapped importer(s) of export %llu: %s; exported by %s[%d]\n",
 			what, pci_name(exp->pdev), holders, exp->id,
-			names ? names : "(out of memory)");
+			names ? names : "(out of memory)", exp->owner_comm,
+			exp->owner_pid);
 		waited = true;
 		/* TASK_IDLE: the wait is unbounded but is not a hang. */
 		wait_event_idle_timeout(exp->wq, !p2pmr_export_busy(exp),

@@ -574,8 +574,13 @@ static int p2pmr_dmabuf_mmap(struct dma_buf *dmabuf,
 	mutex_unlock(&exp->lock);
 
 	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	/*
+	 * As PCI sysfs maps a BAR (pci_mmap_resource_range()): device
+	 * memory is pgprot_device (Device-nGnRE on arm64, not the stricter
+	 * nGnRnE of pgprot_noncached; the same on x86).
+	 */
 	vma->vm_page_prot = exp->wc ? pgprot_writecombine(vma->vm_page_prot) :
-				      pgprot_noncached(vma->vm_page_prot);
+				      pgprot_device(vma->vm_page_prot);
 	vma->vm_ops = &p2pmr_vm_ops;
 	vma->vm_private_data = exp;
 	atomic_long_inc(&p2pmr_stats.cpu_mmaps);

@@ -93,6 +93,8 @@ int p2pmr_resource_from_va(u64 addr, u64 length, unsigned int flags,
 void p2pmr_resource_put(struct p2pmr_resource *res);
 int p2pmr_resource_validate_range(const struct p2pmr_resource *res,
 				  u64 offset, u64 length);
+bool p2pmr_range_taken(struct pci_dev *pdev, unsigned int bar, u64 offset,
+		       u64 length, const char *what);
 int p2pmr_resource_check_access(const struct p2pmr_resource *res,
 				u64 offset, u64 length);
 bool p2pmr_resource_present(const struct p2pmr_resource *res);

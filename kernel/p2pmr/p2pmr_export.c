@@ -413,6 +413,9 @@ static struct sg_table *p2pmr_dmabuf_map(struct dma_buf_attachment *attach,
 	 */
 	if (p2pmr_bar_moved(exp->pdev, exp->bar, exp->bar_start))
 		return ERR_PTR(-ENODEV);
+	if (p2pmr_range_taken(exp->pdev, exp->bar, exp->offset, exp->length,
+			      "a new DMA mapping"))
+		return ERR_PTR(-EBUSY);
 
 	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
 	if (!sgt)
@@ -513,7 +516,9 @@ static vm_fault_t p2pmr_vm_fault(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 
 	mutex_lock(&exp->lock);
-	if (exp->revoked) {
+	if (exp->revoked ||
+	    p2pmr_range_taken(exp->pdev, exp->bar, exp->offset, exp->length,
+			      "a CPU fault")) {
 		ret = VM_FAULT_SIGBUS;
 		goto out_unlock;
 	}

@@ -245,6 +245,11 @@ static int p2pmr_peer_dma_map(struct sg_table *sg_head, void *client_context,
 		ret = -ENODEV;
 		goto out_unlock;
 	}
+	if (p2pmr_range_taken(reg->pdev, reg->bar, reg->offset, reg->length,
+			      "a peer-memory DMA mapping")) {
+		ret = -EBUSY;
+		goto out_unlock;
+	}
 	p2pmr_p2p_decide(reg->pdev, dma_device, true, &d);
 	if (d.path == P2PMR_PATH_REFUSED) {
 		ret = -EREMOTEIO;

@@ -287,6 +287,44 @@ static bool p2pmr_range_claimed(resource_size_t start, u64 length)
 				   p2pmr_claimed_cb) == 1;
 }
 
+/* The BAR's first page (as sysfs checks) or the range is claimed. */
+static bool p2pmr_bar_range_claimed(struct pci_dev *pdev, unsigned int bar,
+				    u64 offset, u64 length)
+{
+	resource_size_t start = pci_resource_start(pdev, bar);
+
+	return p2pmr_range_claimed(start, PAGE_SIZE) ||
+	       p2pmr_range_claimed(start + offset, length);
+}
+
+/**
+ * p2pmr_range_taken() - did a driver claim a range after it was exported
+ * @pdev: the BAR's device
+ * @bar: BAR number
+ * @offset: start of the range in the BAR
+ * @length: length of the range
+ * @what: what is refused, for the log
+ *
+ * p2pmr_resource_check_access() runs when an export or peer registration
+ * is made, but a driver may claim the BAR later without a bind that would
+ * revoke it: one bound before the export claiming in its own time, or
+ * vfio-pci, which claims on first access (under CONFIG_IO_STRICT_DEVMEM
+ * the kernel zaps sysfs mappings then).  So every new DMA mapping and CPU
+ * fault asks again.
+ *
+ * Return: true, after a rate-limited log line, if the range is claimed.
+ */
+bool p2pmr_range_taken(struct pci_dev *pdev, unsigned int bar, u64 offset,
+		       u64 length, const char *what)
+{
+	if (!p2pmr_bar_range_claimed(pdev, bar, offset, length))
+		return false;
+	pr_warn_ratelimited("%s BAR%u was claimed by a driver (%s) after it was exported: %s refused\n",
+			    pci_name(pdev), bar, dev_driver_string(&pdev->dev),
+			    what);
+	return true;
+}
+
 /**
  * p2pmr_resource_check_access() - may this BAR range be exported now
  * @res: the BAR
@@ -304,7 +342,6 @@ static bool p2pmr_range_claimed(resource_size_t start, u64 length)
 int p2pmr_resource_check_access(const struct p2pmr_resource *res,
 				u64 offset, u64 length)
 {
-	resource_size_t start = pci_resource_start(res->pdev, res->bar);
 	int ret;
 
 	ret = security_locked_down(LOCKDOWN_PCI_ACCESS);
@@ -312,8 +349,7 @@ int p2pmr_resource_check_access(const struct p2pmr_resource *res,
 		p2pmr_refuse("kernel lockdown forbids access to PCI BARs\n");
 		return ret;
 	}
-	if (p2pmr_range_claimed(start, PAGE_SIZE) ||
-	    p2pmr_range_claimed(start + offset, length)) {
+	if (p2pmr_bar_range_claimed(res->pdev, res->bar, offset, length)) {
 		p2pmr_refuse("%s BAR%u is claimed by its driver (%s); unbind the driver to export it\n",
 			     pci_name(res->pdev), res->bar,
 			     dev_driver_string(&res->pdev->dev));

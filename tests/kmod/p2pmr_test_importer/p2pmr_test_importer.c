@@ -47,6 +47,11 @@
  * It takes no lock, so a test can watch and release the stall while the
  * exporter's revocation is inside it.
  *
+ * /sys/kernel/debug/p2pmr_test_importer/claim plays a driver that claims
+ * a BAR without being bound or rebound (as vfio-pci claims on first
+ * access): writing "<dddd:bb:dd.f> <bar>" calls pci_request_region() on
+ * it, "release" gives it back.  One claim at a time.
+ *
  * Do not vmap a revoked dma-buf: dma_buf_vmap() warns when the exporter
  * refuses, and a kernel warning fails a testbed run.  A slot that has been
  * told to move refuses vmap with ENODEV itself.
@@ -109,6 +114,72 @@ struct ti_slot {
 static DEFINE_MUTEX(ti_lock);
 static struct ti_slot ti_slots[TI_SLOTS];
 static struct dentry *ti_dir;
+
+/* The claim file's device and BAR, under ti_lock; NULL when none. */
+static struct pci_dev *ti_claim_pdev;
+static int ti_claim_bar;
+
+static void ti_claim_release(void)
+{
+	if (!ti_claim_pdev)
+		return;
+	pci_release_region(ti_claim_pdev, ti_claim_bar);
+	pci_dev_put(ti_claim_pdev);
+	ti_claim_pdev = NULL;
+}
+
+static int ti_claim(const char *line)
+{
+	unsigned int domain, bus, dev, fn, bar;
+	struct pci_dev *pdev;
+	int ret;
+
+	if (!strcmp(line, "release")) {
+		ti_claim_release();
+		return 0;
+	}
+	if (ti_claim_pdev)
+		return -EBUSY;
+	if (sscanf(line, "%x:%x:%x.%x %u", &domain, &bus, &dev, &fn,
+		   &bar) != 5 || bus > 0xff || dev > 0x1f || fn > 7 ||
+	    bar >= PCI_STD_NUM_BARS)
+		return -EINVAL;
+	pdev = pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(dev, fn));
+	if (!pdev)
+		return -ENODEV;
+	ret = pci_request_region(pdev, bar, "p2pmr_test_claim");
+	if (ret) {
+		pci_dev_put(pdev);
+		return ret;
+	}
+	ti_claim_pdev = pdev;
+	ti_claim_bar = bar;
+	return 0;
+}
+
+static ssize_t ti_claim_write(struct file *file, const char __user *ubuf,
+			      size_t len, loff_t *ppos)
+{
+	char line[TI_CMD_LEN];
+	int ret;
+
+	if (len >= sizeof(line))
+		return -EINVAL;
+	if (copy_from_user(line, ubuf, len))
+		return -EFAULT;
+	line[len] = '\0';
+
+	mutex_lock(&ti_lock);
+	ret = ti_claim(strim(line));
+	mutex_unlock(&ti_lock);
+	return ret ? ret : len;
+}
+
+static const struct file_operations ti_claim_fops = {
+	.owner = THIS_MODULE,
+	.write = ti_claim_write,
+	.llseek = noop_llseek,
+};
 
 /* The stall file's state; no lock, see the comment at the top. */
 static bool ti_stall_armed;
@@ -517,6 +588,7 @@ static int __init ti_init(void)
 	debugfs_create_file("ctl", 0200, ti_dir, NULL, &ti_ctl_fops);
 	debugfs_create_file("results", 0400, ti_dir, NULL, &ti_results_fops);
 	debugfs_create_file("stall", 0600, ti_dir, NULL, &ti_stall_fops);
+	debugfs_create_file("claim", 0200, ti_dir, NULL, &ti_claim_fops);
 	return 0;
 }
 
@@ -531,6 +603,7 @@ static void __exit ti_exit(void)
 	mutex_lock(&ti_lock);
 	for (id = 0; id < TI_SLOTS; id++)
 		ti_detach(&ti_slots[id]);
+	ti_claim_release();
 	mutex_unlock(&ti_lock);
 }
 

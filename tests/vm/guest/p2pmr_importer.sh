@@ -8,7 +8,9 @@
 #   line saying why and what would fix it, unless allow_host_bridge=1,
 #   which maps through the DMA API;
 # - an importer that does not set allow_peer2peer is refused (EOPNOTSUPP);
-# - QUERY_P2P tells the same story as attach.
+# - QUERY_P2P tells the same story as attach;
+# - once a driver claims the BAR after the export, new maps and CPU
+#   faults of the export are refused.
 . "$(dirname "$0")/lib.sh"
 
 p2pmr_load
@@ -93,6 +95,33 @@ expect_one_segment $(( $(pci_bar_cpu_addr "$far" 2) + 0x10000 )) 0x20000
 echo "ok - far BAR with allow_host_bridge=1: DMA API address $(importer_sg 0)"
 echo reset >$ctl
 echo 0 >/sys/module/p2pmr/parameters/allow_host_bridge
+
+# A driver claims the BAR after the export was made, without a bind that
+# would revoke it (as vfio-pci claims on first access): new DMA mappings
+# and CPU faults of the export are refused; released, they work again.
+claim=/sys/kernel/debug/p2pmr_test_importer/claim
+res=/sys/bus/pci/devices/$near/resource2
+out=$(echo read | uapi_test hold "$res" 0x100000 0x100000 -- bash -c "
+	echo \"attach 0 \$P2PMR_DMABUF_FD $nic\" >$ctl &&
+	echo '$near 2' >$claim || exit 1
+	echo 'map 0' >$ctl 2>/dev/null && echo MAP_OK || echo MAP_REFUSED" 2>&1)
+echo release >$claim || p2pmr_fail "releasing the claim of $near BAR2"
+grep -q '^MAP_REFUSED' <<<"$out" ||
+	p2pmr_fail "a map after a driver claimed the BAR was not refused: $out"
+[ "$(importer_result 0 last_err)" = -16 ] ||
+	p2pmr_fail "map of a claimed BAR: $(importer_result 0 last_err), not -EBUSY"
+grep -q '^READ SIGBUS' <<<"$out" ||
+	p2pmr_fail "a CPU fault after a driver claimed the BAR was served: $out"
+dmesg | grep -q "p2pmr: $near BAR2 was claimed by a driver .* after it was exported: a new DMA mapping refused" &&
+	dmesg | grep -q "p2pmr: $near BAR2 was claimed by a driver .* after it was exported: a CPU fault refused" ||
+	p2pmr_fail "p2pmr did not log why it refused the claimed BAR"
+echo "ok - once a driver claims $near BAR2, maps (EBUSY) and faults" \
+     "(SIGBUS) of its export are refused, and logged"
+echo reset >$ctl
+importer_attach_map "$res" 0x100000 0x100000 "$nic" ||
+	p2pmr_fail "attach+map after the claim was released failed"
+echo "ok - released, the BAR maps again"
+echo reset >$ctl
 
 p2pmr_expect_idle
 rmmod p2pmr_test_importer || p2pmr_fail "rmmod p2pmr_test_importer"

@@ -11,6 +11,9 @@
 # - QUERY_P2P tells the same story as attach;
 # - once a driver claims the BAR after the export, new maps and CPU
 #   faults of the export are refused.
+# Addresses here are compared with config space; that they are right is
+# proven by a device DMAing through them in vm.edu_dma and
+# vm.edu_dma_iommu*.
 . "$(dirname "$0")/lib.sh"
 
 p2pmr_load

@@ -11,6 +11,8 @@
 #   pages, as OFED's core expects;
 # - far BAR (another root port): both refuse with EREMOTEIO and log why;
 # - far BAR with allow_host_bridge=1: both give the DMA API address.
+# These are comparisons of values; that the addresses are right is proven
+# by a device DMAing through them in vm.edu_dma and vm.edu_dma_iommu*.
 . "$(dirname "$0")/lib.sh"
 
 peer_load

@@ -30,7 +30,16 @@ if(NOT P2PMR_KERNELS)
 	message(FATAL_ERROR "P2PMR_KERNELS is empty")
 endif()
 list(GET P2PMR_KERNELS 0 P2PMR_KVER)
-set(P2PMR_KDIR /lib/modules/${P2PMR_KVER}/build)
+# P2PMR_KDIR_<ver>: the kernel build tree to build against, by default
+# /lib/modules/<ver>/build; a kernel that is not installed (the testbed's
+# debug kernel, tests/kdebug-modules.sh) names its own with
+# -DP2PMR_KDIR_<ver>=<tree>.
+foreach(kver ${P2PMR_KERNELS})
+	if(NOT P2PMR_KDIR_${kver})
+		set(P2PMR_KDIR_${kver} /lib/modules/${kver}/build)
+	endif()
+endforeach()
+set(P2PMR_KDIR ${P2PMR_KDIR_${P2PMR_KVER}})
 
 # p2pmr_kernel_line(<out var> <kernel version>): its line, "6.12".
 function(p2pmr_kernel_line var kver)
@@ -41,13 +50,13 @@ endfunction()
 # P2PMR_KERNEL_LINE_<ver>: each kernel's line; P2PMR_KMOD_DIR_<ver>: where
 # its modules go.
 foreach(kver ${P2PMR_KERNELS})
-	if(NOT EXISTS /lib/modules/${kver}/build/Makefile)
-		message(FATAL_ERROR "No /lib/modules/${kver}/build for ${kver}")
+	if(NOT EXISTS ${P2PMR_KDIR_${kver}}/Makefile)
+		message(FATAL_ERROR "No ${P2PMR_KDIR_${kver}} for ${kver}")
 	endif()
 	p2pmr_kernel_line(line ${kver})
 	set(P2PMR_KERNEL_LINE_${kver} ${line})
 	set(P2PMR_KMOD_DIR_${kver} ${CMAKE_BINARY_DIR}/kmod-${kver})
-	message(STATUS "Kernel modules build against /lib/modules/${kver}/build")
+	message(STATUS "Kernel modules build against ${P2PMR_KDIR_${kver}}")
 endforeach()
 
 # kmod -> kmod-<default>: the paths every test and document names.  A
@@ -75,6 +84,13 @@ function(p2pmr_kmod_target var dir kver)
 		string(REPLACE "." "_" l "${P2PMR_KERNEL_LINE_${kver}}")
 		set(${var} kmod_${dir}_k${l} PARENT_SCOPE)
 	endif()
+endfunction()
+
+# The target kernel_modules builds every module for every kernel and
+# nothing else (tests/kdebug-modules.sh).
+add_custom_target(kernel_modules)
+function(p2pmr_kernel_modules_add target)
+	add_dependencies(kernel_modules ${target})
 endfunction()
 
 # p2pmr_add_kernel_module(<name> <source dir> [DIR <dir>]
@@ -110,7 +126,7 @@ function(p2pmr_add_kernel_module name srcdir)
 			${links}
 			COMMAND ${CMAKE_COMMAND} -E env --unset=MAKEFLAGS
 				--unset=MFLAGS
-				make -C /lib/modules/${kver}/build M=${bdir}
+				make -C ${P2PMR_KDIR_${kver}} M=${bdir}
 				P2PMR_SRC_ROOT=${PROJECT_SOURCE_DIR}
 				P2PMR_VERSION=${PROJECT_VERSION} ${kbuild_flags}
 				${make_args} modules
@@ -120,5 +136,6 @@ function(p2pmr_add_kernel_module name srcdir)
 			VERBATIM)
 		p2pmr_kmod_target(target ${KM_DIR} ${kver})
 		add_custom_target(${target} ALL DEPENDS ${bdir}/${name}.ko)
+		p2pmr_kernel_modules_add(${target})
 	endforeach()
 endfunction()

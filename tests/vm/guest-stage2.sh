@@ -21,6 +21,13 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t debugfs debugfs /sys/kernel/debug
 ip link set lo up
+# shellcheck disable=SC1091
+[ -r $out/env ] && . $out/env
+# A kernel that is not installed (the debug kernel) brings its modules.
+if [ -n "${P2PMR_GUEST_MODULES:-}" ]; then
+	rm -rf "/lib/modules/$(uname -r)"
+	ln -s "$P2PMR_GUEST_MODULES" "/lib/modules/$(uname -r)"
+fi
 # There is no udev: bind the testbed devices' drivers as coldplug would,
 # and wait for nvme's asynchronous probe so tests see a settled system.
 modprobe virtio_net
@@ -33,11 +40,24 @@ for _ in $(seq 1 50); do
 done
 
 export HOME=/root TERM=${TERM:-linux}
-# shellcheck disable=SC1091
-[ -r $out/env ] && . $out/env
 hostname "${P2PMR_GUEST_NAME:-p2pmr-guest}"
 
+# leak_scan: on a kernel with kmemleak, what it finds unreferenced now, in
+# $out/kmemleak for vm-run.  An object is reported only after a scan
+# that found it unreferenced and older than the minimum age (5 s): scan,
+# wait that long, scan again.
+leak_scan() {
+	local kmemleak=/sys/kernel/debug/kmemleak
+
+	[ -w $kmemleak ] || return 0
+	echo scan >$kmemleak
+	sleep 6
+	echo scan >$kmemleak
+	cat $kmemleak >$out/kmemleak
+}
+
 finish() {
+	leak_scan
 	dmesg >$out/dmesg 2>&1
 	sync
 	# Power-off tears the devices down under us: wait in a shell builtin,

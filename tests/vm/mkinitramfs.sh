@@ -3,9 +3,16 @@
 # Build the testbed guest's initramfs: static busybox, the guest kernel's
 # modules needed to reach the host's root over virtio-9p, and our init.
 #
-# usage: mkinitramfs.sh <kernel-version> <output.cpio.gz>
+# usage: mkinitramfs.sh [--moddir ROOT] <kernel-version> <output.cpio.gz>
+#   --moddir  the kernel's modules are in ROOT/lib/modules/<version> (a
+#             kernel that is not installed: the testbed's debug kernel)
 set -euo pipefail
 
+modroot=/
+if [ "${1:-}" = --moddir ]; then
+	modroot=$2
+	shift 2
+fi
 kver=$1
 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,10 +39,16 @@ cp "$here/initramfs-init" "$staging/init"
 chmod 755 "$staging/init"
 
 # modprobe lists each module's dependencies first; keep the first mention.
+# A kernel with them built in (modprobe says "builtin") needs none.
 : >"$staging/modules.order"
+deps=$staging/deps
 for mod in virtio_pci 9pnet_virtio 9p overlay; do
-	modprobe -S "$kver" --show-depends "$mod" | awk '$1 == "insmod" { print $2 }'
-done | awk '!seen[$0]++' | while read -r ko; do
+	modprobe -d "$modroot" -S "$kver" --show-depends "$mod" >>"$deps" || {
+		echo "mkinitramfs: $kver has no module $mod" >&2
+		exit 1
+	}
+done
+awk '$1 == "insmod" && !seen[$2]++ { print $2 }' "$deps" | while read -r ko; do
 	name=$(basename "$ko")
 	case "$ko" in
 	*.ko) cp "$ko" "$staging/lib/modules/$name" ;;
@@ -46,10 +59,7 @@ done | awk '!seen[$0]++' | while read -r ko; do
 	echo "$name" >>"$staging/modules.order"
 done
 
-[ -s "$staging/modules.order" ] || {
-	echo "mkinitramfs: no modules found for $kver" >&2
-	exit 1
-}
+rm -f "$deps"
 
 # Parallel callers may race to build the same file: each writes its own
 # temporary and renames it into place atomically.

@@ -235,9 +235,10 @@ wait_tcp_listen() {
 }
 
 # wait_for <seconds> <command...>: poll every 0.1 s until the command
-# succeeds; 1 if it has not within that time.
+# succeeds; 1 if it has not within that time, which P2PMR_TIME_SCALE
+# (vm-run: 3 on the debug kernel) multiplies.
 wait_for() {
-	local tries=$(($1 * 10))
+	local tries=$(($1 * 10 * ${P2PMR_TIME_SCALE:-1}))
 
 	shift
 	while ! "$@"; do

@@ -6,10 +6,15 @@
 P2PMR_SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 : "${P2PMR_BUILD_DIR:=$P2PMR_SRC_DIR/build}"
 export P2PMR_SRC_DIR P2PMR_BUILD_DIR
-# The kernel the guests boot (P2PMR_KERNEL: a version or a line, as for
-# vm-run --kernel) and the modules built for it.
-P2PMR_KVER=$("$P2PMR_SRC_DIR/scripts/kernel-version.sh" \
-	${P2PMR_KERNEL:+"$P2PMR_KERNEL"}) || exit 92
+# The kernel the guests boot (P2PMR_KERNEL: a version, a line or debug,
+# as for vm-run --kernel) and the modules built for it.
+if [ "${P2PMR_KERNEL:-}" = debug ]; then
+	P2PMR_KVER=$(. "$P2PMR_BUILD_DIR/kdebug.env" &&
+		echo "$P2PMR_KDEBUG_KVER") || exit 92
+else
+	P2PMR_KVER=$("$P2PMR_SRC_DIR/scripts/kernel-version.sh" \
+		${P2PMR_KERNEL:+"$P2PMR_KERNEL"}) || exit 92
+fi
 P2PMR_KMOD_DIR=$P2PMR_BUILD_DIR/kmod-$P2PMR_KVER
 VM_RUN=$P2PMR_SRC_DIR/tests/vm/vm-run
 GUEST_DIR=$P2PMR_SRC_DIR/tests/vm/guest

@@ -1,0 +1,120 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the testbed's debug kernel: Debian's linux-source-<line> with
+# tinyconfig plus tests/vm/kdebug/debug.config (KASAN, lockdep, DMA-API
+# debug, kmemleak, DMABUF_MOVE_NOTIFY, ...), once, into a cache outside the
+# source tree keyed by the source package version, the fragment, this
+# script and the compiler.  Prints the kernel's directory:
+#
+#   <dir>/bzImage            the kernel the guest boots
+#   <dir>/release            its release (uname -r)
+#   <dir>/modules/lib/modules/<release>/
+#                            its modules (ib_core, ib_uverbs, rdma_rxe, ...)
+#   <dir>/src/               the configured, built tree: out-of-tree
+#                            modules build with make -C <dir>/src M=...
+#
+# usage: debug-kernel.sh [--line 6.12] [--check]
+#   --check   print the directory if the cached kernel exists, else fail
+#
+# Environment: P2PMR_KDEBUG_CACHE (default /var/cache/p2pmr/debug-kernel),
+# P2PMR_KDEBUG_JOBS (default: the number of cores).
+set -euo pipefail
+
+prog=${0##*/}
+here=$(cd "$(dirname "$0")" && pwd)
+src_root=$(cd "$here/.." && pwd)
+fragment=$src_root/tests/vm/kdebug/debug.config
+line=6.12
+check_only=
+
+die() {
+	echo "$prog: $*" >&2
+	exit 1
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--line) line=$2; shift 2 ;;
+	--check) check_only=1; shift ;;
+	*) die "usage: $prog [--line X.Y] [--check]" ;;
+	esac
+done
+
+src_pkg=linux-source-$line
+tarball=/usr/src/$src_pkg.tar.xz
+src_ver=$(dpkg-query -W -f='${Version}' "$src_pkg" 2>/dev/null) ||
+	die "$src_pkg is not installed; run scripts/install-deps.sh"
+[ -r "$tarball" ] || die "$tarball is missing; reinstall $src_pkg"
+
+# The key: everything that changes what gets built.
+key=$({
+	echo "$src_pkg $src_ver"
+	cat "$fragment" "$0"
+	gcc --version | head -n 1
+} | sha256sum | cut -c1-16)
+cache=${P2PMR_KDEBUG_CACHE:-/var/cache/p2pmr/debug-kernel}
+dir=$cache/$src_ver-$key
+
+if [ -e "$dir/.complete" ]; then
+	echo "$dir"
+	exit 0
+fi
+[ -z "$check_only" ] || die "no debug kernel built for $src_pkg $src_ver" \
+	"with this configuration; run $prog"
+
+mkdir -p "$cache"
+# One builder per key; a second caller waits and then finds it built.
+exec 9>"$cache/.lock-$key"
+flock 9
+if [ -e "$dir/.complete" ]; then
+	echo "$dir"
+	exit 0
+fi
+
+tmp=$cache/.build-$key
+rm -rf "$tmp" "$dir"
+mkdir -p "$tmp/src"
+start=$SECONDS
+echo "$prog: building the debug kernel from $src_pkg $src_ver into $dir" >&2
+tar -xJf "$tarball" -C "$tmp/src" --strip-components=1
+
+kmake() {
+	make -C "$tmp/src" -s -j "${P2PMR_KDEBUG_JOBS:-$(nproc)}" "$@"
+}
+
+kmake tinyconfig >/dev/null
+(cd "$tmp/src" &&
+	scripts/kconfig/merge_config.sh -m .config "$fragment" >/dev/null)
+kmake olddefconfig >/dev/null
+
+# merge_config.sh only warns when Kconfig drops or changes an option
+# (a dependency missing): every line of the fragment must hold.
+bad=0
+while IFS= read -r opt; do
+	case "$opt" in
+	CONFIG_*=n)
+		! grep -q "^${opt%=n}=" "$tmp/src/.config" ||
+			{ echo "$prog: $opt did not hold" >&2; bad=1; }
+		;;
+	CONFIG_*)
+		grep -qxF "$opt" "$tmp/src/.config" ||
+			{ echo "$prog: $opt did not hold:" \
+			       "$(grep "^${opt%%=*}=" "$tmp/src/.config" ||
+				  echo unset)" >&2; bad=1; }
+		;;
+	esac
+done < <(grep -E '^CONFIG_' "$fragment")
+[ "$bad" = 0 ] || die "the fragment does not apply to $src_pkg $src_ver"
+
+kmake bzImage modules
+kmake modules_install INSTALL_MOD_PATH="$tmp/modules" \
+	INSTALL_MOD_STRIP=1 >/dev/null
+release=$(kmake kernelrelease)
+cp "$tmp/src/arch/x86/boot/bzImage" "$tmp/bzImage"
+echo "$release" >"$tmp/release"
+# The tree stays for out-of-tree modules; their objects are not needed.
+find "$tmp/src" -name '*.o' -delete
+mv "$tmp" "$dir"
+: >"$dir/.complete"
+echo "$prog: built $release in $((SECONDS - start)) s" >&2
+echo "$dir"

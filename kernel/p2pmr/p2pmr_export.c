@@ -783,6 +783,10 @@ bool p2pmr_export_busy(struct p2pmr_export *exp)
  * @buf: if not NULL, receives "<dev> (pinned), <dev> (mapped), kernel vmap"
  * @len: size of @buf
  *
+ * An attachment with any pin is "pinned", whether the importer pinned it
+ * or the core did at map time (CONFIG_DMABUF_MOVE_NOTIFY=n): either way
+ * it will not let go when told to move.
+ *
  * Return: the number of holders.
  */
 unsigned int p2pmr_export_describe_holders(struct p2pmr_export *exp,
@@ -805,7 +809,7 @@ unsigned int p2pmr_export_describe_holders(struct p2pmr_export *exp,
 		if (buf)
 			n += scnprintf(buf + n, len - n, "%s%s (%s)",
 				       n ? ", " : "", dev_name(pa->attach->dev),
-				       pins > maps ? "pinned" : "mapped");
+				       pins ? "pinned" : "mapped");
 	}
 	if (atomic_read(&exp->nr_vmaps)) {
 		holders++;

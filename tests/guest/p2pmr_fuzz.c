@@ -1322,13 +1322,23 @@ static void op_touch(void)
 		words = (m->len - off) / 8;
 	bar_off = m->bar_off == UINT64_MAX ? UINT64_MAX : m->bar_off + off;
 	check = fz.have_pattern && m->res == 0 && bar_off != UINT64_MAX;
+	/*
+	 * What a sysfs mapping shows after its device was removed or
+	 * rebound is the PCI core's business (a private one keeps the
+	 * copies it made); p2pmr's dma-bufs must show the BAR or fault.
+	 */
+	if (m->kind == FZ_MAP_RES && !undisturbed_since(m->seq))
+		check = false;
 	/* Without a known BAR offset nothing can be written safely. */
 	if (write && bar_off == UINT64_MAX)
 		write = false;
 	if (!write && !(m->prot & PROT_READ))
 		return;
-	fz_desc("%s %p+%#" PRIx64 " (BAR %#" PRIx64 ") %" PRIu64 " words",
-		write ? "write" : "read", m->addr, off, bar_off, words);
+	fz_desc("%s %s %p+%#" PRIx64 " (BAR %#" PRIx64 ") %" PRIu64 " words%s",
+		write ? "write" : "read",
+		m->kind == FZ_MAP_RES ? "res" : "dma-buf", m->addr, off,
+		bar_off, words,
+		undisturbed_since(m->seq) ? "" : " (disturbed since mapped)");
 
 	seq = atomic_load(&fz.seq);
 	t.w = (volatile uint64_t *)((uint8_t *)m->addr + off);

@@ -11,16 +11,17 @@
 #   <build>/kmod-<release>, <build>/kmod-debug -> kdebug/kmod-<release>,
 #                         its modules
 #
-# usage: kdebug-build.sh <build dir>
+# usage: kdebug-build.sh <build dir> [<kernel line>]
 set -euo pipefail
 
 prog=${0##*/}
 here=$(cd "$(dirname "$0")" && pwd)
 src_root=$(cd "$here/.." && pwd)
-build=${1:?usage: $prog <build dir>}
+build=${1:?usage: $prog <build dir> [<kernel line>]}
+line=${2:-6.12}
 
 start=$SECONDS
-kdir=$("$src_root/scripts/debug-kernel.sh")
+kdir=$("$src_root/scripts/debug-kernel.sh" --line "$line")
 kver=$(cat "$kdir/release")
 echo "$prog: debug kernel $kver in $kdir ($((SECONDS - start)) s)"
 

@@ -9,7 +9,7 @@
  *   inject=lockdep  two mutexes taken in both orders: lockdep's circular
  *                   locking report (no deadlock: one thread)
  *   inject=dma      an unmap of a DMA address never mapped: DMA-API debug
- *   inject=leak     a kmalloc'ed object dropped: kmemleak
+ *   inject=leak     kmalloc'ed objects dropped: kmemleak
  *   inject=kasan    a write one byte past a kmalloc'ed object: KASAN
  *
  * The checkers other than kmemleak need their kernel option (the debug
@@ -57,12 +57,21 @@ static int inject_dma(void)
 
 static int inject_leak(void)
 {
-	char *leaked = kmalloc(64, GFP_KERNEL);
+	char *leaked;
+	int i;
 
-	if (!leaked)
-		return -ENOMEM;
-	/* Used, then forgotten: no pointer to it survives this function. */
-	WRITE_ONCE(leaked[0], 1);
+	/*
+	 * Used, then forgotten.  A stale copy of a pointer (a stack slot of
+	 * this task, whose stack the kernel may cache and kmemleak scans)
+	 * hides the object it points to: of several, all but the last are
+	 * certain to be reported.
+	 */
+	for (i = 0; i < 8; i++) {
+		leaked = kmalloc(64, GFP_KERNEL);
+		if (!leaked)
+			return -ENOMEM;
+		WRITE_ONCE(leaked[0], 1);
+	}
 	return 0;
 }
 

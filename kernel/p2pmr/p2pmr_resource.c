@@ -361,7 +361,9 @@ int p2pmr_resource_check_access(const struct p2pmr_resource *res,
 /*
  * Check that [addr, addr + length) of @vma maps the PFNs from @pfn on;
  * on failure *@bad is the first address that does not.  Nothing is
- * logged here: the mapping may not be a resource file's at all.
+ * logged here: the mapping may not be a resource file's at all.  A BAR
+ * of many GiB is millions of entries: a process killed meanwhile stops
+ * here (-EINTR) instead of after the whole walk.
  */
 static int p2pmr_check_pfns(struct vm_area_struct *vma, unsigned long addr,
 			    unsigned long length, unsigned long pfn,
@@ -375,8 +377,11 @@ static int p2pmr_check_pfns(struct vm_area_struct *vma, unsigned long addr,
 			return -EFAULT;
 		if (got != pfn)
 			return -EINVAL;
-		if (!(i % 1024))
+		if (!(i % 1024)) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
 			cond_resched();
+		}
 	}
 	return 0;
 }
@@ -393,8 +398,9 @@ static int p2pmr_check_pfns(struct vm_area_struct *vma, unsigned long addr,
  * ibv_reg_mr() (MADV_DONTFORK), and the pieces are still one contiguous
  * mapping of the BAR.  Called with the mmap lock held.  On failure *@bad
  * is the first address that does not pass: -EFAULT no page table entry
- * there, -EINVAL one of another PFN, -ENOENT the mapping ends there.
- * Nothing is logged here (see p2pmr_check_pfns()).
+ * there, -EINVAL one of another PFN, -ENOENT the mapping ends there;
+ * -EINTR a fatal signal stopped the walk.  Nothing is logged here (see
+ * p2pmr_check_pfns()).
  */
 static int p2pmr_check_span(struct mm_struct *mm, struct vm_area_struct *vma,
 			    unsigned long addr, unsigned long end,
@@ -521,6 +527,11 @@ int p2pmr_resource_from_va(u64 addr, u64 length, unsigned int flags,
 	file = get_file(vma->vm_file);
 	mmap_read_unlock(mm);
 
+	/* The caller is being killed: it will not read a refusal. */
+	if (pfns_ret == -EINTR) {
+		ret = pfns_ret;
+		goto out_fput;
+	}
 	/* Quiet callers first learn whether the mapping is a BAR's. */
 	if (pfns_ret && !quiet) {
 		ret = p2pmr_span_refuse(pfns_ret, bad);

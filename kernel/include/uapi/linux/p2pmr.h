@@ -72,6 +72,8 @@
  *		for QUERY_P2P: no PCI device at the importer address
  * ENOMEM	out of memory
  * EMFILE	no free file descriptor for the dma-buf
+ * EINTR	EXPORT_VA: a fatal signal arrived while the range was checked
+ *		(the caller is being killed; nothing was exported)
  *
  * The dma-buf returned by the export ioctls fails these operations:
  *

@@ -260,6 +260,22 @@ static int p2pmr_dma_mask_check(struct device *dev, struct pci_dev *pdev,
 	return -EREMOTEIO;
 }
 
+/*
+ * Does any page of [phys, phys + length) have a struct page?  P2PDMA
+ * (pci_p2pdma_add_resource()) may give pages to part of a BAR only, in
+ * memory hotplug's subsections: look at one PFN of each.
+ */
+static bool p2pmr_range_has_pages(phys_addr_t phys, u64 length)
+{
+	unsigned long pfn = PHYS_PFN(phys);
+	unsigned long end = PHYS_PFN(phys + length - 1) + 1;
+
+	for (; pfn < end; pfn = ALIGN(pfn + 1, PAGES_PER_SUBSECTION))
+		if (pfn_valid(pfn))
+			return true;
+	return false;
+}
+
 /**
  * p2pmr_sgt_fill() - DMA addresses of a BAR range for one importer
  * @sgt: an empty table; its entries are allocated here
@@ -303,7 +319,7 @@ int p2pmr_sgt_fill(struct sg_table *sgt, struct pci_dev *pdev,
 	u64 done = 0;
 	int ret;
 
-	if (host_bridge && pfn_valid(PHYS_PFN(phys))) {
+	if (host_bridge && p2pmr_range_has_pages(phys, length)) {
 		/* dma_map_resource() refuses memory with struct pages. */
 		pr_warn_ratelimited("%s BAR%u is P2PDMA memory with struct pages: map it through the P2PDMA API, not p2pmr\n",
 				    pci_name(pdev), bar);

@@ -52,6 +52,14 @@
  * access): writing "<dddd:bb:dd.f> <bar>" calls pci_request_region() on
  * it, "release" gives it back.  One claim at a time.
  *
+ * /sys/kernel/debug/p2pmr_test_importer/pages gives part of a BAR struct
+ * pages, as pci_p2pdma_add_resource() does for the part a driver
+ * publishes (Debian's kernels have no CONFIG_PCI_P2PDMA; the memory
+ * hotplug underneath is the same, ZONE_DEVICE): writing
+ * "<dddd:bb:dd.f> <bar> <offset> <size>" (offset and size multiples of
+ * 2 MiB, the subsection memremap_pages() works in) calls
+ * memremap_pages() on it, "release" memunmap_pages().  One at a time.
+ *
  * Do not vmap a revoked dma-buf: dma_buf_vmap() warns when the exporter
  * refuses, and a kernel warning fails a testbed run.  A slot that has been
  * told to move refuses vmap with ENODEV itself.
@@ -64,6 +72,7 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
 #include <linux/io.h>
+#include <linux/memremap.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
@@ -128,7 +137,7 @@ static void ti_claim_release(void)
 	ti_claim_pdev = NULL;
 }
 
-static int ti_claim(const char *line)
+static int ti_claim(char *line)
 {
 	unsigned int domain, bus, dev, fn, bar;
 	struct pci_dev *pdev;
@@ -157,8 +166,9 @@ static int ti_claim(const char *line)
 	return 0;
 }
 
-static ssize_t ti_claim_write(struct file *file, const char __user *ubuf,
-			      size_t len, loff_t *ppos)
+/* One command line written to a debugfs file, run under ti_lock. */
+static ssize_t ti_write_line(const char __user *ubuf, size_t len,
+			     int (*cmd)(char *line))
 {
 	char line[TI_CMD_LEN];
 	int ret;
@@ -170,14 +180,95 @@ static ssize_t ti_claim_write(struct file *file, const char __user *ubuf,
 	line[len] = '\0';
 
 	mutex_lock(&ti_lock);
-	ret = ti_claim(strim(line));
+	ret = cmd(strim(line));
 	mutex_unlock(&ti_lock);
 	return ret ? ret : len;
+}
+
+static ssize_t ti_claim_write(struct file *file, const char __user *ubuf,
+			      size_t len, loff_t *ppos)
+{
+	return ti_write_line(ubuf, len, ti_claim);
 }
 
 static const struct file_operations ti_claim_fops = {
 	.owner = THIS_MODULE,
 	.write = ti_claim_write,
+	.llseek = noop_llseek,
+};
+
+#ifdef CONFIG_ZONE_DEVICE
+/* The pages file's map, under ti_lock; ti_pages.nr_range 0 when none. */
+static struct dev_pagemap ti_pages;
+
+static void ti_pages_release(void)
+{
+	if (!ti_pages.nr_range)
+		return;
+	memunmap_pages(&ti_pages);
+	memset(&ti_pages, 0, sizeof(ti_pages));
+}
+
+static int ti_pages_map(char *line)
+{
+	unsigned int domain, bus, dev, fn, bar;
+	unsigned long long offset, size;
+	struct pci_dev *pdev;
+	resource_size_t start;
+	void *addr;
+
+	if (!strcmp(line, "release")) {
+		ti_pages_release();
+		return 0;
+	}
+	if (ti_pages.nr_range)
+		return -EBUSY;
+	if (sscanf(line, "%x:%x:%x.%x %u %llx %llx", &domain, &bus, &dev,
+		   &fn, &bar, &offset, &size) != 7 || bus > 0xff ||
+	    dev > 0x1f || fn > 7 || bar >= PCI_STD_NUM_BARS || !size ||
+	    !IS_ALIGNED(offset | size, SZ_2M))
+		return -EINVAL;
+	pdev = pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(dev, fn));
+	if (!pdev)
+		return -ENODEV;
+	start = pci_resource_start(pdev, bar);
+	if (offset + size < offset ||
+	    offset + size > pci_resource_len(pdev, bar)) {
+		pci_dev_put(pdev);
+		return -EINVAL;
+	}
+	ti_pages.type = MEMORY_DEVICE_GENERIC;
+	ti_pages.range.start = start + offset;
+	ti_pages.range.end = start + offset + size - 1;
+	ti_pages.nr_range = 1;
+	addr = memremap_pages(&ti_pages, dev_to_node(&pdev->dev));
+	pci_dev_put(pdev);
+	if (IS_ERR(addr)) {
+		memset(&ti_pages, 0, sizeof(ti_pages));
+		return PTR_ERR(addr);
+	}
+	return 0;
+}
+#else
+static void ti_pages_release(void)
+{
+}
+
+static int ti_pages_map(char *line)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+
+static ssize_t ti_pages_write(struct file *file, const char __user *ubuf,
+			      size_t len, loff_t *ppos)
+{
+	return ti_write_line(ubuf, len, ti_pages_map);
+}
+
+static const struct file_operations ti_pages_fops = {
+	.owner = THIS_MODULE,
+	.write = ti_pages_write,
 	.llseek = noop_llseek,
 };
 
@@ -477,19 +568,7 @@ static int ti_command(char *line)
 static ssize_t ti_ctl_write(struct file *file, const char __user *ubuf,
 			    size_t len, loff_t *ppos)
 {
-	char line[TI_CMD_LEN];
-	int ret;
-
-	if (len >= sizeof(line))
-		return -EINVAL;
-	if (copy_from_user(line, ubuf, len))
-		return -EFAULT;
-	line[len] = '\0';
-
-	mutex_lock(&ti_lock);
-	ret = ti_command(strim(line));
-	mutex_unlock(&ti_lock);
-	return ret ? ret : len;
+	return ti_write_line(ubuf, len, ti_command);
 }
 
 static const struct file_operations ti_ctl_fops = {
@@ -589,6 +668,7 @@ static int __init ti_init(void)
 	debugfs_create_file("results", 0400, ti_dir, NULL, &ti_results_fops);
 	debugfs_create_file("stall", 0600, ti_dir, NULL, &ti_stall_fops);
 	debugfs_create_file("claim", 0200, ti_dir, NULL, &ti_claim_fops);
+	debugfs_create_file("pages", 0200, ti_dir, NULL, &ti_pages_fops);
 	return 0;
 }
 
@@ -604,6 +684,7 @@ static void __exit ti_exit(void)
 	for (id = 0; id < TI_SLOTS; id++)
 		ti_detach(&ti_slots[id]);
 	ti_claim_release();
+	ti_pages_release();
 	mutex_unlock(&ti_lock);
 }
 

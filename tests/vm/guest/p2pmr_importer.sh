@@ -97,6 +97,40 @@ importer_attach_map "/sys/bus/pci/devices/$far/resource2" 0x10000 0x20000 "$nic"
 expect_one_segment $(( $(pci_bar_cpu_addr "$far" 2) + 0x10000 )) 0x20000
 echo "ok - far BAR with allow_host_bridge=1: DMA API address $(importer_sg 0)"
 echo reset >$ctl
+
+# Struct pages on the upper half of the far BAR, as P2PDMA gives the part
+# of a BAR a driver publishes: the DMA API maps no memory with struct
+# pages as a resource, so a host-bridge mapping of any range touching
+# them, even one that starts below them, is refused (EOPNOTSUPP); the
+# rest of the BAR still maps.
+pages=/sys/kernel/debug/p2pmr_test_importer/pages
+far_res=/sys/bus/pci/devices/$far/resource2
+half=$(($(pci_bar_size "$far" 2) / 2))
+# expect_pages_refused <offset> <length>: a map of that range is refused.
+expect_pages_refused() {
+	importer_attach_map "$far_res" "$1" "$2" "$nic" 2>/dev/null &&
+		p2pmr_fail "far BAR [$1, +$2) touches struct pages but was mapped: $(importer_sg 0)"
+	[ "$(importer_result 0 last_err)" = -95 ] ||
+		p2pmr_fail "map of far BAR [$1, +$2): $(importer_result 0 last_err), not -EOPNOTSUPP"
+	echo reset >$ctl
+}
+if out=$(echo "$far 2 $(printf '%#x %#x' $half $half)" 2>&1 >$pages); then
+	dmesg -C
+	expect_pages_refused "$(printf '%#x' $((half - 0x10000)))" 0x20000
+	dmesg | grep -q "p2pmr: $far BAR2 is P2PDMA memory with struct pages" ||
+		p2pmr_fail "no log line says why $far BAR2 was refused"
+	expect_pages_refused "$(printf '%#x' "$half")" 0x10000
+	importer_attach_map "$far_res" $((half - 0x20000)) 0x20000 "$nic" ||
+		p2pmr_fail "far BAR below its struct pages did not map"
+	echo reset >$ctl
+	echo release >$pages || p2pmr_fail "memunmap_pages of $far BAR2 failed"
+	echo "ok - struct pages on $far BAR2 from $(printf '%#x' $half): maps" \
+	     "reaching them refused (EOPNOTSUPP), logged; below them maps"
+else
+	[[ "$out" == *"Operation not supported"* ]] ||
+		p2pmr_fail "memremap_pages on $far BAR2: $out"
+	echo "# skip struct-page rows: this kernel has no ZONE_DEVICE"
+fi
 echo 0 >/sys/module/p2pmr/parameters/allow_host_bridge
 
 # A driver claims the BAR after the export was made, without a bind that

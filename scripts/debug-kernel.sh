@@ -13,11 +13,16 @@
 #   <dir>/src/               the configured, built tree: out-of-tree
 #                            modules build with make -C <dir>/src M=...
 #
-# usage: debug-kernel.sh [--line 6.12] [--check]
+# usage: debug-kernel.sh [--line 6.12] [--check | --prune]
 #   --check   print the directory if the cached kernel exists, else fail
+#   --prune   only remove the cached kernels unused for P2PMR_KDEBUG_KEEP_DAYS
+#
+# Each kernel in the cache takes about 2 GB.  Every use marks it (.used);
+# after each build, kernels of other keys unused for P2PMR_KDEBUG_KEEP_DAYS
+# (default 7) days are removed, never the one being returned.
 #
 # Environment: P2PMR_KDEBUG_CACHE (default /var/cache/p2pmr/debug-kernel),
-# P2PMR_KDEBUG_JOBS (default: the number of cores).
+# P2PMR_KDEBUG_JOBS (default: the number of cores), P2PMR_KDEBUG_KEEP_DAYS.
 set -euo pipefail
 
 prog=${0##*/}
@@ -26,6 +31,7 @@ src_root=$(cd "$here/.." && pwd)
 fragment=$src_root/tests/vm/kdebug/debug.config
 line=6.12
 check_only=
+prune_only=
 
 die() {
 	echo "$prog: $*" >&2
@@ -36,7 +42,8 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--line) line=$2; shift 2 ;;
 	--check) check_only=1; shift ;;
-	*) die "usage: $prog [--line X.Y] [--check]" ;;
+	--prune) prune_only=1; shift ;;
+	*) die "usage: $prog [--line X.Y] [--check | --prune]" ;;
 	esac
 done
 
@@ -54,8 +61,37 @@ key=$({
 } | sha256sum | cut -c1-16)
 cache=${P2PMR_KDEBUG_CACHE:-/var/cache/p2pmr/debug-kernel}
 dir=$cache/$src_ver-$key
+keep_days=${P2PMR_KDEBUG_KEEP_DAYS:-7}
 
+# prune: remove the built kernels of other keys that nobody used for
+# $keep_days days (their .used, else their .complete, is older), each
+# under its key's build lock so that no build of it is cut short.
+prune() {
+	local old stamp other_key
+
+	for old in "$cache"/*/; do
+		old=${old%/}
+		if [ "$old" = "$dir" ] || [ ! -e "$old/.complete" ]; then
+			continue
+		fi
+		stamp=$old/.used
+		[ -e "$stamp" ] || stamp=$old/.complete
+		[ -n "$(find "$stamp" -mtime +"$keep_days")" ] || continue
+		other_key=${old##*-}
+		(
+			flock -n 9 || exit 0
+			rm -rf "$old"
+			echo "$prog: removed $old, unused for $keep_days days" >&2
+		) 9>"$cache/.lock-$other_key"
+	done
+}
+
+if [ -n "$prune_only" ]; then
+	[ -d "$cache" ] && prune
+	exit 0
+fi
 if [ -e "$dir/.complete" ]; then
+	touch "$dir/.used"
 	echo "$dir"
 	exit 0
 fi
@@ -67,6 +103,7 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock-$key"
 flock 9
 if [ -e "$dir/.complete" ]; then
+	touch "$dir/.used"
 	echo "$dir"
 	exit 0
 fi
@@ -116,5 +153,7 @@ echo "$release" >"$tmp/release"
 find "$tmp/src" -name '*.o' -delete
 mv "$tmp" "$dir"
 : >"$dir/.complete"
+touch "$dir/.used"
 echo "$prog: built $release in $((SECONDS - start)) s" >&2
+prune
 echo "$dir"

@@ -53,10 +53,15 @@ src_ver=$(dpkg-query -W -f='${Version}' "$src_pkg" 2>/dev/null) ||
 	die "$src_pkg is not installed; run scripts/install-deps.sh"
 [ -r "$tarball" ] || die "$tarball is missing; reinstall $src_pkg"
 
-# The key: everything that changes what gets built.
+# The key: everything that changes what gets built: the source, the
+# fragment, the compiler, and the recipe between the markers below (the
+# rest of this script keeps the cache and changes no kernel).
+recipe=$(sed -n '/^# >>> recipe/,/^# <<< recipe/p' "$0")
+[ -n "$recipe" ] || die "the recipe markers are missing from $0"
 key=$({
 	echo "$src_pkg $src_ver"
-	cat "$fragment" "$0"
+	cat "$fragment"
+	echo "$recipe"
 	gcc --version | head -n 1
 } | sha256sum | cut -c1-16)
 cache=${P2PMR_KDEBUG_CACHE:-/var/cache/p2pmr/debug-kernel}
@@ -113,6 +118,7 @@ rm -rf "$tmp" "$dir"
 mkdir -p "$tmp/src"
 start=$SECONDS
 echo "$prog: building the debug kernel from $src_pkg $src_ver into $dir" >&2
+# >>> recipe: what builds the kernel (hashed into the cache key)
 tar -xJf "$tarball" -C "$tmp/src" --strip-components=1
 
 kmake() {
@@ -151,6 +157,7 @@ cp "$tmp/src/arch/x86/boot/bzImage" "$tmp/bzImage"
 echo "$release" >"$tmp/release"
 # The tree stays for out-of-tree modules; their objects are not needed.
 find "$tmp/src" -name '*.o' -delete
+# <<< recipe
 mv "$tmp" "$dir"
 : >"$dir/.complete"
 touch "$dir/.used"

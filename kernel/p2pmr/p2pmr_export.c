@@ -41,6 +41,7 @@
 #include <linux/dma-resv.h>
 #include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/overflow.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -171,6 +172,41 @@ static void p2pmr_dmabuf_detach(struct dma_buf *dmabuf,
 	atomic_long_dec(&p2pmr_stats.attachments);
 }
 
+/*
+ * An importer that pins cannot be revoked: unbind and hot removal wait
+ * for it (p2pmr_revoke.c) for as long as its owner likes.  refuse_pinned
+ * lets the administrator refuse such importers instead, which only means
+ * something where the core leaves pinning to the importers: without
+ * CONFIG_DMABUF_MOVE_NOTIFY it pins every importer's mapping itself.
+ */
+static bool refuse_pinned;
+
+static int p2pmr_refuse_pinned_set(const char *val,
+				   const struct kernel_param *kp)
+{
+	bool on;
+	int ret;
+
+	ret = kstrtobool(val, &on);
+	if (ret)
+		return ret;
+	if (on && !IS_ENABLED(CONFIG_DMABUF_MOVE_NOTIFY)) {
+		pr_warn("refuse_pinned=1 needs a kernel with CONFIG_DMABUF_MOVE_NOTIFY=y: without it the dma-buf core pins every importer's mapping, and all would be refused\n");
+		return -EINVAL;
+	}
+	WRITE_ONCE(refuse_pinned, on);
+	return 0;
+}
+
+static const struct kernel_param_ops p2pmr_refuse_pinned_ops = {
+	.set = p2pmr_refuse_pinned_set,
+	.get = param_get_bool,
+};
+module_param_cb(refuse_pinned, &p2pmr_refuse_pinned_ops, &refuse_pinned,
+		0644);
+MODULE_PARM_DESC(refuse_pinned,
+		 "Refuse importers that pin exports (they cannot be revoked and hold up unbind and hot removal); needs CONFIG_DMABUF_MOVE_NOTIFY=y (default: N)");
+
 static int p2pmr_dmabuf_pin(struct dma_buf_attachment *attach)
 {
 	struct p2pmr_export *exp = attach->dmabuf->priv;
@@ -180,6 +216,12 @@ static int p2pmr_dmabuf_pin(struct dma_buf_attachment *attach)
 
 	if (exp->revoked)
 		return -ENODEV;
+	if (READ_ONCE(refuse_pinned)) {
+		p2pmr_refuse("export %llu: %s may not pin %s BAR%u: refuse_pinned=1 admits only importers that can be revoked\n",
+			     exp->id, dev_name(attach->dev),
+			     pci_name(exp->pdev), exp->bar);
+		return -EPERM;
+	}
 
 	pa->nr_pins++;
 	atomic_inc(&exp->nr_pins);

@@ -17,6 +17,14 @@ P2PMR_SKIP=77
 # The modules built for the kernel this guest runs (vm-run sets it).
 : "${P2PMR_KMOD_DIR:=$P2PMR_BUILD_DIR/kmod-$(uname -r)}"
 
+# kernel_config_has <CONFIG_X>: the guest's kernel was built with it =y
+# (its config file, which vm-run names in P2PMR_KCONFIG).
+kernel_config_has() {
+	[ -r "${P2PMR_KCONFIG:-}" ] ||
+		p2pmr_fail "the kernel's config ${P2PMR_KCONFIG:-(unset)} is not readable"
+	grep -qx "$1=y" "$P2PMR_KCONFIG"
+}
+
 # p2pmr_skip <reason>: this test cannot run here; say why.
 p2pmr_skip() {
 	echo "SKIP: $*"

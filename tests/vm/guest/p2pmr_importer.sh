@@ -133,6 +133,43 @@ else
 fi
 echo 0 >/sys/module/p2pmr/parameters/allow_host_bridge
 
+# refuse_pinned=1: no importer that cannot be revoked.  Where the core
+# pins every mapping itself (no CONFIG_DMABUF_MOVE_NOTIFY, Debian's
+# kernels) the parameter is refused, and says why.
+refuse=/sys/module/p2pmr/parameters/refuse_pinned
+near_res=/sys/bus/pci/devices/$near/resource2
+if kernel_config_has CONFIG_DMABUF_MOVE_NOTIFY; then
+	echo 1 >$refuse || p2pmr_fail "refuse_pinned=1 was refused"
+	out=$(uapi_test hold "$near_res" 0 0x10000 -- bash -c "
+		echo \"attach 0 \$P2PMR_DMABUF_FD $nic\" >$ctl || exit 1
+		echo 'pin 0' >$ctl 2>/dev/null && echo PIN_OK || echo PIN_REFUSED
+		echo 'map 0' >$ctl && echo MAP_OK" </dev/null 2>&1)
+	grep -q '^PIN_REFUSED' <<<"$out" ||
+		p2pmr_fail "refuse_pinned=1 let an importer pin: $out"
+	[ "$(importer_result 0 last_err)" = 0 ] && grep -q '^MAP_OK' <<<"$out" ||
+		p2pmr_fail "refuse_pinned=1 refused a dynamic map: $out"
+	echo reset >$ctl
+	dmesg | grep -q "p2pmr: export [0-9]*: $nic may not pin $near BAR2: refuse_pinned=1" ||
+		p2pmr_fail "no log line says why the pin was refused"
+	out=$(uapi_test hold "$near_res" 0 0x10000 -- bash -c "
+		echo \"attach 0 \$P2PMR_DMABUF_FD $nic\" >$ctl &&
+		echo 'pin 0' >$ctl" </dev/null 2>&1)
+	[ "$(importer_result 0 last_err)" = -1 ] ||
+		p2pmr_fail "pin with refuse_pinned=1: $(importer_result 0 last_err), not -EPERM: $out"
+	echo reset >$ctl
+	echo 0 >$refuse
+	echo "ok - refuse_pinned=1: pin refused (EPERM), logged; a dynamic" \
+	     "importer still maps"
+else
+	echo 1 >$refuse 2>/dev/null &&
+		p2pmr_fail "refuse_pinned=1 accepted without CONFIG_DMABUF_MOVE_NOTIFY"
+	[ "$(cat $refuse)" = N ] || p2pmr_fail "refuse_pinned is $(cat $refuse)"
+	dmesg_has "p2pmr: refuse_pinned=1 needs a kernel with CONFIG_DMABUF_MOVE_NOTIFY=y" ||
+		p2pmr_fail "no log line says why refuse_pinned=1 was refused"
+	echo "ok - refuse_pinned=1 refused without CONFIG_DMABUF_MOVE_NOTIFY," \
+	     "logged"
+fi
+
 # A driver claims the BAR after the export was made, without a bind that
 # would revoke it (as vfio-pci claims on first access): new DMA mappings
 # and CPU faults of the export are refused; released, they work again.

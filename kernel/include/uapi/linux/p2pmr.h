@@ -87,6 +87,9 @@
  * EREMOTEIO	map: through the host bridge without an IOMMU, the
  *		importer's DMA mask cannot reach the BAR
  * EINVAL	mmap: MAP_PRIVATE mapping, or range beyond the dma-buf
+ * EPERM	pin, and attach of a static importer (the core pins it):
+ *		the module parameter refuse_pinned=1 admits only importers
+ *		that can be revoked
  *
  * A CPU mapping of a revoked dma-buf raises SIGBUS on access.
  */

@@ -166,37 +166,6 @@ static int ti_claim(char *line)
 	return 0;
 }
 
-/* One command line written to a debugfs file, run under ti_lock. */
-static ssize_t ti_write_line(const char __user *ubuf, size_t len,
-			     int (*cmd)(char *line))
-{
-	char line[TI_CMD_LEN];
-	int ret;
-
-	if (len >= sizeof(line))
-		return -EINVAL;
-	if (copy_from_user(line, ubuf, len))
-		return -EFAULT;
-	line[len] = '\0';
-
-	mutex_lock(&ti_lock);
-	ret = cmd(strim(line));
-	mutex_unlock(&ti_lock);
-	return ret ? ret : len;
-}
-
-static ssize_t ti_claim_write(struct file *file, const char __user *ubuf,
-			      size_t len, loff_t *ppos)
-{
-	return ti_write_line(ubuf, len, ti_claim);
-}
-
-static const struct file_operations ti_claim_fops = {
-	.owner = THIS_MODULE,
-	.write = ti_claim_write,
-	.llseek = noop_llseek,
-};
-
 #ifdef CONFIG_ZONE_DEVICE
 /* The pages file's map, under ti_lock; ti_pages.nr_range 0 when none. */
 static struct dev_pagemap ti_pages;
@@ -259,18 +228,6 @@ static int ti_pages_map(char *line)
 	return -EOPNOTSUPP;
 }
 #endif
-
-static ssize_t ti_pages_write(struct file *file, const char __user *ubuf,
-			      size_t len, loff_t *ppos)
-{
-	return ti_write_line(ubuf, len, ti_pages_map);
-}
-
-static const struct file_operations ti_pages_fops = {
-	.owner = THIS_MODULE,
-	.write = ti_pages_write,
-	.llseek = noop_llseek,
-};
 
 /* The stall file's state; no lock, see the comment at the top. */
 static bool ti_stall_armed;
@@ -565,18 +522,6 @@ static int ti_command(char *line)
 	return ret;
 }
 
-static ssize_t ti_ctl_write(struct file *file, const char __user *ubuf,
-			    size_t len, loff_t *ppos)
-{
-	return ti_write_line(ubuf, len, ti_command);
-}
-
-static const struct file_operations ti_ctl_fops = {
-	.owner = THIS_MODULE,
-	.write = ti_ctl_write,
-	.llseek = noop_llseek,
-};
-
 static void ti_show_slot(struct seq_file *m, struct ti_slot *slot,
 			 unsigned int id)
 {
@@ -659,16 +604,54 @@ static const struct file_operations ti_stall_fops = {
 	.release = single_release,
 };
 
+/* A debugfs file that takes one command per write(), run under ti_lock. */
+struct ti_cmd_file {
+	int (*run)(char *line);
+};
+
+static const struct ti_cmd_file ti_ctl_file = { .run = ti_command };
+static const struct ti_cmd_file ti_claim_file = { .run = ti_claim };
+static const struct ti_cmd_file ti_pages_file = { .run = ti_pages_map };
+
+static ssize_t ti_cmd_write(struct file *file, const char __user *ubuf,
+			    size_t len, loff_t *ppos)
+{
+	const struct ti_cmd_file *cmd_file = file->private_data;
+	char line[TI_CMD_LEN];
+	int ret;
+
+	if (len >= sizeof(line))
+		return -EINVAL;
+	if (copy_from_user(line, ubuf, len))
+		return -EFAULT;
+	line[len] = '\0';
+
+	mutex_lock(&ti_lock);
+	ret = cmd_file->run(strim(line));
+	mutex_unlock(&ti_lock);
+	return ret ? ret : len;
+}
+
+static const struct file_operations ti_cmd_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = ti_cmd_write,
+	.llseek = noop_llseek,
+};
+
 static int __init ti_init(void)
 {
 	ti_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	if (IS_ERR(ti_dir))
 		return PTR_ERR(ti_dir);
-	debugfs_create_file("ctl", 0200, ti_dir, NULL, &ti_ctl_fops);
+	debugfs_create_file("ctl", 0200, ti_dir, (void *)&ti_ctl_file,
+			    &ti_cmd_fops);
 	debugfs_create_file("results", 0400, ti_dir, NULL, &ti_results_fops);
 	debugfs_create_file("stall", 0600, ti_dir, NULL, &ti_stall_fops);
-	debugfs_create_file("claim", 0200, ti_dir, NULL, &ti_claim_fops);
-	debugfs_create_file("pages", 0200, ti_dir, NULL, &ti_pages_fops);
+	debugfs_create_file("claim", 0200, ti_dir, (void *)&ti_claim_file,
+			    &ti_cmd_fops);
+	debugfs_create_file("pages", 0200, ti_dir, (void *)&ti_pages_file,
+			    &ti_cmd_fops);
 	return 0;
 }
 

@@ -128,6 +128,19 @@ static struct dentry *ti_dir;
 static struct pci_dev *ti_claim_pdev;
 static int ti_claim_bar;
 
+/* The PCI device named "dddd:bb:dd.f", with a reference; or an ERR_PTR(). */
+static struct pci_dev *ti_pci_dev_get(const char *bdf)
+{
+	unsigned int domain, bus, dev, fn;
+	struct pci_dev *pdev;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &domain, &bus, &dev, &fn) != 4 ||
+	    bus > 0xff || dev > 0x1f || fn > 7)
+		return ERR_PTR(-EINVAL);
+	pdev = pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(dev, fn));
+	return pdev ? pdev : ERR_PTR(-ENODEV);
+}
+
 static void ti_claim_release(void)
 {
 	if (!ti_claim_pdev)
@@ -139,8 +152,9 @@ static void ti_claim_release(void)
 
 static int ti_claim(char *line)
 {
-	unsigned int domain, bus, dev, fn, bar;
 	struct pci_dev *pdev;
+	unsigned int bar;
+	char bdf[16];
 	int ret;
 
 	if (!strcmp(line, "release")) {
@@ -149,13 +163,12 @@ static int ti_claim(char *line)
 	}
 	if (ti_claim_pdev)
 		return -EBUSY;
-	if (sscanf(line, "%x:%x:%x.%x %u", &domain, &bus, &dev, &fn,
-		   &bar) != 5 || bus > 0xff || dev > 0x1f || fn > 7 ||
+	if (sscanf(line, "%15s %u", bdf, &bar) != 2 ||
 	    bar >= PCI_STD_NUM_BARS)
 		return -EINVAL;
-	pdev = pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(dev, fn));
-	if (!pdev)
-		return -ENODEV;
+	pdev = ti_pci_dev_get(bdf);
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
 	ret = pci_request_region(pdev, bar, "p2pmr_test_claim");
 	if (ret) {
 		pci_dev_put(pdev);
@@ -180,10 +193,11 @@ static void ti_pages_release(void)
 
 static int ti_pages_map(char *line)
 {
-	unsigned int domain, bus, dev, fn, bar;
 	unsigned long long offset, size;
 	struct pci_dev *pdev;
 	resource_size_t start;
+	unsigned int bar;
+	char bdf[16];
 	void *addr;
 
 	if (!strcmp(line, "release")) {
@@ -192,14 +206,13 @@ static int ti_pages_map(char *line)
 	}
 	if (ti_pages.nr_range)
 		return -EBUSY;
-	if (sscanf(line, "%x:%x:%x.%x %u %llx %llx", &domain, &bus, &dev,
-		   &fn, &bar, &offset, &size) != 7 || bus > 0xff ||
-	    dev > 0x1f || fn > 7 || bar >= PCI_STD_NUM_BARS || !size ||
+	if (sscanf(line, "%15s %u %llx %llx", bdf, &bar, &offset,
+		   &size) != 4 || bar >= PCI_STD_NUM_BARS || !size ||
 	    !IS_ALIGNED(offset | size, SZ_2M))
 		return -EINVAL;
-	pdev = pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(dev, fn));
-	if (!pdev)
-		return -ENODEV;
+	pdev = ti_pci_dev_get(bdf);
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
 	start = pci_resource_start(pdev, bar);
 	if (offset + size < offset ||
 	    offset + size > pci_resource_len(pdev, bar)) {
@@ -317,7 +330,6 @@ static void ti_detach(struct ti_slot *slot)
 static int ti_attach(struct ti_slot *slot, int fd, const char *bdf, bool pin,
 		     bool p2p)
 {
-	unsigned int domain, bus, dev, fn;
 	struct dma_buf_attachment *attach;
 	struct dma_buf *dmabuf;
 	struct pci_dev *pdev;
@@ -325,13 +337,9 @@ static int ti_attach(struct ti_slot *slot, int fd, const char *bdf, bool pin,
 
 	if (slot->attach)
 		return -EBUSY;
-	if (sscanf(bdf, "%x:%x:%x.%x", &domain, &bus, &dev, &fn) != 4 ||
-	    bus > 0xff || dev > 0x1f || fn > 7)
-		return -EINVAL;
-
-	pdev = pci_get_domain_bus_and_slot(domain, bus, PCI_DEVFN(dev, fn));
-	if (!pdev)
-		return -ENODEV;
+	pdev = ti_pci_dev_get(bdf);
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
 
 	dmabuf = dma_buf_get(fd);
 	if (IS_ERR(dmabuf)) {

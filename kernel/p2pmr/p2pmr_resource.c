@@ -435,6 +435,9 @@ static int p2pmr_check_span(struct mm_struct *mm, struct vm_area_struct *vma,
 static int p2pmr_span_refuse(int ret, unsigned long bad)
 {
 	switch (ret) {
+	case -EINTR:
+		/* The caller is being killed: it will not read a refusal. */
+		return ret;
 	case -EFAULT:
 		p2pmr_refuse("no page table entry at %#lx: the kernel revoked this BAR mapping\n",
 			     bad);
@@ -527,11 +530,6 @@ int p2pmr_resource_from_va(u64 addr, u64 length, unsigned int flags,
 	file = get_file(vma->vm_file);
 	mmap_read_unlock(mm);
 
-	/* The caller is being killed: it will not read a refusal. */
-	if (pfns_ret == -EINTR) {
-		ret = pfns_ret;
-		goto out_fput;
-	}
 	/* Quiet callers first learn whether the mapping is a BAR's. */
 	if (pfns_ret && !quiet) {
 		ret = p2pmr_span_refuse(pfns_ret, bad);

@@ -91,15 +91,18 @@ prune() {
 	done
 }
 
+# hand_out: mark the cached kernel used, print its directory, and exit.
+hand_out() {
+	touch "$dir/.used"
+	echo "$dir"
+	exit 0
+}
+
 if [ -n "$prune_only" ]; then
 	[ -d "$cache" ] && prune
 	exit 0
 fi
-if [ -e "$dir/.complete" ]; then
-	touch "$dir/.used"
-	echo "$dir"
-	exit 0
-fi
+[ ! -e "$dir/.complete" ] || hand_out
 [ -z "$check_only" ] || die "no debug kernel built for $src_pkg $src_ver" \
 	"with this configuration; run $prog"
 
@@ -107,11 +110,7 @@ mkdir -p "$cache"
 # One builder per key; a second caller waits and then finds it built.
 exec 9>"$cache/.lock-$key"
 flock 9
-if [ -e "$dir/.complete" ]; then
-	touch "$dir/.used"
-	echo "$dir"
-	exit 0
-fi
+[ ! -e "$dir/.complete" ] || hand_out
 
 tmp=$cache/.build-$key
 rm -rf "$tmp" "$dir"
@@ -160,7 +159,6 @@ find "$tmp/src" -name '*.o' -delete
 # <<< recipe
 mv "$tmp" "$dir"
 : >"$dir/.complete"
-touch "$dir/.used"
 echo "$prog: built $release in $((SECONDS - start)) s" >&2
 prune
-echo "$dir"
+hand_out

@@ -25,10 +25,11 @@ pages=$((size / 4096))
 	mount -t tracefs nodev $tracing 2>/dev/null
 [ -w $tracing/kprobe_events ] ||
 	p2pmr_skip "this kernel has no kprobe events (CONFIG_KPROBE_EVENTS)"
-for fn in follow_pfnmap_start follow_pte; do
-	grep -qw "$fn" /proc/kallsyms && break
+fn=
+for candidate in follow_pfnmap_start follow_pte; do
+	grep -qw "$candidate" /proc/kallsyms && { fn=$candidate; break; }
 done
-grep -qw "$fn" /proc/kallsyms ||
+[ -n "$fn" ] ||
 	p2pmr_fail "neither follow_pfnmap_start nor follow_pte in /proc/kallsyms"
 echo "p:$probe $fn" >>$tracing/kprobe_events ||
 	p2pmr_fail "cannot place a kprobe on $fn"

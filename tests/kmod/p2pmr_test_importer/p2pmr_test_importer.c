@@ -347,6 +347,13 @@ static int ti_attach(struct ti_slot *slot, int fd, const char *bdf, bool pin,
 		goto err_put_pdev;
 	}
 
+	/*
+	 * The exporter may call move_notify as soon as the attachment is on
+	 * its list, before dma_buf_dynamic_attach() returns (an unbind racing
+	 * this attach): the slot must name its dma-buf by then.  A free slot's
+	 * pinned, sgt, vmapped and moved are already clear (ti_detach()).
+	 */
+	slot->dmabuf = dmabuf;
 	attach = dma_buf_dynamic_attach(dmabuf, &pdev->dev,
 					p2p ? &ti_attach_ops :
 					      &ti_attach_ops_no_p2p, slot);
@@ -358,21 +365,21 @@ static int ti_attach(struct ti_slot *slot, int fd, const char *bdf, bool pin,
 	if (pin) {
 		dma_resv_lock(dmabuf->resv, NULL);
 		ret = dma_buf_pin(attach);
+		slot->pinned = !ret;
 		dma_resv_unlock(dmabuf->resv);
 		if (ret)
 			goto err_detach;
 	}
 
 	slot->pdev = pdev;
-	slot->dmabuf = dmabuf;
 	slot->attach = attach;
-	slot->pinned = pin;
-	slot->moved = 0;
 	return 0;
 
 err_detach:
 	dma_buf_detach(dmabuf, attach);
 err_put_dmabuf:
+	slot->dmabuf = NULL;
+	slot->moved = 0;
 	dma_buf_put(dmabuf);
 err_put_pdev:
 	pci_dev_put(pdev);

@@ -11,6 +11,8 @@
  *   inject=dma      an unmap of a DMA address never mapped: DMA-API debug
  *   inject=leak     kmalloc'ed objects dropped: kmemleak
  *   inject=kasan    a write one byte past a kmalloc'ed object: KASAN
+ *   inject=oops     a read through a NULL pointer: an oops, which the
+ *                   testbed's oops=panic turns into the end of the guest
  *
  * The checkers other than kmemleak need their kernel option (the debug
  * kernel, scripts/debug-kernel.sh); elsewhere the module loads and nothing
@@ -26,7 +28,7 @@
 
 static char *inject = "warn";
 module_param(inject, charp, 0444);
-MODULE_PARM_DESC(inject, "what to report: warn, lockdep, dma, leak, kasan");
+MODULE_PARM_DESC(inject, "what to report: warn, lockdep, dma, leak, kasan, oops");
 
 static DEFINE_MUTEX(inject_lock_a);
 static DEFINE_MUTEX(inject_lock_b);
@@ -90,6 +92,14 @@ static int inject_kasan(void)
 	return 0;
 }
 
+static int inject_oops(void)
+{
+	/* NULL, but opaque to the compiler, which would emit a trap. */
+	int *null = (int *)(uintptr_t)(strlen(inject) - strlen("oops"));
+
+	return READ_ONCE(*null);
+}
+
 static int __init p2pmr_warn_inject_init(void)
 {
 	if (!strcmp(inject, "warn")) {
@@ -106,7 +116,9 @@ static int __init p2pmr_warn_inject_init(void)
 		return inject_leak();
 	if (!strcmp(inject, "kasan"))
 		return inject_kasan();
-	pr_err("p2pmr_warn_inject: inject=%s: use warn, lockdep, dma, leak or kasan\n",
+	if (!strcmp(inject, "oops"))
+		return inject_oops();
+	pr_err("p2pmr_warn_inject: inject=%s: use warn, lockdep, dma, leak, kasan or oops\n",
 	       inject);
 	return -EINVAL;
 }

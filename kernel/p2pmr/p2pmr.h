@@ -93,8 +93,11 @@ int p2pmr_resource_from_va(u64 addr, u64 length, unsigned int flags,
 void p2pmr_resource_put(struct p2pmr_resource *res);
 int p2pmr_resource_validate_range(const struct p2pmr_resource *res,
 				  u64 offset, u64 length);
-bool p2pmr_range_taken(struct pci_dev *pdev, unsigned int bar, u64 offset,
-		       u64 length, const char *what);
+int p2pmr_range_usable(struct pci_dev *pdev, unsigned int bar,
+		       resource_size_t bar_start, u64 offset, u64 length,
+		       const char *what);
+struct pci_dev *p2pmr_device_get(struct pci_dev *pdev);
+void p2pmr_device_put(struct pci_dev *pdev);
 int p2pmr_resource_check_access(const struct p2pmr_resource *res,
 				u64 offset, u64 length);
 bool p2pmr_resource_present(const struct p2pmr_resource *res);
@@ -219,8 +222,6 @@ int p2pmr_sgt_fill(struct sg_table *sgt, struct pci_dev *pdev,
 void p2pmr_sgt_unmap(struct sg_table *sgt, enum p2pmr_p2p_path path,
 		     struct device *dev, enum dma_data_direction dir);
 void p2pmr_sgt_free(struct sg_table *sgt);
-bool p2pmr_bar_moved(struct pci_dev *pdev, unsigned int bar,
-		     resource_size_t bar_start);
 
 int p2pmr_revoke_init(void);
 void p2pmr_revoke_exit(void);

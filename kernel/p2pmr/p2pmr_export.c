@@ -68,7 +68,7 @@ static void p2pmr_export_free(struct kref *kref)
 						kref);
 
 	mutex_destroy(&exp->lock);
-	pci_dev_put(exp->pdev);
+	p2pmr_device_put(exp->pdev);
 	kfree(exp);
 }
 
@@ -434,24 +434,6 @@ void p2pmr_sgt_free(struct sg_table *sgt)
 	memset(sgt, 0, sizeof(*sgt));
 }
 
-/**
- * p2pmr_bar_moved() - was a BAR reassigned since a range of it was taken
- * @pdev: the device
- * @bar: BAR number
- * @bar_start: CPU physical start of the BAR when the range was taken
- *
- * Return: true, after a log line, if the BAR now starts elsewhere.
- */
-bool p2pmr_bar_moved(struct pci_dev *pdev, unsigned int bar,
-		     resource_size_t bar_start)
-{
-	if (pci_resource_start(pdev, bar) == bar_start)
-		return false;
-	pr_warn_ratelimited("%s BAR%u moved since it was exported: not mapping it\n",
-			    pci_name(pdev), bar);
-	return true;
-}
-
 static struct sg_table *p2pmr_dmabuf_map(struct dma_buf_attachment *attach,
 					 enum dma_data_direction dir)
 {
@@ -467,13 +449,12 @@ static struct sg_table *p2pmr_dmabuf_map(struct dma_buf_attachment *attach,
 	/*
 	 * Not revoked means the device is present and its resources valid:
 	 * revocation happens before the PCI core releases them, and waits
-	 * for dmabuf->resv.  A BAR reassigned since the export is refused.
+	 * for dmabuf->resv.
 	 */
-	if (p2pmr_bar_moved(exp->pdev, exp->bar, exp->bar_start))
-		return ERR_PTR(-ENODEV);
-	if (p2pmr_range_taken(exp->pdev, exp->bar, exp->offset, exp->length,
-			      "a new DMA mapping"))
-		return ERR_PTR(-EBUSY);
+	ret = p2pmr_range_usable(exp->pdev, exp->bar, exp->bar_start,
+				 exp->offset, exp->length, "a new DMA mapping");
+	if (ret)
+		return ERR_PTR(ret);
 
 	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
 	if (!sgt)
@@ -575,8 +556,8 @@ static vm_fault_t p2pmr_vm_fault(struct vm_fault *vmf)
 
 	mutex_lock(&exp->lock);
 	if (exp->revoked ||
-	    p2pmr_range_taken(exp->pdev, exp->bar, exp->offset, exp->length,
-			      "a CPU fault")) {
+	    p2pmr_range_usable(exp->pdev, exp->bar, exp->bar_start,
+			       exp->offset, exp->length, "a CPU fault")) {
 		ret = VM_FAULT_SIGBUS;
 		goto out_unlock;
 	}
@@ -721,14 +702,19 @@ struct dma_buf *p2pmr_export_create(const struct p2pmr_resource *res,
 				    u64 offset, u64 length, u32 open_flags)
 {
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
-	struct pci_dev *pdev = res->pdev;
 	struct p2pmr_export *exp;
 	struct dma_buf *dmabuf;
+	struct pci_dev *pdev;
 	int ret;
 
+	pdev = p2pmr_device_get(res->pdev);
+	if (IS_ERR(pdev))
+		return ERR_CAST(pdev);
 	exp = kzalloc(sizeof(*exp), GFP_KERNEL_ACCOUNT);
-	if (!exp)
+	if (!exp) {
+		p2pmr_device_put(pdev);
 		return ERR_PTR(-ENOMEM);
+	}
 
 	kref_init(&exp->kref);
 	INIT_LIST_HEAD(&exp->node);
@@ -736,7 +722,7 @@ struct dma_buf *p2pmr_export_create(const struct p2pmr_resource *res,
 	INIT_LIST_HEAD(&exp->attachments);
 	init_waitqueue_head(&exp->wq);
 	exp->id = atomic64_inc_return(&p2pmr_last_export_id);
-	exp->pdev = pci_dev_get(pdev);
+	exp->pdev = pdev;
 	exp->bar = res->bar;
 	exp->offset = offset;
 	exp->length = length;

@@ -128,7 +128,7 @@ static void p2pmr_peer_reg_free(struct kref *kref)
 						  kref);
 
 	mutex_destroy(&reg->lock);
-	pci_dev_put(reg->pdev);
+	p2pmr_device_put(reg->pdev);
 	kfree(reg);
 	module_put(THIS_MODULE);
 }
@@ -152,6 +152,7 @@ static int p2pmr_peer_acquire(unsigned long addr, size_t size,
 	struct p2pmr_peer_reg *reg;
 	struct p2pmr_resource res;
 	u64 start, end, offset;
+	struct pci_dev *pdev;
 	int ret;
 
 	if (!size || check_add_overflow((u64)addr, (u64)size, &end) ||
@@ -168,8 +169,14 @@ static int p2pmr_peer_acquire(unsigned long addr, size_t size,
 	if (ret)
 		goto out_put_res;
 
+	pdev = p2pmr_device_get(res.pdev);
+	if (IS_ERR(pdev)) {
+		ret = PTR_ERR(pdev);
+		goto out_put_res;
+	}
 	reg = kzalloc(sizeof(*reg), GFP_KERNEL_ACCOUNT);
 	if (!reg) {
+		p2pmr_device_put(pdev);
 		ret = -ENOMEM;
 		goto out_put_res;
 	}
@@ -179,7 +186,7 @@ static int p2pmr_peer_acquire(unsigned long addr, size_t size,
 	INIT_LIST_HEAD(&reg->node);
 	mutex_init(&reg->lock);
 	reg->id = atomic64_inc_return(&p2pmr_peer_last_id);
-	reg->pdev = pci_dev_get(res.pdev);
+	reg->pdev = pdev;
 	reg->bar = res.bar;
 	reg->offset = offset;
 	reg->length = end - start;
@@ -241,15 +248,11 @@ static int p2pmr_peer_dma_map(struct sg_table *sg_head, void *client_context,
 		goto out_unlock;
 	}
 	/* Revocation comes before the PCI core releases the BAR. */
-	if (p2pmr_bar_moved(reg->pdev, reg->bar, reg->bar_start)) {
-		ret = -ENODEV;
+	ret = p2pmr_range_usable(reg->pdev, reg->bar, reg->bar_start,
+				 reg->offset, reg->length,
+				 "a peer-memory DMA mapping");
+	if (ret)
 		goto out_unlock;
-	}
-	if (p2pmr_range_taken(reg->pdev, reg->bar, reg->offset, reg->length,
-			      "a peer-memory DMA mapping")) {
-		ret = -EBUSY;
-		goto out_unlock;
-	}
 	p2pmr_p2p_decide(reg->pdev, dma_device, true, &d);
 	if (d.path == P2PMR_PATH_REFUSED) {
 		ret = -EREMOTEIO;

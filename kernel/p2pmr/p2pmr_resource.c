@@ -39,6 +39,7 @@
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/pci.h>
+#include <linux/pm_runtime.h>
 #include <linux/sched.h>
 #include <linux/security.h>
 #include <linux/stddef.h>
@@ -297,32 +298,103 @@ static bool p2pmr_bar_range_claimed(struct pci_dev *pdev, unsigned int bar,
 	       p2pmr_range_claimed(start + offset, length);
 }
 
+/*
+ * Memory Space Enable is clear: the device answers no access to its BARs
+ * (reads return all ones, writes and a peer's DMA go nowhere).  setpci,
+ * a reset in progress, or firmware that never enabled a hot-added device
+ * leave it so; the PCI core enables decoding only for a driver.
+ */
+static bool p2pmr_decode_off(struct pci_dev *pdev)
+{
+	u16 cmd;
+
+	if (pci_read_config_word(pdev, PCI_COMMAND, &cmd))
+		return true;
+	return PCI_POSSIBLE_ERROR(cmd) || !(cmd & PCI_COMMAND_MEMORY);
+}
+
 /**
- * p2pmr_range_taken() - did a driver claim a range after it was exported
+ * p2pmr_range_usable() - may an exported range be accessed now
  * @pdev: the BAR's device
  * @bar: BAR number
+ * @bar_start: CPU physical start of the BAR when the range was exported
  * @offset: start of the range in the BAR
  * @length: length of the range
  * @what: what is refused, for the log
  *
- * p2pmr_resource_check_access() runs when an export or peer registration
- * is made, but a driver may claim the BAR later without a bind that would
- * revoke it: one bound before the export claiming in its own time, or
- * vfio-pci, which claims on first access (under CONFIG_IO_STRICT_DEVMEM
- * the kernel zaps sysfs mappings then).  So every new DMA mapping and CPU
- * fault asks again.
+ * Checks made when an export or peer registration is made can go stale
+ * without an event p2pmr sees (driver binding, unbinding and removal
+ * revoke, p2pmr_revoke.c): a driver may claim the BAR later without a
+ * bind (one bound before the export claiming in its own time, or
+ * vfio-pci, which claims on first access; under CONFIG_IO_STRICT_DEVMEM
+ * the kernel zaps sysfs mappings then), memory decoding may be turned
+ * off through config space, and the BAR may be resized and reassigned.
+ * So every new DMA mapping and CPU fault asks again.  Mappings made
+ * before are not recalled: no hook tells p2pmr of a config write or a
+ * resize it did not make.
  *
- * Return: true, after a rate-limited log line, if the range is claimed.
+ * Return: 0; or, after a rate-limited log line, -ENODEV if the BAR moved
+ * or shrank, -EBUSY if a driver claims the range, -EIO if the device
+ * does not decode memory.
  */
-bool p2pmr_range_taken(struct pci_dev *pdev, unsigned int bar, u64 offset,
-		       u64 length, const char *what)
+int p2pmr_range_usable(struct pci_dev *pdev, unsigned int bar,
+		       resource_size_t bar_start, u64 offset, u64 length,
+		       const char *what)
 {
-	if (!p2pmr_bar_range_claimed(pdev, bar, offset, length))
-		return false;
-	pr_warn_ratelimited("%s BAR%u was claimed by a driver (%s) after it was exported: %s refused\n",
-			    pci_name(pdev), bar, dev_driver_string(&pdev->dev),
-			    what);
-	return true;
+	if (pci_resource_start(pdev, bar) != bar_start ||
+	    pci_resource_len(pdev, bar) < offset + length) {
+		pr_warn_ratelimited("%s BAR%u was moved or resized since it was exported: %s refused\n",
+				    pci_name(pdev), bar, what);
+		return -ENODEV;
+	}
+	if (p2pmr_bar_range_claimed(pdev, bar, offset, length)) {
+		pr_warn_ratelimited("%s BAR%u was claimed by a driver (%s) after it was exported: %s refused\n",
+				    pci_name(pdev), bar,
+				    dev_driver_string(&pdev->dev), what);
+		return -EBUSY;
+	}
+	if (p2pmr_decode_off(pdev)) {
+		pr_warn_ratelimited("%s does not decode memory (Memory Space Enable is off in its command register): %s refused\n",
+				    pci_name(pdev), what);
+		return -EIO;
+	}
+	return 0;
+}
+
+/**
+ * p2pmr_device_get() - keep a device, and its BARs decoding, for an export
+ * @pdev: the device whose BAR is exported or registered
+ *
+ * Takes a reference on @pdev and a runtime-PM reference, resuming it if
+ * it is suspended.  A driverless device whose power/control is "auto"
+ * runtime-suspends at once; the PCI core leaves an unbound device in D0,
+ * but its upstream bridge may then suspend and take it to D3cold, where
+ * its BARs answer nothing.  VFIO holds the same reference while its
+ * device is open.
+ *
+ * Return: @pdev, or an ERR_PTR() after a log line if it cannot be
+ * resumed.
+ */
+struct pci_dev *p2pmr_device_get(struct pci_dev *pdev)
+{
+	int ret = pm_runtime_resume_and_get(&pdev->dev);
+
+	if (ret) {
+		p2pmr_refuse("%s cannot be resumed from runtime suspend (%d): set its power/control to \"on\" and retry\n",
+			     pci_name(pdev), ret);
+		return ERR_PTR(ret);
+	}
+	return pci_dev_get(pdev);
+}
+
+/**
+ * p2pmr_device_put() - drop what p2pmr_device_get() took
+ * @pdev: the device
+ */
+void p2pmr_device_put(struct pci_dev *pdev)
+{
+	pm_runtime_put(&pdev->dev);
+	pci_dev_put(pdev);
 }
 
 /**
@@ -335,9 +407,11 @@ bool p2pmr_range_taken(struct pci_dev *pdev, unsigned int bar, u64 offset,
  * whose first page a driver has claimed exclusively (iomem_is_exclusive(),
  * which is not exported and is mirrored here).  The exported range itself
  * must not be claimed either.  Unlike sysfs, p2pmr does not relax this for
- * the iomem=relaxed boot option.
+ * the iomem=relaxed boot option.  Nor does it export a BAR of a device
+ * that does not decode memory, which sysfs maps to reads of all ones.
  *
- * Return: 0, -EPERM under lockdown, -EBUSY if a driver claims the range.
+ * Return: 0, -EPERM under lockdown, -EBUSY if a driver claims the range,
+ * -EIO if the device does not decode memory.
  */
 int p2pmr_resource_check_access(const struct p2pmr_resource *res,
 				u64 offset, u64 length)
@@ -354,6 +428,12 @@ int p2pmr_resource_check_access(const struct p2pmr_resource *res,
 			     pci_name(res->pdev), res->bar,
 			     dev_driver_string(&res->pdev->dev));
 		return -EBUSY;
+	}
+	if (p2pmr_decode_off(res->pdev)) {
+		p2pmr_refuse("%s does not decode memory: Memory Space Enable is off in its command register; enable it (setpci -s %s COMMAND=0x2:0x2) to export BAR%u\n",
+			     pci_name(res->pdev), pci_name(res->pdev),
+			     res->bar);
+		return -EIO;
 	}
 	return 0;
 }

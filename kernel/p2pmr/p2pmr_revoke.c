@@ -35,7 +35,11 @@
  * not revoked by it: it was made in the device's new state.  Exports
  * cannot be made after the removal notifier has run (see
  * p2pmr_resource.c).  Resets and memory-decode changes made behind the
- * PCI core's back (setpci, FLR through sysfs) are not seen.
+ * PCI core's back (setpci, FLR through sysfs) send no event: new
+ * exports, DMA mappings and CPU faults check memory decoding
+ * (p2pmr_range_usable()), but mappings made before are not recalled.
+ * Runtime suspend cannot happen: every export holds its device active
+ * (p2pmr_device_get()).
  */
 #define pr_fmt(fmt) "p2pmr: " fmt
 

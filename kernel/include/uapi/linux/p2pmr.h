@@ -74,6 +74,11 @@
  * EMFILE	no free file descriptor for the dma-buf
  * EINTR	EXPORT_VA: a fatal signal arrived while the range was checked
  *		(the caller is being killed; nothing was exported)
+ * EIO		the device does not decode memory (Memory Space Enable is
+ *		off in its PCI command register)
+ *
+ * An export holds its device out of runtime suspend; one that cannot be
+ * resumed fails the export with the errno of the resume (logged).
  *
  * The dma-buf returned by the export ioctls fails these operations:
  *
@@ -90,8 +95,14 @@
  * EPERM	pin, and attach of a static importer (the core pins it):
  *		the module parameter refuse_pinned=1 admits only importers
  *		that can be revoked
+ * EBUSY	map: a driver claimed the range after it was exported
+ * EIO		map: the device stopped decoding memory after the export
+ * ENODEV	map: the BAR was moved or resized after the export
  *
- * A CPU mapping of a revoked dma-buf raises SIGBUS on access.
+ * A CPU mapping of a revoked dma-buf raises SIGBUS on access, as does
+ * one whose range a driver claimed, or whose device stopped decoding
+ * memory, after the export.  Mappings made before either change are not
+ * recalled (nothing tells the module of it).
  */
 #ifndef _UAPI_LINUX_P2PMR_H
 #define _UAPI_LINUX_P2PMR_H

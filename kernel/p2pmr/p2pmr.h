@@ -152,8 +152,9 @@ dma_addr_t p2pmr_p2p_bus_addr(struct pci_dev *pdev, unsigned int bar);
  * @nr_vmas: live userspace VMAs; each holds a reference on the dma-buf
  *	file, so the file's address space exists while this is nonzero
  * @memtype_reserved: a write-combining memtype is reserved for @phys
- * @nr_maps: live mappings, under @dmabuf->resv
- * @nr_pins: pins, under @dmabuf->resv
+ * @nr_maps: live mappings; raised under @dmabuf->resv, dropped under
+ *	@dmabuf->resv and @lock
+ * @nr_pins: pins; as @nr_maps
  * @nr_vmaps: 0 or 1, under @lock
  * @wq: woken whenever @nr_maps, @nr_pins or @nr_vmaps drop
  */

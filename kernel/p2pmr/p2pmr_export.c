@@ -143,6 +143,24 @@ revoked:
 	return -ENODEV;
 }
 
+/*
+ * Drop @maps mappings and @pins pins from the export's counts, under
+ * exp->lock: p2pmr_dmabuf_vmap() admits a vmap of a revoked export only
+ * while a mapping or pin is held, and must see the count and take its
+ * vmap before the count can reach zero and a waiting revocation go on.
+ */
+static void p2pmr_export_drop_holds(struct p2pmr_export *exp,
+				    unsigned int maps, unsigned int pins)
+{
+	mutex_lock(&exp->lock);
+	atomic_sub(maps, &exp->nr_maps);
+	atomic_sub(pins, &exp->nr_pins);
+	mutex_unlock(&exp->lock);
+	atomic_long_sub(maps, &p2pmr_stats.mappings);
+	atomic_long_sub(pins, &p2pmr_stats.pins);
+	wake_up_all(&exp->wq);
+}
+
 static void p2pmr_dmabuf_detach(struct dma_buf *dmabuf,
 				struct dma_buf_attachment *attach)
 {
@@ -160,13 +178,8 @@ static void p2pmr_dmabuf_detach(struct dma_buf *dmabuf,
 	 */
 	if (WARN_ONCE(pa->nr_maps || pa->nr_pins,
 		      "p2pmr: importer %s detached with %u mapping(s) and %u pin(s)\n",
-		      dev_name(attach->dev), pa->nr_maps, pa->nr_pins)) {
-		atomic_sub(pa->nr_maps, &exp->nr_maps);
-		atomic_sub(pa->nr_pins, &exp->nr_pins);
-		atomic_long_sub(pa->nr_maps, &p2pmr_stats.mappings);
-		atomic_long_sub(pa->nr_pins, &p2pmr_stats.pins);
-		wake_up_all(&exp->wq);
-	}
+		      dev_name(attach->dev), pa->nr_maps, pa->nr_pins))
+		p2pmr_export_drop_holds(exp, pa->nr_maps, pa->nr_pins);
 	kfree(pa);
 	attach->priv = NULL;
 	atomic_long_dec(&p2pmr_stats.attachments);
@@ -239,9 +252,7 @@ static void p2pmr_dmabuf_unpin(struct dma_buf_attachment *attach)
 	if (WARN_ON_ONCE(!pa->nr_pins))
 		return;
 	pa->nr_pins--;
-	atomic_dec(&exp->nr_pins);
-	atomic_long_dec(&p2pmr_stats.pins);
-	wake_up_all(&exp->wq);
+	p2pmr_export_drop_holds(exp, 0, 1);
 }
 
 static void p2pmr_sgt_unmap_resources(struct device *dev, struct sg_table *sgt,
@@ -488,9 +499,7 @@ static void p2pmr_dmabuf_unmap(struct dma_buf_attachment *attach,
 	if (WARN_ON_ONCE(!pa->nr_maps))
 		return;
 	pa->nr_maps--;
-	atomic_dec(&exp->nr_maps);
-	atomic_long_dec(&p2pmr_stats.mappings);
-	wake_up_all(&exp->wq);
+	p2pmr_export_drop_holds(exp, 1, 0);
 }
 
 static void p2pmr_dmabuf_release(struct dma_buf *dmabuf)
@@ -631,13 +640,24 @@ static int p2pmr_dmabuf_mmap(struct dma_buf *dmabuf,
 	return 0;
 }
 
+/*
+ * A revoked export still vmaps while an importer holds a mapping or pin
+ * of it.  The revocation waits for those before the device goes or
+ * changes hands (p2pmr_revoke.c), and then for this vmap too, so the BAR
+ * is the export's for as long as the vmap lives, as for one made before
+ * the revocation.  Refusing would make dma_buf_vmap() WARN, and an
+ * importer cannot close the window itself on 6.1, whose exporters take
+ * the reservation lock in vmap: it maps under the lock and vmaps after
+ * (the soft-RoCE series keeps its pin across the window for this).
+ */
 static int p2pmr_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct p2pmr_export *exp = dmabuf->priv;
 	int ret = 0;
 
 	mutex_lock(&exp->lock);
-	if (exp->revoked) {
+	if (exp->revoked && !atomic_read(&exp->nr_maps) &&
+	    !atomic_read(&exp->nr_pins)) {
 		ret = -ENODEV;
 		goto out_unlock;
 	}
@@ -817,8 +837,14 @@ bool p2pmr_export_revoke(struct p2pmr_export *exp)
  */
 bool p2pmr_export_busy(struct p2pmr_export *exp)
 {
-	return atomic_read(&exp->nr_maps) || atomic_read(&exp->nr_pins) ||
-	       atomic_read(&exp->nr_vmaps);
+	if (atomic_read(&exp->nr_maps) || atomic_read(&exp->nr_pins))
+		return true;
+	/*
+	 * A vmap taken while a mapping or pin was held is counted before
+	 * that hold dropped (p2pmr_export_drop_holds()): read it after.
+	 */
+	smp_rmb();
+	return atomic_read(&exp->nr_vmaps);
 }
 
 /**

@@ -101,6 +101,8 @@ echo "ok - after rescan $near is exportable again"
 near=$(pci_near_ivshmem)
 res=/sys/bus/pci/devices/$near/resource2
 start_holder pin
+holder_says read READ
+cpu_read=$(grep -m1 -E '^READ (0|0x)' /tmp/hold.out | cut -d' ' -f2)
 holder_says close CLOSED
 exec 3>&-
 wait $holder
@@ -120,6 +122,26 @@ wait_for 20 dmesg_has "$waits" ||
 dmesg | grep "waits for" | tail -n 1 | sed 's/^/# /'
 echo "ok - removal waits for the pinned importer; the log names it and" \
      "the process that exported the range"
+
+# The export is revoked now, but the pinned importer still holds it: a
+# vmap is granted (refused, dma_buf_vmap() would WARN, and an importer
+# that vmaps after mapping, as 6.1 requires, could not avoid that), shows
+# the BAR's bytes, and the removal waits for it too.
+echo "vmap 0" >$ctl ||
+	p2pmr_fail "vmap of the revoked export held by a pinned importer failed"
+head=$(awk '$1 == "slot" && $2 == 0 && $3 == "vmap_head" { print $4 }' \
+	"$P2PMR_IMPORTER_RESULTS")
+vmap_read=0x$(echo "${head:0:16}" | sed 's/../& /g' |
+	awk '{ for (i = NF; i > 0; i--) printf "%s", $i }')
+[ "$((vmap_read))" -eq "$((cpu_read))" ] ||
+	p2pmr_fail "vmap shows $vmap_read, the CPU mapping read $cpu_read"
+echo "unpin 0" >$ctl && echo "unmap 0" >$ctl ||
+	p2pmr_fail "unpin and unmap failed"
+sleep 2
+[ ! -e /tmp/removed ] ||
+	p2pmr_fail "removal finished while the importer's vmap lived"
+echo "ok - a vmap while the pinned importer holds the revoked export is" \
+     "granted ($vmap_read) and holds the removal"
 
 echo "detach 0" >$ctl || p2pmr_fail "detach failed"
 wait_for 20 test -e /tmp/removed ||

@@ -88,7 +88,10 @@
  * EOPNOTSUPP	attach: the importer does not accept peer-to-peer memory
  *		(dma_buf_attach_ops.allow_peer2peer is false)
  * ENODEV	attach, map, pin, mmap, vmap: the export was revoked
- *		because its device was unbound, bound or removed
+ *		because its device was unbound, bound or removed (a vmap
+ *		is still granted while an importer holds a mapping or pin,
+ *		which the revocation waits for anyway, and is then waited
+ *		for too)
  * EREMOTEIO	map: through the host bridge without an IOMMU, the
  *		importer's DMA mask cannot reach the BAR
  * EINVAL	mmap: MAP_PRIVATE mapping, or range beyond the dma-buf

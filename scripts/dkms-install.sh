@@ -70,14 +70,9 @@ fi
 	exit 1
 }
 
-# The DKMS source tree holds only what Kbuild reads: dkms.conf at its
-# root, kernel/p2pmr and the uapi header, in the repository's layout.
 dest=$src_tree/p2pmr-$version
-rm -rf "$dest"
-mkdir -p "$dest/kernel/include/uapi/linux"
-cp -r "$root/kernel/p2pmr" "$dest/kernel/"
-cp "$root/kernel/include/uapi/linux/p2pmr.h" "$dest/kernel/include/uapi/linux/"
-sed "s/@VERSION@/$version/" "$root/kernel/dkms.conf" >"$dest/dkms.conf"
+"$root/scripts/dkms-source.sh" "$dest"
+sed "s/#MODULE_VERSION#/$version/" "$root/kernel/dkms.conf" >"$dest/dkms.conf"
 # OFED's own modules are a DKMS package on most OFED systems: build after
 # them, so a new kernel gets the peer-memory client too.
 if dkms status "${dkms_args[@]}" mlnx-ofed-kernel 2>/dev/null |

@@ -23,6 +23,8 @@ packages=(
 	go-md2man man-db python3
 	# the DKMS recipe and its test (scripts/dkms-install.sh)
 	dkms
+	# the Debian packages and their test (debian/, tests/deb_build.sh)
+	debhelper dh-dkms lintian fakeroot dpkg-dev
 	# upstream rdma-core, perftest and libfabric built for the tests
 	# (scripts/upstream-build.sh)
 	libnl-3-dev libnl-route-3-dev libudev-dev ninja-build libtool autoconf

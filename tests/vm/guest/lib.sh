@@ -553,6 +553,33 @@ importer_attach_map() {
 	[ "$(importer_result 0 mapped)" = 1 ]
 }
 
+# expect_use_refused <resource> <importer-bdf> <change> <undo> <errno> <why>:
+# hold an export of [1 MiB, +1 MiB) of the resource, attached for the
+# importer in slot 0, and run the shell command <change> (a change p2pmr
+# gets no event for); then a new DMA mapping must fail with -<errno> and a
+# CPU fault with SIGBUS, and the kernel log must say "p2pmr: <why>: a new
+# DMA mapping refused" and "...: a CPU fault refused" (<why> a grep
+# pattern).  <undo> runs in any case, before the checks.
+expect_use_refused() {
+	local res=$1 importer=$2 change=$3 undo=$4 errno=$5 why=$6 out
+
+	out=$(echo read | uapi_test hold "$res" 0x100000 0x100000 -- bash -c "
+		echo \"attach 0 \$P2PMR_DMABUF_FD $importer\" >$P2PMR_IMPORTER_CTL &&
+		$change || exit 1
+		echo 'map 0' >$P2PMR_IMPORTER_CTL 2>/dev/null && echo MAP_OK ||
+			echo MAP_REFUSED" 2>&1)
+	eval "$undo" || p2pmr_fail "undoing '$change' failed"
+	grep -q '^MAP_REFUSED' <<<"$out" ||
+		p2pmr_fail "a map after '$change' was not refused: $out"
+	[ "$(importer_result 0 last_err)" = "-$errno" ] ||
+		p2pmr_fail "map after '$change': $(importer_result 0 last_err), not -$errno"
+	grep -q '^READ SIGBUS' <<<"$out" ||
+		p2pmr_fail "a CPU fault after '$change' was served: $out"
+	dmesg | grep -q "p2pmr: $why: a new DMA mapping refused" &&
+		dmesg | grep -q "p2pmr: $why: a CPU fault refused" ||
+		p2pmr_fail "p2pmr did not log why it refused the map and the fault after '$change'"
+}
+
 # pci_bar_bus_addr <bdf> <bar>: the BAR's bus address, read from the
 # device's own config space (not from the kernel's CPU-side resource).
 pci_bar_bus_addr() {

@@ -172,20 +172,9 @@ fi
 # and CPU faults of the export are refused; released, they work again.
 claim=/sys/kernel/debug/p2pmr_test_importer/claim
 res=/sys/bus/pci/devices/$near/resource2
-out=$(echo read | uapi_test hold "$res" 0x100000 0x100000 -- bash -c "
-	echo \"attach 0 \$P2PMR_DMABUF_FD $nic\" >$ctl &&
-	echo '$near 2' >$claim || exit 1
-	echo 'map 0' >$ctl 2>/dev/null && echo MAP_OK || echo MAP_REFUSED" 2>&1)
-echo release >$claim || p2pmr_fail "releasing the claim of $near BAR2"
-grep -q '^MAP_REFUSED' <<<"$out" ||
-	p2pmr_fail "a map after a driver claimed the BAR was not refused: $out"
-[ "$(importer_result 0 last_err)" = -16 ] ||
-	p2pmr_fail "map of a claimed BAR: $(importer_result 0 last_err), not -EBUSY"
-grep -q '^READ SIGBUS' <<<"$out" ||
-	p2pmr_fail "a CPU fault after a driver claimed the BAR was served: $out"
-dmesg | grep -q "p2pmr: $near BAR2 was claimed by a driver .* after it was exported: a new DMA mapping refused" &&
-	dmesg | grep -q "p2pmr: $near BAR2 was claimed by a driver .* after it was exported: a CPU fault refused" ||
-	p2pmr_fail "p2pmr did not log why it refused the claimed BAR"
+expect_use_refused "$res" "$nic" "echo '$near 2' >$claim" \
+	"echo release >$claim" 16 \
+	"$near BAR2 was claimed by a driver .* after it was exported"
 echo "ok - once a driver claims $near BAR2, maps (EBUSY) and faults" \
      "(SIGBUS) of its export are refused, and logged"
 echo reset >$ctl

@@ -140,6 +140,8 @@ dma_addr_t p2pmr_p2p_bus_addr(struct pci_dev *pdev, unsigned int bar);
  *	DMA API only, never handed to a device
  * @bar_start: CPU physical start of the BAR when exported; if the BAR
  *	moves, mappings are refused
+ * @kn: kernfs node of the resource file exported from, referenced:
+ *	p2pmr_export_match_va() compares mappings' files with it
  * @wc: CPU mappings are write-combining
  * @prefetchable: the BAR is prefetchable
  * @revoked: set once, with @dmabuf->resv and @lock held; read with either
@@ -169,6 +171,7 @@ struct p2pmr_export {
 	u64 length;
 	phys_addr_t phys;
 	resource_size_t bar_start;
+	struct kernfs_node *kn;
 	bool wc;
 	bool prefetchable;
 	bool revoked;
@@ -210,6 +213,8 @@ struct dma_buf *p2pmr_export_create(const struct p2pmr_resource *res,
 				    u64 offset, u64 length, u32 open_flags);
 struct p2pmr_export *p2pmr_export_from_dmabuf(struct dma_buf *dmabuf);
 void p2pmr_export_put(struct p2pmr_export *exp);
+int p2pmr_export_match_va(const struct p2pmr_export *exp, u64 addr,
+			  u64 length, u64 *offset);
 bool p2pmr_export_revoke(struct p2pmr_export *exp);
 bool p2pmr_export_busy(struct p2pmr_export *exp);
 unsigned int p2pmr_export_describe_holders(struct p2pmr_export *exp,

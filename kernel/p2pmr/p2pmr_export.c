@@ -40,6 +40,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/io.h>
+#include <linux/kernfs.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/overflow.h>
@@ -68,6 +69,7 @@ static void p2pmr_export_free(struct kref *kref)
 						kref);
 
 	mutex_destroy(&exp->lock);
+	kernfs_put(exp->kn);
 	p2pmr_device_put(exp->pdev);
 	kfree(exp);
 }
@@ -747,6 +749,8 @@ struct dma_buf *p2pmr_export_create(const struct p2pmr_resource *res,
 	exp->offset = offset;
 	exp->length = length;
 	exp->bar_start = pci_resource_start(pdev, res->bar);
+	exp->kn = res->kn;
+	kernfs_get(exp->kn);
 	exp->phys = exp->bar_start + offset;
 	exp->wc = res->wc;
 	exp->prefetchable = pci_resource_flags(pdev, res->bar) &

@@ -202,6 +202,85 @@ static int p2pmr_ioctl_export_va(struct p2pmr_ucmd *ucmd)
 	return ret;
 }
 
+static void p2pmr_check_va_identity(struct p2pmr_check_va *cmd,
+				    struct pci_dev *pdev, unsigned int bar,
+				    u32 out_flags)
+{
+	cmd->out_bar = bar;
+	cmd->out_flags = out_flags;
+	cmd->out_pci_domain = pci_domain_nr(pdev->bus);
+	cmd->out_pci_bus = pdev->bus->number;
+	cmd->out_pci_devfn = pdev->devfn;
+}
+
+/* CHECK_VA without a dma-buf: which BAR is behind the range, if any. */
+static int p2pmr_check_va_identify(struct p2pmr_check_va *cmd)
+{
+	struct p2pmr_resource res;
+	u64 offset;
+	int ret;
+
+	ret = p2pmr_resource_from_va(cmd->addr, cmd->length, P2PMR_VA_QUIET,
+				     &res, &offset);
+	if (ret)
+		return ret;
+	cmd->out_offset = 0;
+	cmd->out_bar_offset = offset;
+	p2pmr_check_va_identity(cmd, res.pdev, res.bar,
+				p2pmr_export_out_flags(&res));
+	p2pmr_resource_put(&res);
+	return 0;
+}
+
+static int p2pmr_ioctl_check_va(struct p2pmr_ucmd *ucmd)
+{
+	struct p2pmr_check_va *cmd = ucmd->cmd;
+	struct p2pmr_export *exp;
+	struct dma_buf *dmabuf;
+	u32 out_flags = 0;
+	u64 offset;
+	int ret;
+
+	if (cmd->flags || cmd->__reserved || cmd->__reserved2) {
+		p2pmr_refuse("CHECK_VA: flags %#x and the __reserved fields must be 0\n",
+			     cmd->flags);
+		return -EINVAL;
+	}
+	if (cmd->dmabuf_fd == -1) {
+		ret = p2pmr_check_va_identify(cmd);
+		return ret ? ret : p2pmr_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+
+	dmabuf = dma_buf_get(cmd->dmabuf_fd);
+	if (IS_ERR(dmabuf)) {
+		p2pmr_refuse("CHECK_VA: dmabuf_fd %d is not %s\n",
+			     cmd->dmabuf_fd, PTR_ERR(dmabuf) == -EBADF ?
+			     "an open file" : "a dma-buf");
+		return PTR_ERR(dmabuf) == -EBADF ? -EBADF : -EINVAL;
+	}
+	exp = p2pmr_export_from_dmabuf(dmabuf);
+	if (!exp) {
+		p2pmr_refuse("CHECK_VA: dmabuf_fd %d is not a p2pmr dma-buf\n",
+			     cmd->dmabuf_fd);
+		ret = -EINVAL;
+		goto out_put;
+	}
+	ret = p2pmr_export_match_va(exp, cmd->addr, cmd->length, &offset);
+	if (ret)
+		goto out_put;
+	if (exp->wc)
+		out_flags |= P2PMR_EXPORT_OUT_WC;
+	if (exp->prefetchable)
+		out_flags |= P2PMR_EXPORT_OUT_PREFETCHABLE;
+	cmd->out_offset = offset;
+	cmd->out_bar_offset = exp->offset + offset;
+	p2pmr_check_va_identity(cmd, exp->pdev, exp->bar, out_flags);
+	ret = p2pmr_ucmd_respond(ucmd, sizeof(*cmd));
+out_put:
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
 /* The BAR's device named by a QUERY_P2P provider_fd, referenced. */
 static struct pci_dev *p2pmr_query_provider(const struct p2pmr_query_p2p *cmd)
 {
@@ -316,12 +395,15 @@ static const struct p2pmr_ioctl_op p2pmr_ioctl_ops[] = {
 		       struct p2pmr_export_va, __reserved),
 	P2PMR_IOCTL_OP(P2PMR_IOCTL_QUERY_P2P, p2pmr_ioctl_query_p2p,
 		       struct p2pmr_query_p2p, __reserved2),
+	P2PMR_IOCTL_OP(P2PMR_IOCTL_CHECK_VA, p2pmr_ioctl_check_va,
+		       struct p2pmr_check_va, __reserved2),
 };
 
 union p2pmr_ucmd_buffer {
 	struct p2pmr_export_fd export_fd;
 	struct p2pmr_export_va export_va;
 	struct p2pmr_query_p2p query_p2p;
+	struct p2pmr_check_va check_va;
 };
 
 static long p2pmr_fops_ioctl(struct file *filp, unsigned int cmd,

@@ -439,31 +439,17 @@ int p2pmr_resource_check_access(const struct p2pmr_resource *res,
 }
 
 /*
- * Check that [addr, addr + length) of @vma maps the PFNs from @pfn on;
- * on failure *@bad is the first address that does not.  Nothing is
- * logged here: the mapping may not be a resource file's at all.  A BAR
- * of many GiB is millions of entries: a process killed meanwhile stops
- * here (-EINTR) instead of after the whole walk.
+ * Check that @addr of @vma maps @pfn.  Nothing is logged here: the
+ * mapping may not be a resource file's at all.
  */
-static int p2pmr_check_pfns(struct vm_area_struct *vma, unsigned long addr,
-			    unsigned long length, unsigned long pfn,
-			    unsigned long *bad)
+static int p2pmr_check_pfn(struct vm_area_struct *vma, unsigned long addr,
+			   unsigned long pfn)
 {
-	unsigned long i, got;
+	unsigned long got;
 
-	for (i = 0; i < length >> PAGE_SHIFT; i++, pfn++) {
-		*bad = addr + (i << PAGE_SHIFT);
-		if (p2pmr_follow_pfn(vma, *bad, &got))
-			return -EFAULT;
-		if (got != pfn)
-			return -EINVAL;
-		if (!(i % 1024)) {
-			if (fatal_signal_pending(current))
-				return -EINTR;
-			cond_resched();
-		}
-	}
-	return 0;
+	if (p2pmr_follow_pfn(vma, addr, &got))
+		return -EFAULT;
+	return got == pfn ? 0 : -EINVAL;
 }
 
 /* What every vma of one exportable range must have alike. */
@@ -472,27 +458,50 @@ static int p2pmr_check_pfns(struct vm_area_struct *vma, unsigned long addr,
 
 /*
  * Check that [addr, end) is mapped by @vma and the vmas after it as one
- * mapping of one file, and that their page table entries map the PFNs
- * from @pfn on.  madvise() and mprotect() split a mapping into several
- * vmas: libibverbs' fork protection does, on the range of every
- * ibv_reg_mr() (MADV_DONTFORK), and the pieces are still one contiguous
- * mapping of the BAR.  Called with the mmap lock held.  On failure *@bad
- * is the first address that does not pass: -EFAULT no page table entry
- * there, -EINVAL one of another PFN, -ENOENT the mapping ends there;
- * -EINTR a fatal signal stopped the walk.  Nothing is logged here (see
- * p2pmr_check_pfns()).
+ * mapping of one file, from PFN @pfn on.  madvise() and mprotect() split
+ * a mapping into several vmas: libibverbs' fork protection does, on the
+ * range of every ibv_reg_mr() (MADV_DONTFORK), and the pieces are still
+ * one contiguous mapping of the BAR.  Called with the mmap lock held.
+ *
+ * A few look-ups prove the whole range, however large: a sysfs resource
+ * mapping (the caller identifies the file afterwards) is filled in whole
+ * by pci_mmap_resource_range()'s io_remap_pfn_range() at mmap() time,
+ * from the PFN it leaves in vm_pgoff, and has no fault handler, and
+ * mremap() moves its entries together with vm_pgoff.  Its entries are
+ * therefore only ever removed (munmap(), or the kernel zapping the
+ * mapping when a driver claims the range under CONFIG_IO_STRICT_DEVMEM),
+ * never replaced, and each one that exists maps vm_pgoff + its page
+ * index.  So the vmas' files and offsets are what is checked, and the
+ * first and last entry of the range in each vma are looked up, to refuse
+ * a mapping the kernel revoked and one that is not what its vma says.
+ * A hole left by a claim that was later released is not looked for: the
+ * export's authority is the mapped file (p2pmr_resource_check_access()
+ * refuses a range still claimed), which could map the hole again.  The
+ * private mappings whose entries copy-on-write replaces are refused by
+ * the caller.
+ *
+ * On failure *@bad is the first address that does not pass: -EFAULT no
+ * page table entry there, -EINVAL one of another PFN, -ENOENT the mapping
+ * ends there.  Nothing is logged here (see p2pmr_check_pfn()).
  */
 static int p2pmr_check_span(struct mm_struct *mm, struct vm_area_struct *vma,
 			    unsigned long addr, unsigned long end,
 			    unsigned long pfn, unsigned long *bad)
 {
-	unsigned long stop, pages;
+	unsigned long stop, pages, last;
 	struct vm_area_struct *next;
 	int ret;
 
 	for (;;) {
 		stop = min(end, vma->vm_end);
-		ret = p2pmr_check_pfns(vma, addr, stop - addr, pfn, bad);
+		last = stop - PAGE_SIZE;
+		*bad = addr;
+		ret = p2pmr_check_pfn(vma, addr, pfn);
+		if (!ret && last != addr) {
+			*bad = last;
+			ret = p2pmr_check_pfn(vma, last,
+					      pfn + ((last - addr) >> PAGE_SHIFT));
+		}
 		if (ret || stop == end)
 			return ret;
 		next = find_vma(mm, stop);
@@ -515,9 +524,6 @@ static int p2pmr_check_span(struct mm_struct *mm, struct vm_area_struct *vma,
 static int p2pmr_span_refuse(int ret, unsigned long bad)
 {
 	switch (ret) {
-	case -EINTR:
-		/* The caller is being killed: it will not read a refusal. */
-		return ret;
 	case -EFAULT:
 		p2pmr_refuse("no page table entry at %#lx: the kernel revoked this BAR mapping\n",
 			     bad);
@@ -534,41 +540,36 @@ static int p2pmr_span_refuse(int ret, unsigned long bad)
 }
 
 /**
- * p2pmr_resource_from_va() - identify the BAR behind a user address range
- * @addr: start of the range in current's address space
- * @length: length of the range
- * @flags: P2PMR_VA_QUIET: no log line when the range is not in a PFN
- *	mapping of a sysfs resource file (the peer-memory client is asked
- *	about every range the RDMA core could not pin, most of them not
- *	BARs); refusals of BAR mappings are logged either way
- * @res: filled in on success; release with p2pmr_resource_put()
- * @offset: returns the offset of @addr within the BAR
- *
- * The range must lie inside one writable shared mapping of a sysfs
- * resource file (one vma, or several that madvise() or mprotect() split
- * it into, alike in the rest), and its page table entries must map the
- * BAR contiguously, and lie inside the BAR
- * (p2pmr_resource_validate_range()).
- *
- * pci_mmap_resource_range() leaves vm_pgoff at the PFN the vma maps at
- * vm_start.  The PTEs are checked against that under the mmap lock; the
- * file is identified after dropping it, so that no kernfs or PCI lock
- * nests inside the mmap lock.  With P2PMR_VA_QUIET a PTE mismatch is
- * reported only once the file is known to be a resource file: in another
- * driver's PFN mapping it means nothing.
- *
- * Return: 0 or a negative errno as documented in <linux/p2pmr.h>.
+ * struct p2pmr_va_span - what the mapping of a user range says
+ * @file: the mapped file, referenced
+ * @pfn: the PFN its vma says maps the range's first page
+ * @vm_flags: the vma's flags
+ * @ret: p2pmr_check_span()'s answer, logged by p2pmr_span_refuse()
+ * @bad: p2pmr_check_span()'s *@bad
  */
-int p2pmr_resource_from_va(u64 addr, u64 length, unsigned int flags,
-			   struct p2pmr_resource *res, u64 *offset)
+struct p2pmr_va_span {
+	struct file *file;
+	unsigned long pfn;
+	vm_flags_t vm_flags;
+	int ret;
+	unsigned long bad;
+};
+
+/*
+ * Look at the mapping of [addr, addr + length) in current's address
+ * space: it must be a PFN mapping of a file.  Whether the file is a
+ * resource file is the caller's to find out, after the mmap lock is
+ * dropped, so that no kernfs or PCI lock nests inside it; a PTE mismatch
+ * is reported in @span->ret for the caller to log once it knows.  With
+ * @quiet, ranges outside such mappings log nothing.
+ *
+ * Return: 0 with @span->file referenced, or a negative errno.
+ */
+static int p2pmr_va_span_get(u64 addr, u64 length, bool quiet,
+			     struct p2pmr_va_span *span)
 {
-	bool quiet = flags & P2PMR_VA_QUIET;
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
-	unsigned long pfn, bar_pfn, bad;
-	vm_flags_t vm_flags;
-	struct file *file;
-	int ret, pfns_ret;
 	u64 end;
 
 	if (!length || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(length)) {
@@ -604,51 +605,161 @@ int p2pmr_resource_from_va(u64 addr, u64 length, unsigned int flags,
 		return -EINVAL;
 	}
 
-	pfn = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
-	pfns_ret = p2pmr_check_span(mm, vma, addr, end, pfn, &bad);
-	vm_flags = vma->vm_flags;
-	file = get_file(vma->vm_file);
+	span->pfn = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	span->ret = p2pmr_check_span(mm, vma, addr, end, span->pfn,
+				     &span->bad);
+	span->vm_flags = vma->vm_flags;
+	span->file = get_file(vma->vm_file);
 	mmap_read_unlock(mm);
+	return 0;
+}
+
+/* A MAP_SHARED mapping of a read-only fd keeps only VM_MAYSHARE. */
+static int p2pmr_span_writable(const struct p2pmr_va_span *span, u64 addr)
+{
+	if ((span->vm_flags & VM_SHARED) && (span->vm_flags & VM_WRITE))
+		return 0;
+	p2pmr_refuse("mapping at %#llx is %s: map %pD2 with MAP_SHARED and PROT_WRITE\n",
+		     addr, span->vm_flags & VM_MAYSHARE ? "read-only" :
+		     "private", span->file);
+	return -EACCES;
+}
+
+/**
+ * p2pmr_resource_from_va() - identify the BAR behind a user address range
+ * @addr: start of the range in current's address space
+ * @length: length of the range
+ * @flags: P2PMR_VA_QUIET: no log line when the range is not in a PFN
+ *	mapping of a sysfs resource file (the peer-memory client is asked
+ *	about every range the RDMA core could not pin, most of them not
+ *	BARs); refusals of BAR mappings are logged either way
+ * @res: filled in on success; release with p2pmr_resource_put()
+ * @offset: returns the offset of @addr within the BAR
+ *
+ * The range must lie inside one writable shared mapping of a sysfs
+ * resource file (one vma, or several that madvise() or mprotect() split
+ * it into, alike in the rest), which maps the BAR contiguously
+ * (p2pmr_check_span()), and inside the BAR
+ * (p2pmr_resource_validate_range()).  pci_mmap_resource_range() leaves
+ * vm_pgoff at the PFN the vma maps at vm_start.
+ *
+ * Return: 0 or a negative errno as documented in <linux/p2pmr.h>.
+ */
+int p2pmr_resource_from_va(u64 addr, u64 length, unsigned int flags,
+			   struct p2pmr_resource *res, u64 *offset)
+{
+	bool quiet = flags & P2PMR_VA_QUIET;
+	struct p2pmr_va_span span;
+	unsigned long bar_pfn;
+	int ret;
+
+	ret = p2pmr_va_span_get(addr, length, quiet, &span);
+	if (ret)
+		return ret;
 
 	/* Quiet callers first learn whether the mapping is a BAR's. */
-	if (pfns_ret && !quiet) {
-		ret = p2pmr_span_refuse(pfns_ret, bad);
+	if (span.ret && !quiet) {
+		ret = p2pmr_span_refuse(span.ret, span.bad);
 		goto out_fput;
 	}
-	ret = p2pmr_resource_identify(file, flags, res);
+	ret = p2pmr_resource_identify(span.file, flags, res);
 	if (ret)
 		goto out_fput;
-	if (pfns_ret) {
-		ret = p2pmr_span_refuse(pfns_ret, bad);
+	if (span.ret) {
+		ret = p2pmr_span_refuse(span.ret, span.bad);
 		goto out_put_res;
 	}
-
-	/* A MAP_SHARED mapping of a read-only fd keeps only VM_MAYSHARE. */
-	if (!(vm_flags & VM_SHARED) || !(vm_flags & VM_WRITE)) {
-		p2pmr_refuse("mapping at %#llx is %s: map %pD2 with MAP_SHARED and PROT_WRITE\n",
-			     addr, vm_flags & VM_MAYSHARE ? "read-only" :
-			     "private", file);
-		ret = -EACCES;
+	ret = p2pmr_span_writable(&span, addr);
+	if (ret)
 		goto out_put_res;
-	}
 
 	bar_pfn = PHYS_PFN(pci_resource_start(res->pdev, res->bar));
-	if (pfn < bar_pfn) {
+	if (span.pfn < bar_pfn) {
 		p2pmr_refuse("mapping at %#llx is not a mapping of %s BAR%u\n",
 			     addr, pci_name(res->pdev), res->bar);
 		ret = -EINVAL;
 		goto out_put_res;
 	}
-	*offset = (u64)(pfn - bar_pfn) << PAGE_SHIFT;
+	*offset = (u64)(span.pfn - bar_pfn) << PAGE_SHIFT;
 	ret = p2pmr_resource_validate_range(res, *offset, length);
 	if (ret)
 		goto out_put_res;
-	fput(file);
+	fput(span.file);
 	return 0;
 
 out_put_res:
 	p2pmr_resource_put(res);
 out_fput:
-	fput(file);
+	fput(span.file);
+	return ret;
+}
+
+/**
+ * p2pmr_export_match_va() - is a user range still what an export covers
+ * @exp: the export
+ * @addr: start of the range in current's address space
+ * @length: length of the range
+ * @offset: returns the offset of @addr within @exp's dma-buf
+ *
+ * The proof of p2pmr_resource_from_va(), against a known export instead
+ * of a kernfs walk: the range must lie inside one writable shared mapping
+ * of the very resource file @exp was made from (compared by its kernfs
+ * node, which @exp holds), and map the part of the BAR that @exp covers.
+ * This is what lets userspace keep one export per BAR mapping and reuse
+ * it for every registration inside it: a mapping unmapped, replaced (by
+ * host memory or another BAR), made read-only or private since, or an
+ * export revoked since, fails here.  Nothing else is checked: a range a
+ * driver claimed or a BAR moved since is refused when the dma-buf is
+ * mapped.
+ *
+ * Return: 0; -ESTALE if the range maps something @exp does not cover;
+ * -ENODEV if @exp was revoked; else as p2pmr_resource_from_va().
+ */
+int p2pmr_export_match_va(const struct p2pmr_export *exp, u64 addr,
+			  u64 length, u64 *offset)
+{
+	struct p2pmr_va_span span;
+	unsigned long bar_pfn = PHYS_PFN(exp->bar_start);
+	u64 bar_offset;
+	int ret;
+
+	ret = p2pmr_va_span_get(addr, length, false, &span);
+	if (ret)
+		return ret;
+	if (p2pmr_sysfs_node(span.file) != exp->kn) {
+		p2pmr_refuse("%#llx is not in a mapping of %s BAR%u%s, which dma-buf %llu was exported from: export the range again\n",
+			     addr, pci_name(exp->pdev), exp->bar,
+			     exp->wc ? " (write-combining)" : "", exp->id);
+		ret = -ESTALE;
+		goto out_fput;
+	}
+	if (span.ret) {
+		ret = p2pmr_span_refuse(span.ret, span.bad);
+		goto out_fput;
+	}
+	ret = p2pmr_span_writable(&span, addr);
+	if (ret)
+		goto out_fput;
+
+	bar_offset = (u64)(span.pfn - bar_pfn) << PAGE_SHIFT;
+	if (span.pfn < bar_pfn || bar_offset < exp->offset ||
+	    bar_offset - exp->offset > exp->length - length ||
+	    length > exp->length) {
+		p2pmr_refuse("%#llx + %#llx maps %s BAR%u at %#llx, outside dma-buf %llu (%#llx + %#llx): export the range again\n",
+			     addr, length, pci_name(exp->pdev), exp->bar,
+			     span.pfn < bar_pfn ? 0 : bar_offset, exp->id,
+			     exp->offset, exp->length);
+		ret = -ESTALE;
+		goto out_fput;
+	}
+	if (READ_ONCE(exp->revoked)) {
+		p2pmr_refuse("dma-buf %llu of %s BAR%u was revoked: export the range again\n",
+			     exp->id, pci_name(exp->pdev), exp->bar);
+		ret = -ENODEV;
+		goto out_fput;
+	}
+	*offset = bar_offset - exp->offset;
+out_fput:
+	fput(span.file);
 	return ret;
 }

@@ -124,6 +124,7 @@ static const char *errname(int e)
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case EREMOTEIO: return "EREMOTEIO";
 	case ENOENT: return "ENOENT";
+	case ESTALE: return "ESTALE";
 	default:
 		snprintf(buf, sizeof(buf), "errno %d", e);
 		return buf;
@@ -595,6 +596,138 @@ static void rows_va(const struct bar *b, int rfd)
 	}
 }
 
+static struct p2pmr_check_va cva_args(const void *addr, uint64_t len, int fd)
+{
+	struct p2pmr_check_va a = {
+		.size = sizeof(a),
+		.addr = (uintptr_t)addr,
+		.length = len,
+		.dmabuf_fd = fd,
+	};
+
+	return a;
+}
+
+static void check_va_row(const char *name, int expect, const void *addr,
+			 uint64_t len, int fd)
+{
+	struct p2pmr_check_va c = cva_args(addr, len, fd);
+
+	row_errno(name, expect, xioctl(P2PMR_IOCTL_CHECK_VA, &c));
+}
+
+/*
+ * CHECK_VA: an export of a whole mapping answers for every range inside
+ * it until the range maps anything else.  Each way of making it map
+ * something else is a row; the mapping is remade at the same address
+ * (MAP_FIXED), as an allocator reusing the address would.
+ */
+static void rows_check_va(const struct bar *b, int rfd)
+{
+	char wc_path[PATH_MAX + 4];
+	struct p2pmr_export_va v;
+	struct p2pmr_check_va c;
+	int got, dmabuf, wfd;
+	void *m, *anon, *r;
+
+	if (b->size < (uint64_t)(16 * page)) {
+		skip("CHECK_VA", "the BAR is smaller than 16 pages");
+		return;
+	}
+	m = map_res(rfd, 0, 4 * page, PROT_READ | PROT_WRITE, MAP_SHARED);
+	if (m == MAP_FAILED)
+		bail("mmap %s: %s", b->path, strerror(errno));
+	v = eva_args(m, 4 * page, O_RDWR | O_CLOEXEC);
+	if (xioctl(P2PMR_IOCTL_EXPORT_VA, &v))
+		bail("EXPORT_VA of 4 pages: %s", strerror(errno));
+	dmabuf = v.out_dmabuf_fd;
+
+	c = cva_args((char *)m + page, 2 * page, dmabuf);
+	got = xioctl(P2PMR_IOCTL_CHECK_VA, &c);
+	row(!got && c.out_offset == (uint64_t)page &&
+	    c.out_bar_offset == (uint64_t)page && c.out_bar == b->index &&
+	    c.out_pci_bus == b->bus && c.out_pci_devfn == (b->dev << 3 | b->fn),
+	    "CHECK_VA of pages 1-2 in the export of the mapping: %s, offset %#llx, BAR offset %#llx, BAR%u",
+	    errname(got), (unsigned long long)c.out_offset,
+	    (unsigned long long)c.out_bar_offset, c.out_bar);
+	c = cva_args((char *)m + 2 * page, page, -1);
+	got = xioctl(P2PMR_IOCTL_CHECK_VA, &c);
+	row(!got && c.out_offset == 0 && c.out_bar_offset == 2 * (uint64_t)page &&
+	    c.out_bar == b->index,
+	    "CHECK_VA without a dma-buf identifies BAR%u offset %#llx: %s",
+	    c.out_bar, (unsigned long long)c.out_bar_offset, errname(got));
+
+	c = cva_args(m, page, dmabuf);
+	c.flags = 1;
+	row_errno("CHECK_VA unknown flags", EINVAL,
+		  xioctl(P2PMR_IOCTL_CHECK_VA, &c));
+	c = cva_args(m, page, dmabuf);
+	c.__reserved2 = 1;
+	row_errno("CHECK_VA nonzero __reserved2", EINVAL,
+		  xioctl(P2PMR_IOCTL_CHECK_VA, &c));
+	check_va_row("CHECK_VA dmabuf_fd not open", EBADF, m, page, 1000);
+	check_va_row("CHECK_VA dmabuf_fd -2", EBADF, m, page, -2);
+	check_va_row("CHECK_VA dmabuf_fd of the resource file", EINVAL, m,
+		     page, rfd);
+	check_va_row("CHECK_VA unaligned length", EINVAL, m, page + 1, dmabuf);
+	check_va_row("CHECK_VA range extends past its mapping", EINVAL, m,
+		     5 * page, dmabuf);
+
+	/* A dma-buf of part of the mapping covers only that part. */
+	v = eva_args(m, page, O_RDWR | O_CLOEXEC);
+	if (xioctl(P2PMR_IOCTL_EXPORT_VA, &v))
+		bail("EXPORT_VA of 1 page: %s", strerror(errno));
+	check_va_row("CHECK_VA past the end of a smaller dma-buf", ESTALE,
+		     (char *)m + page, page, v.out_dmabuf_fd);
+	close(v.out_dmabuf_fd);
+
+	if (mprotect(m, page, PROT_READ))
+		bail("mprotect: %s", strerror(errno));
+	check_va_row("CHECK_VA of a piece made read-only", EACCES, m, page,
+		     dmabuf);
+	check_va_row("CHECK_VA of the piece still writable", 0,
+		     (char *)m + page, page, dmabuf);
+	if (mprotect(m, page, PROT_READ | PROT_WRITE))
+		bail("mprotect: %s", strerror(errno));
+
+	/* Another part of the BAR mapped at the same address. */
+	r = mmap(m, 4 * page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 rfd, 8 * page);
+	if (r != m)
+		bail("mmap MAP_FIXED %s: %s", b->path, strerror(errno));
+	check_va_row("CHECK_VA after another part of the BAR replaced the mapping",
+		     ESTALE, m, page, dmabuf);
+
+	/* The same BAR through its other file. */
+	snprintf(wc_path, sizeof(wc_path), "%s%s", b->path,
+		 b->wc ? "" : "_wc");
+	if (!b->wc && (wfd = open(wc_path, O_RDWR | O_CLOEXEC)) >= 0) {
+		r = mmap(m, 4 * page, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, wfd, 0);
+		if (r != m)
+			bail("mmap MAP_FIXED %s: %s", wc_path, strerror(errno));
+		check_va_row("CHECK_VA after the BAR's _wc file replaced the mapping",
+			     ESTALE, m, page, dmabuf);
+		close(wfd);
+	} else {
+		skip("CHECK_VA after the BAR's _wc file replaced the mapping",
+		     "the BAR has no resource<N>_wc file (not prefetchable)");
+	}
+
+	/* Host memory at the same address, then nothing. */
+	anon = mmap(m, 4 * page, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (anon != m)
+		bail("mmap MAP_FIXED anonymous: %s", strerror(errno));
+	check_va_row("CHECK_VA after host memory replaced the mapping", EINVAL,
+		     m, page, dmabuf);
+	check_va_row("CHECK_VA without a dma-buf of host memory", EINVAL, m,
+		     page, -1);
+	munmap(m, 4 * page);
+	check_va_row("CHECK_VA after munmap()", EFAULT, m, page, dmabuf);
+	close(dmabuf);
+}
+
 /*
  * An unprivileged process can neither open the resource files nor use a
  * read-only fd of one nor reach another process's mapping of one.
@@ -890,6 +1023,7 @@ static int cmd_errno(int argc, char **argv)
 	rows_range(&b, rfd);
 	rows_files(&b, io_path);
 	rows_va(&b, rfd);
+	rows_check_va(&b, rfd);
 	rows_unprivileged(&b, rfd);
 	rows_dmabuf(&b, rfd, write_ok);
 

@@ -72,8 +72,11 @@
  *		for QUERY_P2P: no PCI device at the importer address
  * ENOMEM	out of memory
  * EMFILE	no free file descriptor for the dma-buf
- * EINTR	EXPORT_VA: a fatal signal arrived while the range was checked
- *		(the caller is being killed; nothing was exported)
+ * EINTR	EXPORT_VA, CHECK_VA: a fatal signal arrived while waiting
+ *		for the address space (the caller is being killed; nothing
+ *		was exported)
+ * ESTALE	CHECK_VA: the range maps something the dma-buf does not
+ *		cover
  * EIO		the device does not decode memory (Memory Space Enable is
  *		off in its PCI command register)
  *
@@ -127,6 +130,7 @@ enum {
 	P2PMR_CMD_EXPORT_FD = P2PMR_CMD_BASE,
 	P2PMR_CMD_EXPORT_VA,
 	P2PMR_CMD_QUERY_P2P,
+	P2PMR_CMD_CHECK_VA,
 };
 
 /*
@@ -197,8 +201,10 @@ struct p2pmr_export_fd {
  * address space.  The whole range must lie inside one mapping, and that
  * mapping must be a MAP_SHARED, PROT_WRITE mmap() of a sysfs resource<N>
  * or resource<N>_wc file: its page table entries are checked to point at
- * the BAR, contiguously.  A range spanning two mappings is refused even if
- * they are adjacent views of the same BAR: export each one.
+ * the BAR, contiguously (the mapping's file and offsets, and the first and
+ * last page table entry of each piece of it: the work does not grow with
+ * the length).  A range spanning two mappings is refused even if they are
+ * adjacent views of the same BAR: export each one.
  *
  * This is the call a verbs shim makes when ibv_reg_mr() is given an
  * address in a BAR mapping: the dma-buf offset to register is
@@ -221,6 +227,69 @@ struct p2pmr_export_va {
 };
 
 #define P2PMR_IOCTL_EXPORT_VA	_IO(P2PMR_TYPE, P2PMR_CMD_EXPORT_VA)
+
+/**
+ * struct p2pmr_check_va - ioctl(P2PMR_IOCTL_CHECK_VA)
+ * @size: sizeof(struct p2pmr_check_va)
+ * @flags: must be 0
+ * @addr: start of the range in the caller's address space, page aligned
+ * @length: length of the range, page aligned, nonzero
+ * @dmabuf_fd: a p2pmr dma-buf the range should lie in, or -1
+ * @out_bar: the BAR number
+ * @out_offset: offset of @addr within the dma-buf of @dmabuf_fd (0 when
+ *	@dmabuf_fd is -1)
+ * @out_bar_offset: offset of @addr within the BAR
+ * @out_flags: P2PMR_EXPORT_OUT_*, as an export of the range would have
+ * @out_pci_domain: PCI domain (segment) of the BAR's device
+ * @out_pci_bus: PCI bus number of the BAR's device
+ * @out_pci_devfn: PCI device and function, (device << 3) | function
+ * @__reserved: must be 0
+ * @__reserved2: must be 0
+ *
+ * Check, without exporting anything, that [addr, addr + length) is now
+ * what EXPORT_VA would export, with the same proof (one writable shared
+ * mapping of a resource file, mapping its BAR contiguously).
+ *
+ * With @dmabuf_fd a p2pmr dma-buf, the mapping must moreover be one of
+ * the resource file the dma-buf was exported from (by EXPORT_VA or
+ * EXPORT_FD; resource<N> and resource<N>_wc are different files) and map
+ * a part of the BAR the dma-buf covers, which @out_offset then locates:
+ * register the dma-buf at @out_offset for the range.  This lets a caller
+ * keep one export per BAR mapping and reuse it for every registration
+ * inside it, without ever registering memory the range no longer maps:
+ * it fails with ESTALE once the range maps anything else (the mapping
+ * was unmapped and replaced by host memory or by another BAR or another
+ * part of it, or the dma-buf covers less), EACCES once the mapping is no
+ * longer writable, ENODEV once the dma-buf was revoked, and otherwise as
+ * EXPORT_VA.  A driver's claim of the range or a moved BAR since the
+ * export is refused when the dma-buf is mapped, as for any export.
+ *
+ * With @dmabuf_fd -1, it identifies the BAR behind the range (a question:
+ * ranges that are not in a resource mapping are refused without a log
+ * line).  Neither form checks lockdown, claims or memory decoding, which
+ * EXPORT_VA does.
+ *
+ * Errors besides the general ones: EBADF @dmabuf_fd is not an open file;
+ * EINVAL it is not a p2pmr dma-buf; ESTALE, EACCES, ENODEV as above.
+ */
+struct p2pmr_check_va {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 length;
+	__s32 dmabuf_fd;
+	__u32 out_bar;
+	__aligned_u64 out_offset;
+	__aligned_u64 out_bar_offset;
+	__u32 out_flags;
+	__u32 out_pci_domain;
+	__u8 out_pci_bus;
+	__u8 out_pci_devfn;
+	__u16 __reserved;
+	__u32 __reserved2;
+};
+
+#define P2PMR_IOCTL_CHECK_VA	_IO(P2PMR_TYPE, P2PMR_CMD_CHECK_VA)
 
 /**
  * enum p2pmr_p2p_path - how an importer would reach the BAR

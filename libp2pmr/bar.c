@@ -201,6 +201,8 @@ int p2pmr_bar_close(struct p2pmr_bar *bar)
 		return 0;
 	p2pmr_cache_del_bar((uintptr_t)bar->addr,
 			    (uintptr_t)bar->addr + bar->map_length);
+	p2pmr_export_cache_drop((uintptr_t)bar->addr,
+				(uintptr_t)bar->addr + bar->map_length);
 	if (munmap(bar->addr, bar->map_length))
 		err = errno;
 	close(bar->fd);

@@ -10,10 +10,11 @@
  * - Misses (host memory) are answered from the table as it stands.
  * - Hits are checked: a hit on a mapping made by p2pmr_bar_open() is exact
  *   (the library made it and removes it before unmapping it); any other
- *   hit is answered only after /proc/self/maps has been read again, so a
- *   BAR that was unmapped, with host memory mapped at the same address, is
- *   reported as host memory.  BAR registrations are rare and cost far
- *   more than a read of /proc/self/maps.
+ *   hit is checked by the kernel (P2PMR_IOCTL_CHECK_VA: is the range still
+ *   a mapping of that BAR at that offset), and where it cannot tell, it is
+ *   answered only after /proc/self/maps has been read again, so a BAR that
+ *   was unmapped, with host memory mapped at the same address, is reported
+ *   as host memory.
  * - A BAR the application maps with mmap() itself is not in the table
  *   until it is rebuilt: p2pmr_classify_flush() forces that, and
  *   p2pmr_reg_mr() does it when registering host memory fails with
@@ -494,6 +495,35 @@ enum classify_mode {
 	FRESH,
 };
 
+/*
+ * A hit on a mapping the library did not make, checked by the kernel
+ * (P2PMR_IOCTL_CHECK_VA, one ioctl of constant cost) instead of a read of
+ * /proc/self/maps: the range is still a mapping of that BAR, at that
+ * offset, through the same kind of file.  CHECK_VA takes only writable
+ * shared mappings, as an export does; a no, another answer, or no module
+ * leaves the hit to the read, as before.
+ */
+static bool hit_confirmed(uint64_t a, uint64_t e,
+			  const struct p2pmr_bar_map *map)
+{
+	const uint32_t rw = P2PMR_MEM_SHARED | P2PMR_MEM_WRITABLE;
+	uint64_t page = p2pmr_page_size();
+	uint64_t start = a & ~(page - 1), end = (e + page - 1) & ~(page - 1);
+	struct p2pmr_check_va c;
+
+	if ((map->flags & rw) != rw || end < e)
+		return false;
+	if (p2pmr_check_va((void *)(uintptr_t)start, end - start, -1, &c))
+		return false;
+	if (c.out_pci_domain != map->domain || c.out_pci_bus != map->bus ||
+	    c.out_pci_devfn != map->devfn || c.out_bar != map->bar ||
+	    !(c.out_flags & P2PMR_EXPORT_OUT_WC) !=
+	    !(map->flags & P2PMR_MEM_WC))
+		return false;
+	return map->flags & P2PMR_MEM_OFFSET_UNKNOWN ||
+	       c.out_bar_offset == map->bar_offset + (start - map->start);
+}
+
 static int classify(const void *addr, size_t length,
 		    struct p2pmr_mem_info *info, enum classify_mode mode,
 		    uint64_t ticket)
@@ -533,7 +563,8 @@ static int classify(const void *addr, size_t length,
 		if (checked || (res == LOOKUP_MISS && mode != FRESH))
 			break;
 		if (res == LOOKUP_HIT && mode != FRESH &&
-		    (mode == TRUST_HITS || map.flags & P2PMR_MEM_BAR_OPEN))
+		    (mode == TRUST_HITS || map.flags & P2PMR_MEM_BAR_OPEN ||
+		     hit_confirmed(a, e, &map)))
 			break;
 		/* a hit on a mapping the library did not make: check it */
 		err = cache_refresh(true, ticket);
@@ -589,6 +620,13 @@ int p2pmr_classify_fresh(const void *addr, size_t length,
 void p2pmr_classify_flush(void)
 {
 	__atomic_add_fetch(&cache.flush_gen, 1, __ATOMIC_SEQ_CST);
+	/* the application's way to let go of the exports it made */
+	p2pmr_export_cache_drop(0, UINT64_MAX);
+}
+
+uint64_t p2pmr_classify_flush_gen(void)
+{
+	return __atomic_load_n(&cache.flush_gen, __ATOMIC_ACQUIRE);
 }
 
 /**

@@ -25,13 +25,12 @@ static pthread_mutex_t dev_lock = PTHREAD_MUTEX_INITIALIZER;
 static int dev_fd = -1;		/* atomic: set once, under dev_lock */
 static const char *dev_path = P2PMR_DEV_PATH;
 
-/**
- * p2pmr_dev_fd() - the process's fd of /dev/p2pmr
- *
- * Return: the fd, owned by the library; -1 with errno set if /dev/p2pmr
- * cannot be opened (ENOENT: the module is not loaded).
+/*
+ * The fd of /dev/p2pmr, opened on first use.  @quiet: the caller only
+ * asks (the classification checking what it already knows), so a missing
+ * module is an answer, not an error worth a log line.
  */
-int p2pmr_dev_fd(void)
+static int dev_fd_get(bool quiet)
 {
 	int fd = __atomic_load_n(&dev_fd, __ATOMIC_ACQUIRE);
 	int err = 0, cancel_state;
@@ -50,7 +49,8 @@ int p2pmr_dev_fd(void)
 			__atomic_store_n(&dev_fd, fd, __ATOMIC_RELEASE);
 		} else {
 			err = errno;
-			p2pmr_err("cannot open %s: %s%s", dev_path,
+			p2pmr_log(quiet ? P2PMR_LOG_DEBUG : P2PMR_LOG_ERR,
+				  "cannot open %s: %s%s", dev_path,
 				  strerror(err),
 				  err == ENOENT ?
 				  " (is the p2pmr module loaded?)" : "");
@@ -61,6 +61,16 @@ int p2pmr_dev_fd(void)
 	if (fd < 0)
 		errno = err;
 	return fd;
+}
+
+/**
+ * p2pmr_dev_fd() - the fd of /dev/p2pmr
+ *
+ * Return: the fd, or -1 with errno set (logged).
+ */
+int p2pmr_dev_fd(void)
+{
+	return dev_fd_get(false);
 }
 
 void p2pmr_set_dev_path(const char *path)
@@ -272,4 +282,24 @@ int p2pmr_export_va(const void *addr, size_t length, int flags,
 int p2pmr_export_va_probe(const void *addr, size_t length)
 {
 	return export_va(addr, length, 0, NULL, 0, true);
+}
+
+int p2pmr_check_va(const void *addr, size_t length, int dmabuf_fd,
+		   struct p2pmr_check_va *out)
+{
+	int fd = dev_fd_get(true);
+
+	if (fd < 0)
+		return errno;
+	memset(out, 0, sizeof(*out));
+	out->size = sizeof(*out);
+	out->addr = (uintptr_t)addr;
+	out->length = length;
+	out->dmabuf_fd = dmabuf_fd;
+	if (p2pmr_ops->ioctl(fd, P2PMR_IOCTL_CHECK_VA, out)) {
+		p2pmr_dbg("check of %p+0x%zx against dma-buf fd %d: %s",
+			  addr, length, dmabuf_fd, strerror(errno));
+		return errno;
+	}
+	return 0;
 }

@@ -32,6 +32,7 @@ static int log_env_level = -1;
 static void fork_prepare(void)
 {
 	p2pmr_cache_fork_lock();
+	p2pmr_export_cache_fork_lock();
 	p2pmr_dev_fork_lock();
 	p2pmr_mr_fork_lock();
 	pthread_mutex_lock(&log_lock);
@@ -42,6 +43,7 @@ static void fork_done(void)
 	pthread_mutex_unlock(&log_lock);
 	p2pmr_mr_fork_unlock();
 	p2pmr_dev_fork_unlock();
+	p2pmr_export_cache_fork_unlock();
 	p2pmr_cache_fork_unlock();
 }
 

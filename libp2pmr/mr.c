@@ -479,15 +479,50 @@ static struct ibv_mr *reg_bar_fd(struct ibv_pd *pd, void *addr, size_t length,
 }
 
 /*
- * Export the whole pages around [addr, addr + length) by address and
- * register them as a dma-buf MR.  @probe: the memory is not known as a
- * BAR mapping, the kernel is asked whether it is one (a resource file
+ * Register [addr, addr + length) through the cached export of the mapping
+ * @info describes (export_cache.c).  Return: the MR, or NULL with errno;
+ * *@used tells whether a cached export was used, so that a registration
+ * refused for other reasons is not tried again.
+ */
+static struct ibv_mr *reg_bar_cached(struct ibv_pd *pd, void *addr,
+				     size_t length, uintptr_t start,
+				     uintptr_t end, uint64_t iova, int access,
+				     const struct p2pmr_mem_info *info,
+				     bool *used)
+{
+	struct p2pmr_cached_export ce;
+	struct ibv_mr *mr;
+	int err;
+
+	*used = false;
+	if (!(info->flags & P2PMR_MEM_CONTAINED) || !info->map_length)
+		return NULL;
+	if (p2pmr_export_cache_get(info->map_start,
+				   info->map_start + info->map_length,
+				   start, end, &ce))
+		return NULL;
+	*used = true;
+	mr = reg_bar_fd(pd, addr, length, start - ce.offset, iova, ce.fd,
+			access);
+	err = errno;
+	p2pmr_export_cache_put(&ce);
+	errno = err;
+	return mr;
+}
+
+/*
+ * Register [addr, addr + length) as a dma-buf MR of the BAR it maps: the
+ * cached export of its mapping where there is one, else an export of the
+ * whole pages around it by address.  @info: the mapping as the
+ * classification knows it; NULL: the memory is not known as a BAR
+ * mapping, the kernel is asked whether it is one (a resource file
  * bind-mounted elsewhere, as in a container, has no sysfs path in
- * /proc/self/maps).  *@exported tells whether the export succeeded, so
+ * /proc/self/maps).  *@exported tells whether an export succeeded, so
  * that a failure can be told apart from the registration's.
  */
 static struct ibv_mr *reg_bar(struct ibv_pd *pd, void *addr, size_t length,
-			      uint64_t iova, int access, bool probe,
+			      uint64_t iova, int access,
+			      const struct p2pmr_mem_info *info,
 			      bool *exported)
 {
 	uintptr_t page = p2pmr_page_size();
@@ -496,8 +531,14 @@ static struct ibv_mr *reg_bar(struct ibv_pd *pd, void *addr, size_t length,
 	struct ibv_mr *mr;
 	int fd, err;
 
+	if (info) {
+		mr = reg_bar_cached(pd, addr, length, start, end, iova,
+				    access, info, exported);
+		if (*exported)
+			return mr;
+	}
 	*exported = false;
-	if (probe)
+	if (!info)
 		fd = p2pmr_export_va_probe((void *)start, end - start);
 	else
 		fd = p2pmr_export_va((void *)start, end - start, 0, NULL, 0);
@@ -593,7 +634,7 @@ struct ibv_mr *p2pmr_reg_mr_req(struct ibv_pd *pd, void *addr, size_t length,
 			return mr;
 	} else {
 		*type = P2PMR_MEM_BAR;
-		mr = reg_bar(pd, addr, length, iova, access, false, &exported);
+		mr = reg_bar(pd, addr, length, iova, access, &info, &exported);
 		if (mr || exported)
 			return mr;
 		if ((errno != EINVAL && errno != EFAULT) ||
@@ -624,7 +665,7 @@ struct ibv_mr *p2pmr_reg_mr_req(struct ibv_pd *pd, void *addr, size_t length,
 		p2pmr_dbg("reg_mr: %p is in a BAR mapping made after the classification cache was built",
 			  addr);
 		*type = P2PMR_MEM_BAR;
-		mr = reg_bar(pd, addr, length, iova, access, false, &exported);
+		mr = reg_bar(pd, addr, length, iova, access, &info, &exported);
 		if (mr || exported)
 			return mr;
 		return stock_answer(pd, addr, length, iova, access, req, type);
@@ -636,7 +677,7 @@ struct ibv_mr *p2pmr_reg_mr_req(struct ibv_pd *pd, void *addr, size_t length,
 	}
 
 	/* Not a BAR by its path: the kernel has the last word. */
-	mr = reg_bar(pd, addr, length, iova, access, true, &exported);
+	mr = reg_bar(pd, addr, length, iova, access, NULL, &exported);
 	if (mr) {
 		p2pmr_dbg("reg_mr: %p is a BAR mapping the kernel knows and /proc/self/maps does not show as one (a resource file reached by another path)",
 			  addr);

@@ -129,6 +129,9 @@ void p2pmr_cache_reset(void);
 /* How often the maps source was read. */
 uint64_t p2pmr_cache_read_count(void);
 
+/* Bumped by every p2pmr_classify_flush(). */
+uint64_t p2pmr_classify_flush_gen(void);
+
 /* Ticket of the latest maps read started; see p2pmr_classify_fresh(). */
 uint64_t p2pmr_cache_ticket(void);
 /*
@@ -163,6 +166,50 @@ void p2pmr_set_dev_path(const char *path);
  * logged at debug level only.  Return: the dma-buf fd, or -1 and errno.
  */
 int p2pmr_export_va_probe(const void *addr, size_t length);
+/*
+ * P2PMR_IOCTL_CHECK_VA of a page-aligned range, against @dmabuf_fd or
+ * (-1) to identify it.  Logged at debug level only: the caller asks.
+ * Return: 0 with @out filled in, or the errno.
+ */
+struct p2pmr_check_va;
+int p2pmr_check_va(const void *addr, size_t length, int dmabuf_fd,
+		   struct p2pmr_check_va *out);
+
+/*
+ * The export cache (export_cache.c)
+ */
+
+/**
+ * struct p2pmr_cached_export - one use of a cached export
+ * @fd: the dma-buf; the cache's, never to be closed by the user
+ * @offset: where the checked range starts in it
+ * @slot: the cache's own
+ */
+struct p2pmr_cached_export {
+	int fd;
+	uint64_t offset;
+	unsigned int slot;
+};
+
+/*
+ * The export of the mapping [map_start, map_end), made on first use, for
+ * the page-aligned [start, end) inside it, checked by the kernel to be
+ * what the range maps now.  Return: 0 (release with
+ * p2pmr_export_cache_put()), or an errno: the caller exports the range
+ * itself.
+ */
+int p2pmr_export_cache_get(uint64_t map_start, uint64_t map_end,
+			   uint64_t start, uint64_t end,
+			   struct p2pmr_cached_export *ce);
+void p2pmr_export_cache_put(const struct p2pmr_cached_export *ce);
+/* Close the exports of mappings overlapping [start, end) once unused. */
+void p2pmr_export_cache_drop(uint64_t start, uint64_t end);
+/* Exports held, for the tests. */
+unsigned int p2pmr_export_cache_count(void);
+/* Tests: 1 on, 0 off, -1 as P2PMR_EXPORT_CACHE says; drops every entry. */
+void p2pmr_export_cache_set_enabled(int on);
+void p2pmr_export_cache_fork_lock(void);
+void p2pmr_export_cache_fork_unlock(void);
 
 /*
  * Topology (topo.c)

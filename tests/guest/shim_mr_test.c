@@ -12,12 +12,17 @@
  *                        memory MAP_FIXED at the same address: a host MR
  *   shim_mr_test refuse  ibv_reg_mr() on the BAR fails with -e ERRNO
  *   shim_mr_test rereg   ibv_rereg_mr() of a BAR MR fails with EOPNOTSUPP
+ *   shim_mr_test cache   libp2pmr's export cache: one export per mapping,
+ *                        reused; another part of the BAR and host memory
+ *                        mapped where the mapping was; a child after fork()
  *
  * Options: -d rdma device, -P resource file, -o BAR offset, -l length,
  * -s pattern seed, -e expected errno name (refuse), -n ping-pong rounds.
  * The data written into the BAR is pattern(seed) over [offset, +length),
  * so the host can check the file behind the BAR afterwards.  Whether an MR
- * is a dma-buf MR is read from p2pmr's live-export counter (debugfs).
+ * is a dma-buf MR is read from p2pmr's live-attachment counter (debugfs):
+ * each dma-buf MR attaches to an export, while exports are not one per MR
+ * (libp2pmr keeps one per BAR mapping).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +33,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <infiniband/verbs.h>
@@ -81,8 +87,8 @@ static const char *errno_name(int err)
 	return "?";
 }
 
-/* p2pmr's count of live dma-buf exports; -1 when debugfs is not there. */
-static long live_exports(void)
+/* One of p2pmr's counters; -1 when debugfs is not there. */
+static long counter(const char *which)
 {
 	char name[64];
 	long val = -1, v;
@@ -91,10 +97,15 @@ static long live_exports(void)
 	if (!f)
 		return -1;
 	while (fscanf(f, "%63s %ld", name, &v) == 2)
-		if (!strcmp(name, "exports"))
+		if (!strcmp(name, which))
 			val = v;
 	fclose(f);
 	return val;
+}
+
+static long live_attachments(void)
+{
+	return counter("attachments");
 }
 
 static void setup(struct ctx *c)
@@ -222,7 +233,7 @@ static int mr_access(void)
 static struct ibv_mr *reg(struct ctx *c, void *addr, size_t len, bool bar,
 			  const char *what)
 {
-	long before = live_exports(), after;
+	long before = live_attachments(), after;
 	struct ibv_mr *mr;
 
 	mr = ibv_reg_mr(c->pd, addr, len, mr_access());
@@ -231,9 +242,9 @@ static struct ibv_mr *reg(struct ctx *c, void *addr, size_t len, bool bar,
 		     strerror(errno));
 	if (mr->addr != addr)
 		fail("%s: MR address %p, not %p", what, mr->addr, addr);
-	after = live_exports();
+	after = live_attachments();
 	if (before >= 0 && after - before != (bar ? 1 : 0))
-		fail("%s: p2pmr exports went from %ld to %ld: %s", what,
+		fail("%s: p2pmr attachments went from %ld to %ld: %s", what,
 		     before, after, bar ? "not a dma-buf MR" :
 		     "host memory was exported");
 	printf("ok ibv_reg_mr(%s) -> %s MR lkey 0x%x%s\n", what,
@@ -325,9 +336,9 @@ static int cmd_mixed(struct ctx *c)
 	dereg(pp_mr, "ping-pong buffers");
 	dereg(host_mr, "host buffer");
 	dereg(bar_mr, "BAR range");
-	if (live_exports() > 0)
-		fail("p2pmr still has %ld exports after every dereg",
-		     live_exports());
+	if (live_attachments() > 0)
+		fail("p2pmr still has %ld attachments after every dereg",
+		     live_attachments());
 	free(host);
 	munmap(bar, c->bar_size);
 	return 0;
@@ -369,6 +380,118 @@ static int cmd_stale(struct ctx *c)
 	dereg(mr, "host memory");
 	dereg(src_mr, "source buffer");
 	munmap(at, opt.length);
+	free(src);
+	return 0;
+}
+
+/*
+ * A BAR MR at @at, RDMA WRITE of pattern(@seed) for BAR offset @bar_off
+ * into it, checked through @at; @new_exports: how many exports the
+ * registration must add (libp2pmr's export cache: 1 for the first in a
+ * mapping, then 0).
+ */
+static void write_bar_at(struct ctx *c, struct ibv_mr *src_mr, uint8_t *src,
+			 uint8_t *at, uint64_t bar_off, uint32_t seed,
+			 long new_exports, const char *what)
+{
+	long before = counter("exports");
+	struct ibv_mr *mr;
+
+	mr = reg(c, at, opt.length, true, what);
+	if (before >= 0 && counter("exports") - before != new_exports)
+		fail("%s: p2pmr exports went from %ld to %ld, expected +%ld",
+		     what, before, counter("exports"), new_exports);
+	fill(src, opt.length, seed, bar_off);
+	rdma(c, IBV_WR_RDMA_WRITE, src_mr, src, mr, at, opt.length);
+	check(at, opt.length, seed, bar_off, what);
+	printf("ok %s: seed %u at BAR offset 0x%" PRIx64 ", %ld new export(s)\n",
+	       what, seed, bar_off, new_exports);
+	dereg(mr, what);
+}
+
+/*
+ * libp2pmr's export cache, through the shim: one export per mapping,
+ * reused, and never for memory the address no longer maps.  With O the
+ * offset (-o), L the length (-l), s the seed (-s), the BAR gets s at O,
+ * s+1 at O+L, s+2 at O+2L (through a mapping of it made where offset 0
+ * was mapped), s+4 at O+3L, s+5 at O+4L (from a child after fork());
+ * s+3 goes to host memory that replaced the BAR mapping.
+ */
+static int cmd_cache(struct ctx *c)
+{
+	uint64_t o = opt.offset, l = opt.length;
+	uint8_t *bar, *src, *part;
+	struct ibv_mr *src_mr, *mr;
+	int status;
+	pid_t pid;
+
+	if (o + 5 * l > c->bar_size || l % 4096)
+		fail("-o + 5 x -l exceeds the BAR, or -l is not in pages");
+	src = aligned_alloc(4096, l);
+	if (!src)
+		fail("out of memory");
+	src_mr = reg(c, src, l, false, "source buffer");
+
+	bar = map_bar(c, NULL);
+	write_bar_at(c, src_mr, src, bar + o, o, opt.seed, 1,
+		     "first range of a mapping");
+	write_bar_at(c, src_mr, src, bar + o + l, o + l, opt.seed + 1, 0,
+		     "second range, the mapping's export reused");
+
+	/* another part of the BAR where the mapping was */
+	part = mmap(bar, l, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		    c->res_fd, o + 2 * l);
+	if (part != bar)
+		fail("mmap MAP_FIXED of BAR offset 0x%" PRIx64 ": %s",
+		     o + 2 * l, strerror(errno));
+	write_bar_at(c, src_mr, src, part, o + 2 * l, opt.seed + 2, 0,
+		     "BAR offset O+2L mapped where offset 0 was");
+
+	/* host memory where the BAR was */
+	if (munmap(bar, c->bar_size))
+		fail("munmap: %s", strerror(errno));
+	if (mmap(bar, l, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != bar)
+		fail("mmap MAP_FIXED anonymous: %s", strerror(errno));
+	mr = reg(c, bar, l, false, "host memory where the BAR was");
+	fill(src, l, opt.seed + 3, 0);
+	rdma(c, IBV_WR_RDMA_WRITE, src_mr, src, mr, bar, l);
+	check(bar, l, opt.seed + 3, 0, "host memory where the BAR was");
+	printf("ok seed %u landed in the host memory that replaced the BAR mapping\n",
+	       opt.seed + 3);
+	dereg(mr, "host memory where the BAR was");
+	munmap(bar, l);
+
+	/* a child's registrations in the mapping it inherited */
+	bar = map_bar(c, NULL);
+	write_bar_at(c, src_mr, src, bar + o + 3 * l, o + 3 * l,
+		     opt.seed + 4, 1, "a new mapping");
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		fail("fork: %s", strerror(errno));
+	if (!pid) {
+		struct ctx child;
+		uint8_t *csrc = aligned_alloc(4096, l);
+		struct ibv_mr *csrc_mr;
+
+		setup(&child);
+		csrc_mr = reg(&child, csrc, l, false, "child's source buffer");
+		write_bar_at(&child, csrc_mr, csrc, bar + o + 4 * l, o + 4 * l,
+			     opt.seed + 5, 0,
+			     "child, in the inherited mapping");
+		dereg(csrc_mr, "child's source buffer");
+		teardown(&child);
+		fflush(stdout);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		fail("the child failed (status %#x)", status);
+	printf("ok the child registered in its inherited mapping\n");
+
+	dereg(src_mr, "source buffer");
+	munmap(bar, c->bar_size);
 	free(src);
 	return 0;
 }
@@ -422,7 +545,7 @@ static int cmd_rereg(struct ctx *c)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: shim_mr_test mixed|stale|refuse|rereg -P resource [-d dev]\n"
+		"usage: shim_mr_test mixed|stale|refuse|rereg|cache -P resource [-d dev]\n"
 		"       [-o offset] [-l length] [-s seed] [-e ERRNO] [-n rounds]\n"
 		"       [-A (remote atomic access too)]\n");
 	exit(2);
@@ -462,6 +585,8 @@ int main(int argc, char **argv)
 		ret = cmd_refuse(&c);
 	else if (!strcmp(cmd, "rereg"))
 		ret = cmd_rereg(&c);
+	else if (!strcmp(cmd, "cache"))
+		ret = cmd_cache(&c);
 	else
 		usage();
 	teardown(&c);

@@ -233,11 +233,32 @@ static int uverbs_ioctl(int cmd_fd, struct ib_uverbs_ioctl_hdr *h)
 	return 0;
 }
 
+/* CHECK_VA: ENOTTY (a module without it) unless a test expects it. */
+static bool check_va_expected;
+
+static int check_va_ioctl(struct p2pmr_check_va *cmd)
+{
+	int err;
+
+	if (!check_va_expected)
+		return ENOTTY;
+	assert_int_equal(cmd->size, sizeof(*cmd));
+	check_expected(cmd->addr);
+	check_expected(cmd->length);
+	check_expected(cmd->dmabuf_fd);
+	err = mock_type(int);
+	if (!err)
+		cmd->out_offset = mock_type(uint64_t);
+	return err;
+}
+
 static int p2pmr_dev_ioctl(unsigned long request, void *arg)
 {
 	struct p2pmr_export_va *cmd = arg;
 	int err;
 
+	if (request == P2PMR_IOCTL_CHECK_VA)
+		return check_va_ioctl(arg);
 	assert_int_equal(request, P2PMR_IOCTL_EXPORT_VA);
 	assert_int_equal(cmd->size, sizeof(*cmd));
 	check_expected(cmd->addr);
@@ -320,6 +341,9 @@ static int each(void **state)
 	exported_fd = -1;
 	maps_text = maps_with_bar;
 	p2pmr_cache_reset();
+	/* the tests of one export per registration; test_export_cache_* */
+	p2pmr_export_cache_set_enabled(0);
+	check_va_expected = false;
 	return 0;
 }
 
@@ -1118,6 +1142,109 @@ static void test_reg_efault_host(void **state)
 	assert_int_equal(p2pmr_cache_read_count(), reads + 1);
 }
 
+/* the fd the export just made, not known before */
+#define ANY_FD	(-100)
+
+static void expect_check_va(uint64_t addr, uint64_t length, int fd, int err,
+			    uint64_t offset)
+{
+	expect_value(check_va_ioctl, cmd->addr, addr);
+	expect_value(check_va_ioctl, cmd->length, length);
+	if (fd == ANY_FD)
+		expect_any(check_va_ioctl, cmd->dmabuf_fd);
+	else
+		expect_value(check_va_ioctl, cmd->dmabuf_fd, fd);
+	will_return(check_va_ioctl, err);
+	if (!err)
+		will_return(check_va_ioctl, offset);
+}
+
+/* Register 0x2000 bytes at X + @off through the uverbs fallback. */
+static struct ibv_mr *reg_at(uint64_t off, uint64_t dmabuf_offset)
+{
+	expect_value(mock_reg_dmabuf_mr, offset, dmabuf_offset);
+	expect_value(mock_reg_dmabuf_mr, length, 0x2000);
+	expect_value(mock_reg_dmabuf_mr, iova, X + off);
+	expect_any(mock_reg_dmabuf_mr, fd);
+	expect_value(mock_reg_dmabuf_mr, access, ACCESS);
+	will_return(mock_reg_dmabuf_mr, &provider_mr);
+	return p2pmr_reg_mr(&pd, (void *)(uintptr_t)(X + off), 0x2000,
+			    X + off, ACCESS);
+}
+
+/*
+ * One export of the whole mapping serves every registration inside it,
+ * each checked by the kernel first; a failed check drops it (its fd is
+ * closed) and the range is exported on its own, and the next registration
+ * exports the mapping again.
+ */
+static void test_export_cache(void **state)
+{
+	int whole;
+
+	(void)state;
+	p2pmr_export_cache_set_enabled(1);
+	check_va_expected = true;
+
+	expect_export(X, 0x4000000, 0);
+	expect_check_va(X + 0x1000, 0x3000, ANY_FD, 0, 0x1000);
+	assert_ptr_equal(reg_at(0x1010, 0x1010), &provider_mr);
+	whole = exported_fd;
+	assert_true(fcntl(whole, F_GETFD) >= 0);
+	assert_int_equal(p2pmr_export_cache_count(), 1);
+
+	/* no export: the kernel is asked about the range only */
+	expect_check_va(X + 0x8000, 0x3000, whole, 0, 0x8000);
+	assert_ptr_equal(reg_at(0x8010, 0x8010), &provider_mr);
+	assert_int_equal(exported_fd, whole);
+
+	/* the mapping changed: dropped, and the range exported alone */
+	expect_check_va(X + 0x8000, 0x3000, whole, ESTALE, 0);
+	expect_export(X + 0x8000, 0x3000, 0);
+	assert_ptr_equal(reg_at(0x8010, 0x10), &provider_mr);
+	assert_int_equal(fcntl(whole, F_GETFD), -1);
+	assert_exported_fd_closed();
+	assert_int_equal(p2pmr_export_cache_count(), 0);
+
+	/* and the next registration exports the mapping again */
+	expect_export(X, 0x4000000, 0);
+	expect_check_va(X + 0x1000, 0x3000, ANY_FD, 0, 0x1000);
+	assert_ptr_equal(reg_at(0x1010, 0x1010), &provider_mr);
+	assert_int_equal(p2pmr_export_cache_count(), 1);
+
+	/* a flush is the application's way to let go */
+	p2pmr_classify_flush();
+	assert_int_equal(p2pmr_export_cache_count(), 0);
+	assert_exported_fd_closed();
+}
+
+/*
+ * A mapping the kernel will not export whole costs one failed export, not
+ * one per registration, until a flush.
+ */
+static void test_export_cache_refused(void **state)
+{
+	(void)state;
+	p2pmr_export_cache_set_enabled(1);
+	check_va_expected = true;
+
+	expect_export(X, 0x4000000, EBUSY);
+	expect_export(X + 0x1000, 0x3000, 0);
+	assert_ptr_equal(reg_at(0x1010, 0x10), &provider_mr);
+	assert_exported_fd_closed();
+
+	expect_export(X + 0x1000, 0x3000, 0);
+	assert_ptr_equal(reg_at(0x1010, 0x10), &provider_mr);
+	assert_int_equal(p2pmr_export_cache_count(), 0);
+
+	p2pmr_classify_flush();
+	expect_export(X, 0x4000000, 0);
+	expect_check_va(X + 0x1000, 0x3000, ANY_FD, 0, 0x1000);
+	assert_ptr_equal(reg_at(0x1010, 0x1010), &provider_mr);
+	assert_int_equal(p2pmr_export_cache_count(), 1);
+	p2pmr_export_cache_set_enabled(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1143,6 +1270,8 @@ int main(void)
 		cmocka_unit_test_setup(test_reg_bar_atomic, each),
 		cmocka_unit_test_setup(test_reg_kernel_finds_bar, each),
 		cmocka_unit_test_setup(test_reg_stock_errno, each),
+		cmocka_unit_test_setup(test_export_cache, each),
+		cmocka_unit_test_setup(test_export_cache_refused, each),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -288,9 +288,11 @@ struct p2pmr_mem_info {
  *
  * Answers for host memory come from a cache of the process's BAR mappings,
  * without a system call.  The cache follows p2pmr_bar_open() and
- * p2pmr_bar_close() exactly, and is rebuilt from /proc/self/maps when it
- * names a BAR for the range (so a BAR unmapped behind the library's back
- * is never reported) and after p2pmr_classify_flush().  A BAR that the
+ * p2pmr_bar_close() exactly; when it names another BAR mapping for the
+ * range, the kernel is asked whether the range still maps that BAR there
+ * (one ioctl), and where it cannot tell, the cache is rebuilt from
+ * /proc/self/maps (so a BAR unmapped behind the library's back is never
+ * reported); it is also rebuilt after p2pmr_classify_flush().  A BAR that the
  * application maps with mmap() itself is seen after p2pmr_classify_flush()
  * or the next rebuild; p2pmr_reg_mr() needs no flush.
  *
@@ -306,7 +308,10 @@ int p2pmr_classify(const void *addr, size_t length,
  * p2pmr_classify_flush() - forget what the classification cache knows
  *
  * The next p2pmr_classify() rereads /proc/self/maps.  Call it after
- * mapping a sysfs resource file with mmap() directly.
+ * mapping a sysfs resource file with mmap() directly.  It also closes the
+ * dma-bufs p2pmr_reg_mr() keeps, one per BAR mapping (once no
+ * registration is using them; memory regions keep their own reference),
+ * which hold their devices out of runtime suspend.
  */
 void p2pmr_classify_flush(void);
 

@@ -4,7 +4,7 @@
 # program's RDMA wrote through plain ibv_reg_mr() MRs is in the host file
 # behind the near ivshmem BAR, and only there.
 #
-# usage: shim_mr.sh mixed|stale|bind (see tests/vm/guest/shim_mr.sh)
+# usage: shim_mr.sh mixed|stale|bind|cache (see tests/vm/guest/shim_mr.sh)
 . "$(dirname "$0")/../lib/host.sh"
 
 case=${1:-}
@@ -26,8 +26,21 @@ stale)
 bind)
 	host_check near 0x800000 0x100000 31
 	;;
+cache)
+	# each where the cache had to put it: seed 53 through a mapping of
+	# BAR offset 14 MiB made where offset 0 had been mapped, 56 by a
+	# child after fork(); 54 went to host memory, not to the BAR
+	host_check near 0xc00000 0x100000 51
+	host_check near 0xd00000 0x100000 52
+	host_check near 0xe00000 0x100000 53
+	host_check near 0xf00000 0x100000 55
+	host_check near 0x1000000 0x100000 56
+	# a stale export would have put 53 or 54 at the old mapping's offset
+	"$PATTERN" check-zero "$RUN_DIR/ivshmem-near.mem" 0 0xc00000 ||
+		fail "RDMA wrote where the replaced BAR mapping had been"
+	;;
 *)
-	fail "usage: $0 mixed|stale|bind"
+	fail "usage: $0 mixed|stale|bind|cache"
 	;;
 esac
 "$PATTERN" check-zero "$RUN_DIR/ivshmem-far.mem" 0 0x100000 ||

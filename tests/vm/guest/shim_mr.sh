@@ -12,6 +12,10 @@
 #   off    P2PMR_SHIM=0, and no shim at all: ibv_reg_mr on the BAR fails
 #          with EFAULT, as on a stock system
 #   rereg  ibv_rereg_mr of a BAR MR fails with EOPNOTSUPP
+#   cache  libp2pmr's export cache (shim_mr_test cache): leaves seeds 51,
+#          52, 53, 55, 56 at BAR [12, 13), [13, 14), [14, 15), [15, 16),
+#          [16, 17) MiB (56 from a child after fork()); seed 54 goes to
+#          host memory mapped where the BAR was
 #   bind   mixed, through the resource file bind-mounted elsewhere (as in
 #          a container: /proc/self/maps shows no sysfs path, the kernel
 #          is asked); leaves seed 31 at BAR [8 MiB, 9 MiB)
@@ -72,6 +76,11 @@ bind)
 		p2pmr_fail "the BAR was not found by asking the kernel"
 	echo "ok the bind-mounted BAR was found by asking the kernel"
 	;;
+cache)
+	LD_PRELOAD=$shim "$t" cache -d "$dev" -P "$res" \
+		-o 0xc00000 -l 0x100000 -s 51 ||
+		p2pmr_fail "the export cache"
+	;;
 atomic)
 	out=$(P2PMR_DEBUG=1 LD_PRELOAD=$shim "$t" refuse -d "$dev" -P "$res" \
 		-l 0x10000 -A -e EOPNOTSUPP 2>&1)
@@ -86,7 +95,7 @@ atomic)
 		p2pmr_fail "P2PMR_DROP_REMOTE_ATOMIC=1 did not register the BAR"
 	;;
 *)
-	p2pmr_fail "usage: $0 mixed|stale|off|rereg|bind|atomic"
+	p2pmr_fail "usage: $0 mixed|stale|off|rereg|bind|cache|atomic"
 	;;
 esac
 p2pmr_expect_idle

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+/*
+ * The export cache: one dma-buf per BAR mapping, reused for every
+ * registration inside it.
+ *
+ * A fresh export per registration costs an EXPORT_VA, a new dma-buf file
+ * and its release, and, for importers that vmap, a new kernel mapping:
+ * twice a host registration of the same size.  The cache exports a
+ * mapping whole, once, and registers each range at its offset in that
+ * dma-buf.
+ *
+ * It must never register memory the range no longer maps.  Between two
+ * registrations the mapping may have been unmapped and replaced (by host
+ * memory, another BAR or another part of this one, with MAP_FIXED or by
+ * an allocator reusing the address), made read-only, split, or the
+ * dma-buf revoked by the kernel.  None of that tells the library, and
+ * /proc/self/maps costs milliseconds in a large process and can be stale
+ * the moment it is read.  So the kernel is asked, for every use, with
+ * P2PMR_IOCTL_CHECK_VA: is [start, end) now a writable shared mapping of
+ * the very resource file this dma-buf was exported from, mapping a part of
+ * the BAR the dma-buf covers, and the dma-buf not revoked?  That is the
+ * proof EXPORT_VA itself makes (without its lockdown, claim and decode
+ * checks, which the dma-buf's map repeats), in one ioctl of constant cost,
+ * against the caller's own address space: a child after fork() is
+ * answered for its own mappings.  Registering the dma-buf later is what
+ * ibv_reg_mr() of host memory is too: a use of what the range mapped when
+ * it was checked.
+ *
+ * A failed check drops the entry (the caller then exports the range on
+ * its own, which gives the kernel's precise refusal); a mapping the kernel
+ * will not export whole (a piece read-only, a part claimed) is remembered
+ * as such until the next p2pmr_classify_flush(), so that it costs one
+ * failed export, not one per registration.  Entries hold their device out
+ * of runtime suspend, as any export does, until evicted, flushed
+ * (p2pmr_classify_flush()), unmapped by p2pmr_bar_close(), or the process
+ * exits; a revocation does not wait for them (they hold no mapping).
+ *
+ * P2PMR_EXPORT_CACHE=0 turns the cache off: every registration exports
+ * its own range, as before.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "p2pmr_internal.h"
+
+#define EXPORT_CACHE_SLOTS	16
+
+struct export_slot {
+	uint64_t start, end;	/* the mapping; end == 0: unused */
+	int fd;			/* -1 for a mapping that is not exported */
+	int err;		/* why not */
+	uint64_t flush_gen;	/* of that answer */
+	unsigned int users;	/* between get and put */
+	bool dead;		/* dropped while in use: close at last put */
+	uint64_t last_use;
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct export_slot slots[EXPORT_CACHE_SLOTS];
+static uint64_t use_clock;
+static int enabled = -1;	/* -1: P2PMR_EXPORT_CACHE not read yet */
+
+static bool cache_enabled(void)
+{
+	int on = __atomic_load_n(&enabled, __ATOMIC_RELAXED);
+	const char *env;
+
+	if (on < 0) {
+		env = getenv("P2PMR_EXPORT_CACHE");
+		on = !(env && !strcmp(env, "0"));
+		__atomic_store_n(&enabled, on, __ATOMIC_RELAXED);
+	}
+	return on;
+}
+
+/* Caller holds cache_lock. */
+static void slot_release_locked(struct export_slot *s)
+{
+	if (s->users) {
+		s->dead = true;
+		return;
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+}
+
+/* The slot of [start, end), or one to put it in.  Caller holds the lock. */
+static struct export_slot *slot_find_locked(uint64_t start, uint64_t end,
+					    bool *found)
+{
+	struct export_slot *s, *victim = NULL;
+
+	for (s = slots; s < slots + EXPORT_CACHE_SLOTS; s++) {
+		if (s->end && !s->dead && s->start == start && s->end == end) {
+			*found = true;
+			return s;
+		}
+	}
+	*found = false;
+	for (s = slots; s < slots + EXPORT_CACHE_SLOTS; s++) {
+		if (!s->end)
+			return s;
+		if (!s->users && !s->dead &&
+		    (!victim || s->last_use < victim->last_use))
+			victim = s;
+	}
+	if (victim)
+		slot_release_locked(victim);
+	return victim;
+}
+
+/*
+ * Export [start, end) whole into @s, or record why not.  Caller holds the
+ * lock: an export per mapping is rare, and a second thread wanting the
+ * same mapping waits for this one rather than exporting it twice.
+ */
+static void slot_fill_locked(struct export_slot *s, uint64_t start,
+			     uint64_t end, uint64_t gen)
+{
+	memset(s, 0, sizeof(*s));
+	s->start = start;
+	s->end = end;
+	s->flush_gen = gen;
+	s->fd = p2pmr_export_va_probe((void *)(uintptr_t)start, end - start);
+	if (s->fd < 0) {
+		s->err = errno;
+		p2pmr_dbg("export cache: the mapping 0x%" PRIx64 "-0x%" PRIx64 " cannot be exported whole (%s): each registration exports its own range",
+			  start, end, strerror(s->err));
+	}
+}
+
+int p2pmr_export_cache_get(uint64_t map_start, uint64_t map_end,
+			   uint64_t start, uint64_t end,
+			   struct p2pmr_cached_export *ce)
+{
+	uint64_t gen = p2pmr_classify_flush_gen();
+	struct p2pmr_check_va check;
+	struct export_slot *s;
+	int fd, err, cancel_state;
+	bool found;
+
+	if (!cache_enabled())
+		return ENOSYS;
+	if (map_start > start || end > map_end || start >= end)
+		return EINVAL;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+	pthread_mutex_lock(&cache_lock);
+	s = slot_find_locked(map_start, map_end, &found);
+	if (s && found && s->fd < 0 && s->flush_gen != gen)
+		found = false;		/* asked again after a flush */
+	if (s && !found)
+		slot_fill_locked(s, map_start, map_end, gen);
+	if (!s || s->fd < 0) {
+		err = s ? s->err : EBUSY;
+		pthread_mutex_unlock(&cache_lock);
+		pthread_setcancelstate(cancel_state, NULL);
+		return err;
+	}
+	s->users++;
+	s->last_use = ++use_clock;
+	fd = s->fd;
+	pthread_mutex_unlock(&cache_lock);
+
+	err = p2pmr_check_va((void *)(uintptr_t)start, end - start, fd,
+			     &check);
+	if (err) {
+		p2pmr_dbg("export cache: 0x%" PRIx64 "-0x%" PRIx64 " is no longer what dma-buf fd %d of 0x%" PRIx64 "-0x%" PRIx64 " covers (%s): dropped",
+			  start, end, fd, map_start, map_end, strerror(err));
+		pthread_mutex_lock(&cache_lock);
+		s->users--;
+		slot_release_locked(s);
+		pthread_mutex_unlock(&cache_lock);
+		pthread_setcancelstate(cancel_state, NULL);
+		return err;
+	}
+	pthread_setcancelstate(cancel_state, NULL);
+	ce->fd = fd;
+	ce->offset = check.out_offset;
+	ce->slot = s - slots;
+	return 0;
+}
+
+void p2pmr_export_cache_put(const struct p2pmr_cached_export *ce)
+{
+	struct export_slot *s = &slots[ce->slot];
+
+	pthread_mutex_lock(&cache_lock);
+	s->users--;
+	if (s->dead)
+		slot_release_locked(s);
+	pthread_mutex_unlock(&cache_lock);
+}
+
+void p2pmr_export_cache_drop(uint64_t start, uint64_t end)
+{
+	struct export_slot *s;
+
+	pthread_mutex_lock(&cache_lock);
+	for (s = slots; s < slots + EXPORT_CACHE_SLOTS; s++)
+		if (s->end && !s->dead && s->start < end && start < s->end)
+			slot_release_locked(s);
+	pthread_mutex_unlock(&cache_lock);
+}
+
+void p2pmr_export_cache_set_enabled(int on)
+{
+	p2pmr_export_cache_drop(0, UINT64_MAX);
+	__atomic_store_n(&enabled, on, __ATOMIC_RELAXED);
+}
+
+unsigned int p2pmr_export_cache_count(void)
+{
+	struct export_slot *s;
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&cache_lock);
+	for (s = slots; s < slots + EXPORT_CACHE_SLOTS; s++)
+		n += s->end && !s->dead && s->fd >= 0;
+	pthread_mutex_unlock(&cache_lock);
+	return n;
+}
+
+void p2pmr_export_cache_fork_lock(void)
+{
+	pthread_mutex_lock(&cache_lock);
+}
+
+void p2pmr_export_cache_fork_unlock(void)
+{
+	pthread_mutex_unlock(&cache_lock);
+}

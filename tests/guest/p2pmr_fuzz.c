@@ -325,7 +325,7 @@ static bool ioctl_errno_known(int e)
 	switch (e) {
 	case ENOTTY: case EFAULT: case EINVAL: case E2BIG: case EOVERFLOW:
 	case EOPNOTSUPP: case EBADF: case EACCES: case EPERM: case EBUSY:
-	case ENODEV: case ENOMEM: case EMFILE:
+	case ENODEV: case ENOMEM: case EMFILE: case ESTALE:
 		return true;
 	default:
 		return false;
@@ -878,65 +878,73 @@ static bool va_covered(uint64_t addr, uint64_t len, struct fz_map **one)
 	return true;
 }
 
-static void op_export_va(void)
+/* A user range for EXPORT_VA and CHECK_VA: mostly in resource mappings. */
+static void pick_va(__u64 *addr, __u64 *len)
 {
-	struct p2pmr_export_va a = { .size = sizeof(a) };
-	bool bad_flags = false, bad_open, covered, valid;
 	static uint64_t stack_word;
-	struct fz_map *m, *one = NULL;
-	unsigned int seq;
-	struct fz_frame f;
+	struct fz_map *m;
 	uint64_t pages;
-	int ret, err;
 
-	if (dev_fd() < 0)
-		return;
 	m = map_random(rng_one_in(&fz.rng, 4) ? -1 : FZ_MAP_RES);
 	switch (m ? rng_below(&fz.rng, 10) : 6 + rng_below(&fz.rng, 4)) {
 	case 0: case 1: case 2: case 3:
 		/* a sub-range of a mapping */
 		pages = m->len / fz.page;
-		a.addr = (uintptr_t)m->addr +
-			 rng_below(&fz.rng, pages) * fz.page;
-		a.length = (1 + rng_below(&fz.rng, pages -
-			    (a.addr - (uintptr_t)m->addr) / fz.page)) *
-			   fz.page;
+		*addr = (uintptr_t)m->addr +
+			rng_below(&fz.rng, pages) * fz.page;
+		*len = (1 + rng_below(&fz.rng, pages -
+				      (*addr - (uintptr_t)m->addr) /
+				      fz.page)) * fz.page;
 		fz_desc("in map");
 		break;
 	case 4:
 		/* across the mapping's end */
-		a.addr = (uintptr_t)m->addr + m->len - fz.page;
-		a.length = 2 * fz.page;
+		*addr = (uintptr_t)m->addr + m->len - fz.page;
+		*len = 2 * fz.page;
 		fz_desc("across map end");
 		break;
 	case 5:
-		a.addr = (uintptr_t)m->addr + pick_edge(m->len);
-		a.length = pick_edge(m->len);
+		*addr = (uintptr_t)m->addr + pick_edge(m->len);
+		*len = pick_edge(m->len);
 		fz_desc("map edges");
 		break;
 	case 6:
 		/* host memory: the scratch pages */
-		a.addr = (uintptr_t)fz.arg;
-		a.length = fz.page;
+		*addr = (uintptr_t)fz.arg;
+		*len = fz.page;
 		fz_desc("host memory");
 		break;
 	case 7:
 		/* unmapped: the guard page */
-		a.addr = (uintptr_t)fz.guard;
-		a.length = fz.page;
+		*addr = (uintptr_t)fz.guard;
+		*len = fz.page;
 		fz_desc("unmapped");
 		break;
 	case 8:
-		a.addr = ((uintptr_t)&stack_word) & ~(uint64_t)(fz.page - 1);
-		a.length = fz.page;
+		*addr = ((uintptr_t)&stack_word) & ~(uint64_t)(fz.page - 1);
+		*len = fz.page;
 		fz_desc("data segment");
 		break;
 	default:
-		a.addr = pick_edge(UINT64_MAX);
-		a.length = pick_edge(fz.res[0].size);
+		*addr = pick_edge(UINT64_MAX);
+		*len = pick_edge(fz.res[0].size);
 		fz_desc("edges");
 		break;
 	}
+}
+
+static void op_export_va(void)
+{
+	struct p2pmr_export_va a = { .size = sizeof(a) };
+	bool bad_flags = false, bad_open, covered, valid;
+	struct fz_map *one = NULL;
+	unsigned int seq;
+	struct fz_frame f;
+	int ret, err;
+
+	if (dev_fd() < 0)
+		return;
+	pick_va(&a.addr, &a.length);
 	a.open_flags = pick_open_flags(&bad_open);
 	if (rng_one_in(&fz.rng, 12)) {
 		a.flags = 1U << rng_below(&fz.rng, 32);
@@ -974,6 +982,86 @@ static void op_export_va(void)
 	keep_dmabuf(a.out_dmabuf_fd, one ? one->res : 0,
 		    one ? (uint64_t)a.out_offset : UINT64_MAX, a.length,
 		    a.open_flags, valid ? seq : 1);
+}
+
+/*
+ * CHECK_VA, against a kept dma-buf, no dma-buf (-1, identify), or an fd
+ * that is no p2pmr dma-buf.  It may succeed only where EXPORT_VA may (one
+ * writable shared resource mapping covers the range), and a success must
+ * place the range where the fuzzer knows it is, in the BAR and in the
+ * dma-buf.
+ */
+static void op_check_va(void)
+{
+	static const uint8_t kinds[] = {
+		FD_NEG, FD_DMABUF, FD_DMABUF, FD_DMABUF, FD_CLOSED, FD_DEVNULL,
+		FD_SOCKET, FD_RES_RW, FD_P2PMR, FD_HUGE,
+	};
+	struct p2pmr_check_va c = { .size = sizeof(c) };
+	int ri = rng_below(&fz.rng, fz.nr_res), fd, tmp, ret, err;
+	bool bad_flags = false, bad_fd, covered;
+	struct fz_map *one = NULL;
+	struct fz_buf *b = NULL;
+	enum fz_fd_kind kind;
+	struct fz_frame f;
+	unsigned int i;
+	uint64_t want;
+
+	if (dev_fd() < 0)
+		return;
+	pick_va(&c.addr, &c.length);
+	kind = pick_fd(kinds[rng_below(&fz.rng, sizeof(kinds))], &fz.res[ri],
+		       &fd, &tmp);
+	if (kind == FD_NEG)
+		fd = -1;
+	for (i = 0; kind == FD_DMABUF && i < FZ_BUFS; i++)
+		if (fz.bufs[i].fd == fd)
+			b = &fz.bufs[i];
+	c.dmabuf_fd = fd;
+	bad_fd = kind != FD_NEG && kind != FD_DMABUF;
+	if (rng_one_in(&fz.rng, 12)) {
+		c.flags = 1U << rng_below(&fz.rng, 32);
+		bad_flags = true;
+	}
+	if (rng_one_in(&fz.rng, 16)) {
+		c.__reserved = 1 + rng_below(&fz.rng, UINT16_MAX);
+		bad_flags = true;
+	}
+	if (rng_one_in(&fz.rng, 16)) {
+		c.__reserved2 = 1 + rng_below(&fz.rng, UINT32_MAX);
+		bad_flags = true;
+	}
+	c.out_offset = rng_next(&fz.rng);
+	fz_desc(" addr %#" PRIx64 " len %#" PRIx64 " fd %s flags %#x rsv %#x/%#x",
+		(uint64_t)c.addr, (uint64_t)c.length, fd_kind_names[kind],
+		c.flags, c.__reserved, c.__reserved2);
+	frame(&f, &c, sizeof(c));
+
+	covered = !(c.addr % fz.page) && !(c.length % fz.page) &&
+		  va_covered(c.addr, c.length, &one);
+	ret = do_ioctl(P2PMR_IOCTL_CHECK_VA, f.ptr, &err);
+	judge(&f, ret, err, bad_flags || bad_fd || !covered,
+	      bad_flags ? EINVAL : 0, false);
+	close_if(&tmp);
+	if (ret || !one)
+		return;
+
+	memcpy(&c, f.ptr, sizeof(c));
+	want = one->bar_off + (c.addr - (uintptr_t)one->addr);
+	if (c.out_bar_offset != want)
+		fz_fail("CHECK_VA out_bar_offset %#" PRIx64 ", the mapping is at BAR offset %#" PRIx64,
+			(uint64_t)c.out_bar_offset, want);
+	/* a dma-buf whose BAR offset is unknown has no known resource */
+	if (b && b->bar_off != UINT64_MAX && b->res != one->res)
+		fz_fail("CHECK_VA accepted a dma-buf of resource %d for a mapping of resource %d",
+			b->res, one->res);
+	if (b && b->bar_off != UINT64_MAX &&
+	    c.out_offset != c.out_bar_offset - b->bar_off)
+		fz_fail("CHECK_VA out_offset %#" PRIx64 " in a dma-buf of BAR offset %#" PRIx64 ", range at %#" PRIx64,
+			(uint64_t)c.out_offset, b->bar_off, want);
+	if (kind == FD_NEG && c.out_offset)
+		fz_fail("CHECK_VA without a dma-buf: out_offset %#" PRIx64,
+			(uint64_t)c.out_offset);
 }
 
 static int parse_bdf(const char *s, unsigned int *domain, unsigned int *bus,
@@ -1074,9 +1162,9 @@ static void op_bad_ioctl(void)
 		   rng_below(&fz.rng, 64));
 	if (rng_one_in(&fz.rng, 2))
 		req = _IOC(_IOC_NONE, P2PMR_TYPE,
-			   P2PMR_CMD_BASE + 3 + rng_below(&fz.rng, 8), 0);
+			   P2PMR_CMD_BASE + 4 + rng_below(&fz.rng, 8), 0);
 	if (req == P2PMR_IOCTL_EXPORT_FD || req == P2PMR_IOCTL_EXPORT_VA ||
-	    req == P2PMR_IOCTL_QUERY_P2P)
+	    req == P2PMR_IOCTL_QUERY_P2P || req == P2PMR_IOCTL_CHECK_VA)
 		return;
 	fz_desc("req %#lx", req);
 	ret = ioctl(fz.dev, req, buf);
@@ -1744,6 +1832,7 @@ static struct fz_op ops[] = {
 	{ .name = "export_fd", .fn = op_export_fd, .weight = 200 },
 	{ .name = "export_va", .fn = op_export_va, .weight = 120 },
 	{ .name = "query_p2p", .fn = op_query_p2p, .weight = 60 },
+	{ .name = "check_va", .fn = op_check_va, .weight = 60 },
 	{ .name = "bad_ioctl", .fn = op_bad_ioctl, .weight = 20 },
 	{ .name = "mmap_dmabuf", .fn = op_mmap_dmabuf, .weight = 100 },
 	{ .name = "mmap_res", .fn = op_mmap_res, .weight = 50 },

@@ -5,8 +5,8 @@
  * An MR registered through the uverbs ioctl (when the verbs provider has
  * no reg_dmabuf_mr) is not the provider's: the library allocates such MRs
  * itself and keeps them in a registry, so that p2pmr_dereg_mr() can tell
- * its own from the provider's without looking past the struct ibv_mr of
- * an MR it did not allocate.  They are laid out as libibverbs' struct
+ * its own from the provider's; only dma-buf MRs are looked up there (an
+ * MR's type is read as libibverbs reads it, see p2pmr_mr_may_be_dmabuf()).  They are laid out as libibverbs' struct
  * verbs_mr of a dma-buf MR, so that one that reaches ibv_dereg_mr()
  * anyway is read as what it is: libibverbs then hands it to the
  * provider's dereg_mr, which destroys it by its handle and frees it.
@@ -64,13 +64,20 @@ static int own_mr_add(struct p2pmr_own_mr *mr)
 	return node ? 0 : ENOMEM;
 }
 
+bool p2pmr_mr_may_be_dmabuf(const struct ibv_mr *mr)
+{
+	return ((const struct verbs_mr_layout *)mr)->mr_type ==
+	       VERBS_MR_TYPE_DMABUF_MR;
+}
+
 /* Take @mr out of the registry; false if it is not one of ours. */
 static bool own_mr_take(struct ibv_mr *mr)
 {
 	bool found = false;
 
-	/* provider MRs, the common case, need no lock while we have none */
-	if (!__atomic_load_n(&own_mr_count, __ATOMIC_RELAXED))
+	/* host MRs, the common case, need no lock and no shared load */
+	if (!p2pmr_mr_may_be_dmabuf(mr) ||
+	    !__atomic_load_n(&own_mr_count, __ATOMIC_RELAXED))
 		return false;
 	pthread_mutex_lock(&mr_lock);
 	if (tfind(mr, &own_mrs, ptr_cmp)) {

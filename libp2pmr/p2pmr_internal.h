@@ -16,6 +16,7 @@
 #include <p2pmr/p2pmr.h>
 
 struct ibv_context;
+struct ibv_mr;
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -174,6 +175,14 @@ int p2pmr_export_va_probe(const void *addr, size_t length);
 struct p2pmr_check_va;
 int p2pmr_check_va(const void *addr, size_t length, int dmabuf_fd,
 		   struct p2pmr_check_va *out);
+
+/*
+ * Could @mr be a dma-buf MR (libibverbs' or libp2pmr's own)?  One load
+ * of the MR's own memory, no lock: libibverbs' ibv_dereg_mr() itself
+ * reads the type of every MR passed to it (struct verbs_mr, rdma-core's
+ * infiniband/driver.h, where it follows struct ibv_mr since v26).
+ */
+bool p2pmr_mr_may_be_dmabuf(const struct ibv_mr *mr);
 
 /*
  * The export cache (export_cache.c)

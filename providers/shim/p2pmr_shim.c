@@ -237,11 +237,16 @@ static struct ibv_mr *mrs_add(struct ibv_mr *mr)
 	return NULL;
 }
 
+/*
+ * Every MR the shim remembers is a dma-buf MR: host MRs, the common case,
+ * are told apart by their type alone, without a lock or a shared load.
+ */
 static bool mrs_has(struct ibv_mr *mr)
 {
 	bool found;
 
-	if (!__atomic_load_n(&mrs_count, __ATOMIC_RELAXED))
+	if (!p2pmr_mr_may_be_dmabuf(mr) ||
+	    !__atomic_load_n(&mrs_count, __ATOMIC_RELAXED))
 		return false;
 	pthread_mutex_lock(&mrs_lock);
 	found = tfind(mr, &mrs, ptr_cmp);
@@ -253,7 +258,8 @@ static bool mrs_take(struct ibv_mr *mr)
 {
 	bool found = false;
 
-	if (!__atomic_load_n(&mrs_count, __ATOMIC_RELAXED))
+	if (!p2pmr_mr_may_be_dmabuf(mr) ||
+	    !__atomic_load_n(&mrs_count, __ATOMIC_RELAXED))
 		return false;
 	pthread_mutex_lock(&mrs_lock);
 	if (tfind(mr, &mrs, ptr_cmp)) {

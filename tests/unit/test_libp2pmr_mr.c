@@ -61,7 +61,15 @@ static struct ibv_pd pd = { .context = &context, .handle = PD_HANDLE };
 static struct ibv_device device2 = { .name = "rxe1" };
 static struct ibv_context context2 = { .device = &device2 };
 static struct ibv_pd pd2 = { .context = &context2, .handle = PD_HANDLE };
-static struct ibv_mr provider_mr;
+/* MRs as libibverbs lays them out (struct verbs_mr): the type is read */
+struct fake_verbs_mr {
+	struct ibv_mr mr;
+	int mr_type;		/* enum ibv_mr_type */
+	int access;
+};
+
+static struct fake_verbs_mr provider_vmr = { .mr_type = 3 /* DMABUF */ };
+#define provider_mr	(provider_vmr.mr)
 
 /*
  * The verbs provider

@@ -723,6 +723,12 @@ int p2pmr_export_match_va(const struct p2pmr_export *exp, u64 addr,
 	u64 bar_offset;
 	int ret;
 
+	/* first: the mappings of a revoked BAR are gone too (EFAULT) */
+	if (READ_ONCE(exp->revoked)) {
+		p2pmr_refuse("dma-buf %llu of %s BAR%u was revoked: export the range again\n",
+			     exp->id, pci_name(exp->pdev), exp->bar);
+		return -ENODEV;
+	}
 	ret = p2pmr_va_span_get(addr, length, false, &span);
 	if (ret)
 		return ret;
@@ -750,12 +756,6 @@ int p2pmr_export_match_va(const struct p2pmr_export *exp, u64 addr,
 			     span.pfn < bar_pfn ? 0 : bar_offset, exp->id,
 			     exp->offset, exp->length);
 		ret = -ESTALE;
-		goto out_fput;
-	}
-	if (READ_ONCE(exp->revoked)) {
-		p2pmr_refuse("dma-buf %llu of %s BAR%u was revoked: export the range again\n",
-			     exp->id, pci_name(exp->pdev), exp->bar);
-		ret = -ENODEV;
 		goto out_fput;
 	}
 	*offset = bar_offset - exp->offset;

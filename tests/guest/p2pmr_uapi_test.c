@@ -22,6 +22,8 @@
  *	CMD (if any) with the dma-buf fd inherited and its number in
  *	$P2PMR_DMABUF_FD, then serve commands from stdin until EOF:
  *	"read" prints "READ 0x<8 bytes at offset 0>" or "READ SIGBUS",
+ *	"check" (--by-va) prints "CHECK <errno name>" of a CHECK_VA of the
+ *	resource mapping against the dma-buf,
  *	"close" unmaps and closes the dma-buf and prints "CLOSED".
  *
  *   p2pmr_uapi_test query [--by-dmabuf] RES IMPORTER-BDF
@@ -1234,6 +1236,11 @@ static int cmd_hold(int argc, char **argv)
 				printf("READ SIGBUS\n");
 			else
 				printf("READ %#" PRIx64 "\n", m[0]);
+		} else if (!strncmp(line, "check", 5)) {
+			struct p2pmr_check_va c = cva_args(resmap, len, dmabuf);
+
+			printf("CHECK %s\n", !resmap ? "NOT_MAPPED" :
+			       errname(xioctl(P2PMR_IOCTL_CHECK_VA, &c)));
 		} else if (!strncmp(line, "close", 5)) {
 			if (m)
 				munmap((void *)m, len);

@@ -18,8 +18,9 @@ near=$(pci_near_ivshmem)
 ctl=$P2PMR_IMPORTER_CTL
 res=/sys/bus/pci/devices/$near/resource2
 
-# start_holder <pin|nopin>: a process holding an export of 1 MiB of the
-# near BAR, mmapped, with the importer attached (for the NIC) and mapped
+# start_holder <pin|nopin> [--by-va]: a process holding an export of
+# 1 MiB of the near BAR (by address of its own mapping of it, with
+# --by-va), mmapped, with the importer attached (for the NIC) and mapped
 # in slot 0.  It takes commands on fd 3 and writes to /tmp/hold.out.
 start_holder() {
 	local pin=
@@ -28,7 +29,7 @@ start_holder() {
 	rm -f /tmp/hold.in /tmp/hold.out
 	mkfifo /tmp/hold.in
 	# The holder reads the FIFO, we alone write it: closing fd 3 is its EOF.
-	uapi_test hold "$res" 0x100000 0x100000 -- bash -c \
+	uapi_test hold ${2:-} "$res" 0x100000 0x100000 -- bash -c \
 		"echo \"attach 0 \$P2PMR_DMABUF_FD $nic$pin\" >$ctl && echo 'map 0' >$ctl" \
 		</tmp/hold.in >/tmp/hold.out 2>&1 &
 	holder=$!
@@ -58,8 +59,9 @@ rescan_near() {
 
 # --- 1. revocable importer, mmapped dma-buf ---------------------------
 uapi_test fill "$res" 0x100000 0x1000 31 || p2pmr_fail "initial fill"
-start_holder nopin
+start_holder nopin --by-va
 holder_says read "READ 0x"
+holder_says check "CHECK success"
 expect_counter exports 1
 expect_counter attachments 1
 expect_counter mappings 1
@@ -81,6 +83,8 @@ echo "map 0" >$ctl 2>/dev/null && p2pmr_fail "map after revocation succeeded"
 echo "ok - map after revocation fails with ENODEV"
 holder_says read "READ SIGBUS"
 echo "ok - the CPU mapping of the revoked dma-buf raises SIGBUS"
+holder_says check "CHECK ENODEV"
+echo "ok - CHECK_VA of the mapping against the revoked dma-buf: ENODEV"
 
 holder_says close CLOSED
 exec 3>&-

@@ -150,7 +150,8 @@ dma_addr_t p2pmr_p2p_bus_addr(struct pci_dev *pdev, unsigned int bar);
  * @owner_comm: its name then, for logs that say who holds a device
  * @lock: protects @attachments, the vmap and CPU mapping state
  * @attachments: struct p2pmr_attachment list
- * @vaddr: kernel mapping while vmapped
+ * @vaddr: kernel mapping, made by the first vmap and kept until the
+ *	export is revoked (and no longer vmapped) or released
  * @nr_vmas: live userspace VMAs; each holds a reference on the dma-buf
  *	file, so the file's address space exists while this is nonzero
  * @memtype_reserved: a write-combining memtype is reserved for @phys

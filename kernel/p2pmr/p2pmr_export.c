@@ -63,6 +63,24 @@ static atomic64_t p2pmr_last_export_id = ATOMIC64_INIT(0);
 
 static const struct dma_buf_ops p2pmr_dmabuf_ops;
 
+/*
+ * The kernel mapping of the first vmap is kept until the export is
+ * revoked or released, not dropped with the last vmap: an importer that
+ * vmaps per registration (soft-RoCE) would otherwise ioremap, and flush
+ * every CPU's TLB to iounmap, the whole dma-buf for each MR of a kept
+ * export (libp2pmr keeps one per BAR mapping).  A revocation drops it
+ * once no vmap is left (the last vunmap does, if one was), so that
+ * nothing of the export, a write-combining memtype included, stays on a
+ * BAR that a driver may take next.  Caller holds @exp->lock.
+ */
+static void p2pmr_export_drop_kmap(struct p2pmr_export *exp)
+{
+	if (exp->vaddr && !atomic_read(&exp->nr_vmaps)) {
+		iounmap(exp->vaddr);
+		exp->vaddr = NULL;
+	}
+}
+
 static void p2pmr_export_free(struct kref *kref)
 {
 	struct p2pmr_export *exp = container_of(kref, struct p2pmr_export,
@@ -517,6 +535,8 @@ static void p2pmr_dmabuf_release(struct dma_buf *dmabuf)
 	WARN_ON_ONCE(exp->nr_vmas || atomic_read(&exp->nr_vmaps) ||
 		     !list_empty(&exp->attachments));
 
+	if (exp->vaddr)
+		iounmap(exp->vaddr);
 	if (exp->revoked)
 		atomic_long_dec(&p2pmr_stats.revoked);
 	atomic_long_dec(&p2pmr_stats.exports);
@@ -688,10 +708,8 @@ static void p2pmr_dmabuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		mutex_unlock(&exp->lock);
 		return;
 	}
-	if (atomic_dec_and_test(&exp->nr_vmaps)) {
-		iounmap(exp->vaddr);
-		exp->vaddr = NULL;
-	}
+	if (atomic_dec_and_test(&exp->nr_vmaps) && exp->revoked)
+		p2pmr_export_drop_kmap(exp);
 	mutex_unlock(&exp->lock);
 	atomic_long_dec(&p2pmr_stats.vmaps);
 	wake_up_all(&exp->wq);
@@ -828,6 +846,7 @@ bool p2pmr_export_revoke(struct p2pmr_export *exp)
 		arch_io_free_memtype_wc(exp->phys, exp->length);
 		exp->memtype_reserved = false;
 	}
+	p2pmr_export_drop_kmap(exp);
 	mutex_unlock(&exp->lock);
 	return true;
 }

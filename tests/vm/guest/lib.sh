@@ -509,6 +509,28 @@ uapi_test() {
 	"$P2PMR_BUILD_DIR/tests/guest/p2pmr_uapi_test" "$@"
 }
 
+# importer_holder RES CMDS [hold options]: a "p2pmr_uapi_test hold" of
+# 1 MiB at offset 1 MiB of RES that runs CMDS (bash, the dma-buf fd in
+# $P2PMR_DMABUF_FD: the test importer's commands) and then takes commands
+# on fd 3 (closing it ends the holder); output in /tmp/hold.out, its pid
+# in $holder.
+importer_holder() {
+	local res=$1 cmds=$2
+
+	shift 2
+	rm -f /tmp/hold.in /tmp/hold.out
+	mkfifo /tmp/hold.in
+	# The holder reads the FIFO, we alone write it: closing fd 3 is its EOF.
+	uapi_test hold "$@" "$res" 0x100000 0x100000 -- bash -c "$cmds" \
+		</tmp/hold.in >/tmp/hold.out 2>&1 &
+	holder=$!
+	exec 3>/tmp/hold.in
+	wait_for 20 grep -q '^CMD_EXIT' /tmp/hold.out ||
+		p2pmr_fail "the holder did not start: $(cat /tmp/hold.out)"
+	grep -q '^CMD_EXIT 0' /tmp/hold.out ||
+		p2pmr_fail "the holder's importer commands ($cmds) failed: $(cat /tmp/hold.out)"
+}
+
 # p2pmr_counter <name>: one of p2pmr's live-object counters.
 p2pmr_counter() {
 	awk -v n="$1" '$1 == n { print $2 }' "$P2PMR_COUNTERS"

@@ -34,19 +34,10 @@ kmaps() {
 # hold_vmapped: a holder of the export by fd, which the importer attaches,
 # maps, vmaps and vunmaps in slot 0; commands on fd 3.
 hold_vmapped() {
-	rm -f /tmp/kmap.in /tmp/kmap.out
-	mkfifo /tmp/kmap.in
-	uapi_test hold --no-mmap "$res" 0x100000 0x100000 -- bash -c \
+	importer_holder "$res" \
 		"echo \"attach 0 \$P2PMR_DMABUF_FD $nic\" >$ctl &&
 		 echo 'map 0' >$ctl && echo 'vmap 0' >$ctl &&
-		 echo 'vunmap 0' >$ctl" \
-		</tmp/kmap.in >/tmp/kmap.out 2>&1 &
-	holder=$!
-	exec 3>/tmp/kmap.in
-	wait_for 20 grep -q '^CMD_EXIT' /tmp/kmap.out ||
-		p2pmr_fail "the holder did not start: $(cat /tmp/kmap.out)"
-	grep -q '^CMD_EXIT 0' /tmp/kmap.out ||
-		p2pmr_fail "attach/map/vmap/vunmap failed: $(cat /tmp/kmap.out)"
+		 echo 'vunmap 0' >$ctl" --no-mmap
 }
 
 end_holder() {

@@ -26,18 +26,9 @@ start_holder() {
 	local pin=
 
 	[ "$1" = pin ] && pin=" pin"
-	rm -f /tmp/hold.in /tmp/hold.out
-	mkfifo /tmp/hold.in
-	# The holder reads the FIFO, we alone write it: closing fd 3 is its EOF.
-	uapi_test hold ${2:-} "$res" 0x100000 0x100000 -- bash -c \
+	importer_holder "$res" \
 		"echo \"attach 0 \$P2PMR_DMABUF_FD $nic$pin\" >$ctl && echo 'map 0' >$ctl" \
-		</tmp/hold.in >/tmp/hold.out 2>&1 &
-	holder=$!
-	exec 3>/tmp/hold.in
-	wait_for 20 grep -q '^CMD_EXIT' /tmp/hold.out ||
-		p2pmr_fail "the holder did not start: $(cat /tmp/hold.out)"
-	grep -q '^CMD_EXIT 0' /tmp/hold.out ||
-		p2pmr_fail "attach/map in the holder failed: $(cat /tmp/hold.out)"
+		${2:-}
 }
 
 # holder_says <command> <expected reply prefix>

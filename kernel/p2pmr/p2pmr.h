@@ -9,6 +9,7 @@
  * p2pmr_export.c    the dma-buf: object, dma_buf_ops, creation, revocation
  * p2pmr_revoke.c    PCI bus notifier: revoke on unbind/bind/removal and
  *                   wait for importers that cannot be revoked
+ * p2pmr_dmabuf_va.c the dma-buf behind a CPU mapping of one
  * p2pmr_peer.c      peer-memory client of the OFED RDMA core, built only
  *                   when a peer-memory API is available (CONFIG_P2PMR_PEER_MEM)
  */
@@ -91,6 +92,11 @@ int p2pmr_resource_from_file(struct file *file, struct p2pmr_resource *res);
 int p2pmr_resource_from_va(u64 addr, u64 length, unsigned int flags,
 			   struct p2pmr_resource *res, u64 *offset);
 void p2pmr_resource_put(struct p2pmr_resource *res);
+int p2pmr_va_range_check(u64 addr, u64 length);
+struct vm_area_struct *p2pmr_vma_continued(struct mm_struct *mm,
+					   struct vm_area_struct *vma);
+int p2pmr_dmabuf_from_va(u64 addr, u64 length, bool read_only,
+			 struct file **file, u64 *offset, bool *writable);
 int p2pmr_resource_validate_range(const struct p2pmr_resource *res,
 				  u64 offset, u64 length);
 int p2pmr_range_usable(struct pci_dev *pdev, unsigned int bar,

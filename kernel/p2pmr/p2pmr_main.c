@@ -67,15 +67,16 @@ static int p2pmr_check_open_flags(u32 open_flags)
 	return 0;
 }
 
+static u32 p2pmr_out_flags(bool wc, bool prefetchable)
+{
+	return (wc ? P2PMR_EXPORT_OUT_WC : 0) |
+	       (prefetchable ? P2PMR_EXPORT_OUT_PREFETCHABLE : 0);
+}
+
 static u32 p2pmr_export_out_flags(const struct p2pmr_resource *res)
 {
-	u32 flags = 0;
-
-	if (res->wc)
-		flags |= P2PMR_EXPORT_OUT_WC;
-	if (pci_resource_flags(res->pdev, res->bar) & IORESOURCE_PREFETCH)
-		flags |= P2PMR_EXPORT_OUT_PREFETCHABLE;
-	return flags;
+	return p2pmr_out_flags(res->wc, pci_resource_flags(res->pdev, res->bar) &
+				       IORESOURCE_PREFETCH);
 }
 
 /*
@@ -237,7 +238,6 @@ static int p2pmr_ioctl_check_va(struct p2pmr_ucmd *ucmd)
 	struct p2pmr_check_va *cmd = ucmd->cmd;
 	struct p2pmr_export *exp;
 	struct dma_buf *dmabuf;
-	u32 out_flags = 0;
 	u64 offset;
 	int ret;
 
@@ -268,16 +268,60 @@ static int p2pmr_ioctl_check_va(struct p2pmr_ucmd *ucmd)
 	ret = p2pmr_export_match_va(exp, cmd->addr, cmd->length, &offset);
 	if (ret)
 		goto out_put;
-	if (exp->wc)
-		out_flags |= P2PMR_EXPORT_OUT_WC;
-	if (exp->prefetchable)
-		out_flags |= P2PMR_EXPORT_OUT_PREFETCHABLE;
 	cmd->out_offset = offset;
 	cmd->out_bar_offset = exp->offset + offset;
-	p2pmr_check_va_identity(cmd, exp->pdev, exp->bar, out_flags);
+	p2pmr_check_va_identity(cmd, exp->pdev, exp->bar,
+				p2pmr_out_flags(exp->wc, exp->prefetchable));
 	ret = p2pmr_ucmd_respond(ucmd, sizeof(*cmd));
 out_put:
 	dma_buf_put(dmabuf);
+	return ret;
+}
+
+static int p2pmr_ioctl_va_dmabuf(struct p2pmr_ucmd *ucmd)
+{
+	struct p2pmr_va_dmabuf *cmd = ucmd->cmd;
+	struct file *file;
+	bool writable;
+	int fd, ret;
+
+	if ((cmd->flags & ~P2PMR_VA_DMABUF_READ_ONLY) || cmd->__reserved) {
+		p2pmr_refuse("VA_DMABUF: unknown flags %#x or nonzero __reserved\n",
+			     cmd->flags);
+		return -EINVAL;
+	}
+	if (cmd->open_flags & ~O_CLOEXEC) {
+		p2pmr_refuse("VA_DMABUF: open_flags %#x: only O_CLOEXEC is allowed, the fd shares the dma-buf's open file\n",
+			     cmd->open_flags);
+		return -EINVAL;
+	}
+	ret = p2pmr_dmabuf_from_va(cmd->addr, cmd->length,
+				   cmd->flags & P2PMR_VA_DMABUF_READ_ONLY,
+				   &file, &cmd->out_offset, &writable);
+	if (ret)
+		return ret;
+
+	fd = get_unused_fd_flags(cmd->open_flags);
+	if (fd < 0) {
+		ret = fd;
+		goto out_fput;
+	}
+	cmd->out_dmabuf_fd = fd;
+	cmd->out_dmabuf_size = ((struct dma_buf *)file->private_data)->size;
+	cmd->out_flags = writable ? P2PMR_VA_DMABUF_OUT_WRITABLE : 0;
+	if (p2pmr_export_from_dmabuf(file->private_data))
+		cmd->out_flags |= P2PMR_VA_DMABUF_OUT_P2PMR;
+	ret = p2pmr_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret)
+		goto out_put_fd;
+	/* fd_install() consumes our file reference. */
+	fd_install(fd, file);
+	return 0;
+
+out_put_fd:
+	put_unused_fd(fd);
+out_fput:
+	fput(file);
 	return ret;
 }
 
@@ -397,6 +441,8 @@ static const struct p2pmr_ioctl_op p2pmr_ioctl_ops[] = {
 		       struct p2pmr_query_p2p, __reserved2),
 	P2PMR_IOCTL_OP(P2PMR_IOCTL_CHECK_VA, p2pmr_ioctl_check_va,
 		       struct p2pmr_check_va, __reserved2),
+	P2PMR_IOCTL_OP(P2PMR_IOCTL_VA_DMABUF, p2pmr_ioctl_va_dmabuf,
+		       struct p2pmr_va_dmabuf, __reserved),
 };
 
 union p2pmr_ucmd_buffer {
@@ -404,6 +450,7 @@ union p2pmr_ucmd_buffer {
 	struct p2pmr_export_va export_va;
 	struct p2pmr_query_p2p query_p2p;
 	struct p2pmr_check_va check_va;
+	struct p2pmr_va_dmabuf va_dmabuf;
 };
 
 static long p2pmr_fops_ioctl(struct file *filp, unsigned int cmd,

@@ -456,12 +456,61 @@ static int p2pmr_check_pfn(struct vm_area_struct *vma, unsigned long addr,
 #define P2PMR_SPAN_FLAGS	(VM_IO | VM_PFNMAP | VM_SHARED | VM_MAYSHARE | \
 				 VM_WRITE)
 
+/**
+ * p2pmr_vma_continued() - the vma that continues a mapping of a file
+ * @mm: the address space, its mmap lock held
+ * @vma: a vma of a file mapping
+ *
+ * madvise() and mprotect() split a mapping into several vmas: libibverbs'
+ * fork protection does, on the range of every ibv_reg_mr()
+ * (MADV_DONTFORK), and the pieces are still one mapping of the file.
+ *
+ * Return: the vma that starts where @vma ends and maps the same file on
+ * from where @vma stops, alike in P2PMR_SPAN_FLAGS; NULL if there is none.
+ */
+struct vm_area_struct *p2pmr_vma_continued(struct mm_struct *mm,
+					   struct vm_area_struct *vma)
+{
+	struct vm_area_struct *next = find_vma(mm, vma->vm_end);
+
+	if (!next || next->vm_start != vma->vm_end ||
+	    next->vm_file != vma->vm_file ||
+	    next->vm_pgoff != vma->vm_pgoff + vma_pages(vma) ||
+	    (next->vm_flags & P2PMR_SPAN_FLAGS) !=
+	    (vma->vm_flags & P2PMR_SPAN_FLAGS))
+		return NULL;
+	return next;
+}
+
+/**
+ * p2pmr_va_range_check() - refuse a user range no mapping can hold
+ * @addr: start of the range
+ * @length: its length
+ *
+ * Return: 0, -EINVAL (zero or not page aligned) or -EOVERFLOW, logged.
+ */
+int p2pmr_va_range_check(u64 addr, u64 length)
+{
+	u64 end;
+
+	if (!length || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(length)) {
+		p2pmr_refuse("address %#llx and length %#llx must be nonzero multiples of the page size (%#lx)\n",
+			     addr, length, PAGE_SIZE);
+		return -EINVAL;
+	}
+	if (check_add_overflow(addr, length, &end) ||
+	    end != (unsigned long)end) {
+		p2pmr_refuse("address %#llx + length %#llx overflows\n",
+			     addr, length);
+		return -EOVERFLOW;
+	}
+	return 0;
+}
+
 /*
  * Check that [addr, end) is mapped by @vma and the vmas after it as one
- * mapping of one file, from PFN @pfn on.  madvise() and mprotect() split
- * a mapping into several vmas: libibverbs' fork protection does, on the
- * range of every ibv_reg_mr() (MADV_DONTFORK), and the pieces are still
- * one contiguous mapping of the BAR.  Called with the mmap lock held.
+ * mapping of one file, from PFN @pfn on (its pieces as
+ * p2pmr_vma_continued() follows them).  Called with the mmap lock held.
  *
  * A few look-ups prove the whole range, however large: a sysfs resource
  * mapping (the caller identifies the file afterwards) is filled in whole
@@ -488,7 +537,7 @@ static int p2pmr_check_span(struct mm_struct *mm, struct vm_area_struct *vma,
 			    unsigned long addr, unsigned long end,
 			    unsigned long pfn, unsigned long *bad)
 {
-	unsigned long stop, pages, last;
+	unsigned long stop, last;
 	struct vm_area_struct *next;
 	int ret;
 
@@ -504,13 +553,8 @@ static int p2pmr_check_span(struct mm_struct *mm, struct vm_area_struct *vma,
 		}
 		if (ret || stop == end)
 			return ret;
-		next = find_vma(mm, stop);
-		pages = (stop - vma->vm_start) >> PAGE_SHIFT;
-		if (!next || next->vm_start != stop ||
-		    next->vm_file != vma->vm_file ||
-		    next->vm_pgoff != vma->vm_pgoff + pages ||
-		    (next->vm_flags & P2PMR_SPAN_FLAGS) !=
-		    (vma->vm_flags & P2PMR_SPAN_FLAGS)) {
+		next = p2pmr_vma_continued(mm, vma);
+		if (!next) {
 			*bad = stop;
 			return -ENOENT;
 		}
@@ -570,19 +614,11 @@ static int p2pmr_va_span_get(u64 addr, u64 length, bool quiet,
 {
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
-	u64 end;
+	int ret;
 
-	if (!length || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(length)) {
-		p2pmr_refuse("address %#llx and length %#llx must be nonzero multiples of the page size (%#lx)\n",
-			     addr, length, PAGE_SIZE);
-		return -EINVAL;
-	}
-	if (check_add_overflow(addr, length, &end) ||
-	    end != (unsigned long)end) {
-		p2pmr_refuse("address %#llx + length %#llx overflows\n",
-			     addr, length);
-		return -EOVERFLOW;
-	}
+	ret = p2pmr_va_range_check(addr, length);
+	if (ret)
+		return ret;
 	if (!mm)
 		return -EFAULT;
 
@@ -606,7 +642,7 @@ static int p2pmr_va_span_get(u64 addr, u64 length, bool quiet,
 	}
 
 	span->pfn = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
-	span->ret = p2pmr_check_span(mm, vma, addr, end, span->pfn,
+	span->ret = p2pmr_check_span(mm, vma, addr, addr + length, span->pfn,
 				     &span->bad);
 	span->vm_flags = vma->vm_flags;
 	span->file = get_file(vma->vm_file);

@@ -139,6 +139,7 @@ struct fz_map {
 	enum fz_map_kind kind;
 	int res;
 	uint64_t bar_off;	/* BAR offset of addr */
+	uint64_t dmabuf_off;	/* FZ_MAP_DMABUF: dma-buf offset of addr */
 	int prot;
 	bool writable_shared;	/* PROT_WRITE, MAP_SHARED, O_RDWR file */
 	bool dead;		/* raised SIGBUS once */
@@ -1150,6 +1151,96 @@ static void op_query_p2p(void)
 	close_if(&tmp);
 }
 
+/* The dma-buf mapping holding all of [addr, addr + len), if one does. */
+static struct fz_map *dmabuf_map_of(uint64_t addr, uint64_t len)
+{
+	struct fz_map *m;
+	unsigned int i;
+
+	for (i = 0; i < FZ_MAPS; i++) {
+		m = &fz.maps[i];
+		if (m->addr && m->kind == FZ_MAP_DMABUF &&
+		    addr >= (uintptr_t)m->addr &&
+		    addr - (uintptr_t)m->addr < m->len &&
+		    len <= m->len - (addr - (uintptr_t)m->addr))
+			return m;
+	}
+	return NULL;
+}
+
+/*
+ * VA_DMABUF, mostly on ranges of dma-buf mappings.  A success must name
+ * a range the fuzzer mapped from a dma-buf, at its dma-buf offset (a
+ * range across adjacent mappings that the kernel sees as one may pass:
+ * it is not judged).
+ */
+static void op_va_dmabuf(void)
+{
+	struct p2pmr_va_dmabuf v = { .size = sizeof(v) };
+	bool bad_flags = false, bad_open = false;
+	struct fz_map *m, *one;
+	uint64_t pages, want;
+	struct fz_frame f;
+	int ret, err;
+
+	if (dev_fd() < 0)
+		return;
+	m = map_random(FZ_MAP_DMABUF);
+	if (m && !rng_one_in(&fz.rng, 4)) {
+		pages = m->len / fz.page;
+		v.addr = (uintptr_t)m->addr +
+			 rng_below(&fz.rng, pages) * fz.page;
+		v.length = (1 + rng_below(&fz.rng, pages -
+					  (v.addr - (uintptr_t)m->addr) /
+					  fz.page)) * fz.page;
+		if (rng_one_in(&fz.rng, 8))
+			v.length += fz.page;
+		fz_desc("in dma-buf map");
+	} else {
+		pick_va(&v.addr, &v.length);
+	}
+	if (rng_one_in(&fz.rng, 4))
+		v.flags = P2PMR_VA_DMABUF_READ_ONLY;
+	if (rng_one_in(&fz.rng, 12)) {
+		v.flags = 1U << rng_below(&fz.rng, 32);
+		bad_flags = v.flags != P2PMR_VA_DMABUF_READ_ONLY;
+	}
+	if (rng_one_in(&fz.rng, 16)) {
+		v.__reserved = 1 + rng_below(&fz.rng, UINT32_MAX);
+		bad_flags = true;
+	}
+	v.open_flags = rng_one_in(&fz.rng, 2) ? O_CLOEXEC : 0;
+	if (rng_one_in(&fz.rng, 12)) {
+		v.open_flags = pick_open_flags(&bad_open);
+		bad_open = v.open_flags & ~(uint32_t)O_CLOEXEC;
+	}
+	fz_desc(" addr %#" PRIx64 " len %#" PRIx64 " open %#x flags %#x rsv %#x",
+		(uint64_t)v.addr, (uint64_t)v.length, v.open_flags, v.flags,
+		v.__reserved);
+	frame(&f, &v, sizeof(v));
+
+	one = dmabuf_map_of(v.addr, v.length);
+	ret = do_ioctl(P2PMR_IOCTL_VA_DMABUF, f.ptr, &err);
+	judge(&f, ret, err, bad_flags || bad_open || v.addr % fz.page ||
+	      v.length % fz.page || !v.length || !dmabuf_map_of(v.addr, 1),
+	      (bad_flags || bad_open) ? EINVAL : 0, false);
+	if (ret)
+		return;
+
+	memcpy(&v, f.ptr, sizeof(v));
+	if (fcntl(v.out_dmabuf_fd, F_GETFD) < 0)
+		fz_fail("VA_DMABUF fd %d is not open", v.out_dmabuf_fd);
+	want = one ? one->dmabuf_off + (v.addr - (uintptr_t)one->addr) : 0;
+	if (one && v.out_offset != want)
+		fz_fail("VA_DMABUF out_offset %#" PRIx64 ", the mapping is at dma-buf offset %#" PRIx64,
+			(uint64_t)v.out_offset, want);
+	if (v.out_offset + v.length > v.out_dmabuf_size)
+		fz_fail("VA_DMABUF range %#" PRIx64 " + %#" PRIx64 " past the dma-buf's size %#" PRIx64,
+			(uint64_t)v.out_offset, (uint64_t)v.length,
+			(uint64_t)v.out_dmabuf_size);
+	close(v.out_dmabuf_fd);
+}
+
 static void op_bad_ioctl(void)
 {
 	uint64_t buf[8] = { sizeof(buf) };
@@ -1162,9 +1253,10 @@ static void op_bad_ioctl(void)
 		   rng_below(&fz.rng, 64));
 	if (rng_one_in(&fz.rng, 2))
 		req = _IOC(_IOC_NONE, P2PMR_TYPE,
-			   P2PMR_CMD_BASE + 4 + rng_below(&fz.rng, 8), 0);
+			   P2PMR_CMD_BASE + 5 + rng_below(&fz.rng, 8), 0);
 	if (req == P2PMR_IOCTL_EXPORT_FD || req == P2PMR_IOCTL_EXPORT_VA ||
-	    req == P2PMR_IOCTL_QUERY_P2P || req == P2PMR_IOCTL_CHECK_VA)
+	    req == P2PMR_IOCTL_QUERY_P2P || req == P2PMR_IOCTL_CHECK_VA ||
+	    req == P2PMR_IOCTL_VA_DMABUF)
 		return;
 	fz_desc("req %#lx", req);
 	ret = ioctl(fz.dev, req, buf);
@@ -1245,6 +1337,7 @@ static void op_mmap_dmabuf(void)
 	m->kind = FZ_MAP_DMABUF;
 	m->res = b->res;
 	m->bar_off = b->bar_off == UINT64_MAX ? UINT64_MAX : b->bar_off + off;
+	m->dmabuf_off = off;
 	m->prot = prot;
 	m->writable_shared = false;
 	m->dead = false;
@@ -1833,6 +1926,7 @@ static struct fz_op ops[] = {
 	{ .name = "export_va", .fn = op_export_va, .weight = 120 },
 	{ .name = "query_p2p", .fn = op_query_p2p, .weight = 60 },
 	{ .name = "check_va", .fn = op_check_va, .weight = 60 },
+	{ .name = "va_dmabuf", .fn = op_va_dmabuf, .weight = 60 },
 	{ .name = "bad_ioctl", .fn = op_bad_ioctl, .weight = 20 },
 	{ .name = "mmap_dmabuf", .fn = op_mmap_dmabuf, .weight = 100 },
 	{ .name = "mmap_res", .fn = op_mmap_res, .weight = 50 },

@@ -730,6 +730,154 @@ static void rows_check_va(const struct bar *b, int rfd)
 	close(dmabuf);
 }
 
+static struct p2pmr_va_dmabuf vdb_args(const void *addr, uint64_t len)
+{
+	struct p2pmr_va_dmabuf a = {
+		.size = sizeof(a),
+		.addr = (uintptr_t)addr,
+		.length = len,
+		.open_flags = O_CLOEXEC,
+		.out_dmabuf_fd = -1,
+	};
+
+	return a;
+}
+
+/* VA_DMABUF expected to fail: a dma-buf fd it returns anyway is closed. */
+static void va_dmabuf_row(const char *name, int expect,
+			  struct p2pmr_va_dmabuf *a)
+{
+	int got = xioctl(P2PMR_IOCTL_VA_DMABUF, a);
+
+	if (!got)
+		close(a->out_dmabuf_fd);
+	row_errno(name, expect, got);
+}
+
+static void va_dmabuf_range_row(const char *name, int expect,
+				const void *addr, uint64_t len)
+{
+	struct p2pmr_va_dmabuf a = vdb_args(addr, len);
+
+	va_dmabuf_row(name, expect, &a);
+}
+
+/*
+ * VA_DMABUF: the dma-buf behind a mapping of a p2pmr dma-buf (16 pages
+ * of the BAR, pages 4-11 of it mapped), found by address.  The fd it
+ * returns is the same open file as the exporter's, and a mapping made
+ * through it at the offset it gives shows what was written through the
+ * first mapping: both name the same bytes of the dma-buf.
+ */
+static void rows_va_dmabuf(const struct bar *b, int rfd)
+{
+	struct p2pmr_export_fd e;
+	struct p2pmr_va_dmabuf v;
+	struct stat st1, st2;
+	volatile uint32_t *w;
+	uint32_t seen = 0;
+	void *m, *m2, *r;
+	int dmabuf, got;
+
+	if (b->size < (uint64_t)(16 * page)) {
+		skip("VA_DMABUF", "the BAR is smaller than 16 pages");
+		return;
+	}
+	e = efd_args(rfd, 0, 16 * page, O_RDWR | O_CLOEXEC);
+	if (xioctl(P2PMR_IOCTL_EXPORT_FD, &e))
+		bail("EXPORT_FD of 16 pages: %s", strerror(errno));
+	dmabuf = e.out_dmabuf_fd;
+	m = mmap(NULL, 8 * page, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf,
+		 4 * page);
+	if (m == MAP_FAILED)
+		bail("mmap of the dma-buf: %s", strerror(errno));
+
+	v = vdb_args((char *)m + 2 * page, 2 * page);
+	got = xioctl(P2PMR_IOCTL_VA_DMABUF, &v);
+	row(!got && v.out_offset == 6 * (uint64_t)page &&
+	    v.out_dmabuf_size == 16 * (uint64_t)page &&
+	    v.out_flags == (P2PMR_VA_DMABUF_OUT_WRITABLE |
+			    P2PMR_VA_DMABUF_OUT_P2PMR),
+	    "VA_DMABUF of pages 2-3 of a mapping at dma-buf page 4: %s, offset %#llx of %#llx, flags %#x",
+	    errname(got), (unsigned long long)v.out_offset,
+	    (unsigned long long)v.out_dmabuf_size, v.out_flags);
+	if (!got) {
+		row(!fstat(dmabuf, &st1) && !fstat(v.out_dmabuf_fd, &st2) &&
+		    st1.st_ino == st2.st_ino && v.out_dmabuf_fd != dmabuf &&
+		    (fcntl(v.out_dmabuf_fd, F_GETFD) & FD_CLOEXEC),
+		    "VA_DMABUF fd %d is a new close-on-exec fd of the same dma-buf (inode %lu, %lu)",
+		    v.out_dmabuf_fd, (unsigned long)st1.st_ino,
+		    (unsigned long)st2.st_ino);
+		w = (volatile uint32_t *)((char *)m + 2 * page + 8);
+		*w = 0x5eed0da7;
+		m2 = mmap(NULL, page, PROT_READ, MAP_SHARED,
+			  v.out_dmabuf_fd, v.out_offset);
+		if (m2 != MAP_FAILED) {
+			seen = *(volatile uint32_t *)((char *)m2 + 8);
+			munmap(m2, page);
+		}
+		row(seen == 0x5eed0da7,
+		    "a mapping of the VA_DMABUF fd at its offset reads what the first mapping wrote: %#x",
+		    seen);
+		close(v.out_dmabuf_fd);
+	}
+
+	v = vdb_args(m, page);
+	v.flags = 2;
+	va_dmabuf_row("VA_DMABUF unknown flags", EINVAL, &v);
+	v = vdb_args(m, page);
+	v.__reserved = 1;
+	va_dmabuf_row("VA_DMABUF nonzero __reserved", EINVAL, &v);
+	v = vdb_args(m, page);
+	v.open_flags = O_RDWR | O_CLOEXEC;
+	va_dmabuf_row("VA_DMABUF open_flags with an access mode", EINVAL, &v);
+	va_dmabuf_range_row("VA_DMABUF zero length", EINVAL, m, 0);
+	va_dmabuf_range_row("VA_DMABUF unaligned address", EINVAL,
+			    (char *)m + 1, page);
+	va_dmabuf_range_row("VA_DMABUF address + length overflows", EOVERFLOW,
+			    m, UINT64_MAX - page + 1);
+	va_dmabuf_range_row("VA_DMABUF range extends past its mapping", EINVAL,
+			    m, 9 * page);
+
+	/* pieces split by madvise() are one mapping */
+	if (madvise((char *)m + 3 * page, page, MADV_DONTFORK))
+		bail("madvise: %s", strerror(errno));
+	va_dmabuf_range_row("VA_DMABUF across pieces split by madvise()", 0,
+			    m, 8 * page);
+	/* pieces that differ in protection are not */
+	if (mprotect((char *)m + 5 * page, page, PROT_READ))
+		bail("mprotect: %s", strerror(errno));
+	va_dmabuf_range_row("VA_DMABUF across a piece made read-only", EINVAL,
+			    m, 8 * page);
+	va_dmabuf_range_row("VA_DMABUF of a piece made read-only", EACCES,
+			    (char *)m + 5 * page, page);
+	v = vdb_args((char *)m + 5 * page, page);
+	v.flags = P2PMR_VA_DMABUF_READ_ONLY;
+	got = xioctl(P2PMR_IOCTL_VA_DMABUF, &v);
+	row(!got && v.out_offset == 9 * (uint64_t)page &&
+	    v.out_flags == P2PMR_VA_DMABUF_OUT_P2PMR,
+	    "VA_DMABUF READ_ONLY of the read-only piece: %s, offset %#llx, flags %#x",
+	    errname(got), (unsigned long long)v.out_offset, v.out_flags);
+	if (!got)
+		close(v.out_dmabuf_fd);
+
+	/* what is not a dma-buf mapping */
+	r = map_res(rfd, 0, page, PROT_READ | PROT_WRITE, MAP_SHARED);
+	if (r == MAP_FAILED)
+		bail("mmap %s: %s", b->path, strerror(errno));
+	va_dmabuf_range_row("VA_DMABUF of a BAR mapping", EINVAL, r, page);
+	munmap(r, page);
+	r = mmap(m, page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (r != m)
+		bail("mmap MAP_FIXED anonymous: %s", strerror(errno));
+	va_dmabuf_range_row("VA_DMABUF after host memory replaced the mapping",
+			    EINVAL, m, page);
+	munmap(m, 8 * page);
+	va_dmabuf_range_row("VA_DMABUF after munmap()", EFAULT, m, page);
+	close(dmabuf);
+}
+
 /*
  * An unprivileged process can neither open the resource files nor use a
  * read-only fd of one nor reach another process's mapping of one.
@@ -1026,6 +1174,7 @@ static int cmd_errno(int argc, char **argv)
 	rows_files(&b, io_path);
 	rows_va(&b, rfd);
 	rows_check_va(&b, rfd);
+	rows_va_dmabuf(&b, rfd);
 	rows_unprivileged(&b, rfd);
 	rows_dmabuf(&b, rfd, write_ok);
 

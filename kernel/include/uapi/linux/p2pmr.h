@@ -131,6 +131,7 @@ enum {
 	P2PMR_CMD_EXPORT_VA,
 	P2PMR_CMD_QUERY_P2P,
 	P2PMR_CMD_CHECK_VA,
+	P2PMR_CMD_VA_DMABUF,
 };
 
 /*
@@ -290,6 +291,68 @@ struct p2pmr_check_va {
 };
 
 #define P2PMR_IOCTL_CHECK_VA	_IO(P2PMR_TYPE, P2PMR_CMD_CHECK_VA)
+
+/*
+ * Flags of struct p2pmr_va_dmabuf.
+ *
+ * P2PMR_VA_DMABUF_READ_ONLY (in): a read-only shared mapping will do, for
+ *	a registration the device only reads.
+ * P2PMR_VA_DMABUF_OUT_WRITABLE: the mapping is shared and writable.
+ * P2PMR_VA_DMABUF_OUT_P2PMR: the dma-buf is one of p2pmr's exports.
+ */
+#define P2PMR_VA_DMABUF_READ_ONLY	(1U << 0)
+#define P2PMR_VA_DMABUF_OUT_WRITABLE	(1U << 0)
+#define P2PMR_VA_DMABUF_OUT_P2PMR	(1U << 1)
+
+/**
+ * struct p2pmr_va_dmabuf - ioctl(P2PMR_IOCTL_VA_DMABUF)
+ * @size: sizeof(struct p2pmr_va_dmabuf)
+ * @flags: 0 or P2PMR_VA_DMABUF_READ_ONLY
+ * @addr: start of the range in the caller's address space, page aligned
+ * @length: length of the range, page aligned, nonzero
+ * @open_flags: 0 or O_CLOEXEC
+ * @out_dmabuf_fd: a new fd of the dma-buf the range maps
+ * @out_offset: offset of @addr within that dma-buf
+ * @out_dmabuf_size: the dma-buf's size
+ * @out_flags: P2PMR_VA_DMABUF_OUT_*
+ * @__reserved: must be 0
+ *
+ * Find the dma-buf behind a CPU mapping of one: [addr, addr + length)
+ * must lie inside one mmap() of a dma-buf fd in the caller's own address
+ * space (or the pieces madvise() or mprotect() split it into), MAP_SHARED
+ * and, without P2PMR_VA_DMABUF_READ_ONLY, writable.  The dma-buf may be
+ * any exporter's, p2pmr's own included; nothing is exported.  The new fd
+ * is another descriptor of the dma-buf's one open file (as dup() makes),
+ * whose access mode its exporter chose.  This is the call a verbs shim
+ * makes when ibv_reg_mr() is given an address in a dma-buf mapping:
+ * register @out_dmabuf_fd at @out_offset.
+ *
+ * The offset is the one the dma-buf core gave the mapping (the mmap()
+ * offset); an exporter that maps through a file of its own is not seen
+ * as a dma-buf mapping.  A range not in a dma-buf mapping at all is
+ * refused without a log line (the call is a question), any other refusal
+ * is logged.
+ *
+ * Errors besides the general ones: EFAULT nothing is mapped at @addr;
+ * EINVAL the mapping is not of a dma-buf, the range extends past it, or
+ * past the dma-buf's end, or @open_flags is other than O_CLOEXEC; EACCES
+ * the mapping is private, or read-only without P2PMR_VA_DMABUF_READ_ONLY;
+ * ENODEV a p2pmr dma-buf that was revoked.
+ */
+struct p2pmr_va_dmabuf {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 length;
+	__u32 open_flags;
+	__s32 out_dmabuf_fd;
+	__aligned_u64 out_offset;
+	__aligned_u64 out_dmabuf_size;
+	__u32 out_flags;
+	__u32 __reserved;
+};
+
+#define P2PMR_IOCTL_VA_DMABUF	_IO(P2PMR_TYPE, P2PMR_CMD_VA_DMABUF)
 
 /**
  * enum p2pmr_p2p_path - how an importer would reach the BAR

@@ -303,3 +303,37 @@ int p2pmr_check_va(const void *addr, size_t length, int dmabuf_fd,
 	}
 	return 0;
 }
+
+int p2pmr_va_dmabuf(const void *addr, size_t length, bool read_only,
+		    uint64_t *offset)
+{
+	struct p2pmr_va_dmabuf cmd;
+	int fd = dev_fd_get(true), err;
+
+	if (fd < 0)
+		return -1;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.size = sizeof(cmd);
+	cmd.flags = read_only ? P2PMR_VA_DMABUF_READ_ONLY : 0;
+	cmd.addr = (uintptr_t)addr;
+	cmd.length = length;
+	cmd.open_flags = O_CLOEXEC;
+	if (p2pmr_ops->ioctl(fd, P2PMR_IOCTL_VA_DMABUF, &cmd)) {
+		err = errno;
+		/* not a dma-buf mapping, or a module without the ioctl */
+		p2pmr_log(err == EINVAL || err == EFAULT || err == ENOTTY ?
+			  P2PMR_LOG_DEBUG : P2PMR_LOG_ERR,
+			  "dma-buf behind %p+0x%zx: %s%s", addr, length,
+			  strerror(err), err == EACCES ?
+			  " (map the dma-buf MAP_SHARED, with PROT_WRITE for a writable registration)" :
+			  err == ENODEV ? " (the dma-buf was revoked)" : "");
+		errno = err;
+		return -1;
+	}
+	*offset = cmd.out_offset;
+	p2pmr_dbg("%p+0x%zx maps dma-buf offset 0x%llx (fd %d, %s)", addr,
+		  length, (unsigned long long)cmd.out_offset, cmd.out_dmabuf_fd,
+		  cmd.out_flags & P2PMR_VA_DMABUF_OUT_P2PMR ?
+		  "a p2pmr export" : "another exporter's");
+	return cmd.out_dmabuf_fd;
+}

@@ -560,6 +560,70 @@ static struct ibv_mr *reg_bar(struct ibv_pd *pd, void *addr, size_t length,
 	return mr;
 }
 
+/* access that lets the device write the memory */
+#define DEVICE_WRITE_ACCESS	(IBV_ACCESS_LOCAL_WRITE | \
+				 IBV_ACCESS_REMOTE_WRITE | \
+				 IBV_ACCESS_REMOTE_ATOMIC)
+
+/*
+ * Memory the kernel cannot pin may be device memory that is no BAR
+ * mapping: a CPU mapping of a dma-buf, whose dma-buf the kernel names
+ * (P2PMR_IOCTL_VA_DMABUF), or a GPU allocation, which the GPU runtime the
+ * process loaded recognizes and exports (gpu.c).  Either way the dma-buf
+ * is registered at the range's offset in it, with @iova.
+ *
+ * Return: the MR; or NULL with errno, and *@found telling whether the
+ * range was device memory of either kind (if not, errno is meaningless).
+ */
+static struct ibv_mr *reg_device(struct ibv_pd *pd, void *addr,
+				 size_t length, uint64_t iova, int access,
+				 bool *found)
+{
+	uintptr_t page = p2pmr_page_size();
+	uintptr_t start = (uintptr_t)addr & ~(page - 1);
+	uintptr_t end = ((uintptr_t)addr + length + page - 1) & ~(page - 1);
+	struct p2pmr_gpu_range gpu;
+	struct ibv_mr *mr;
+	uint64_t offset;
+	int fd, err;
+
+	*found = true;
+	fd = p2pmr_va_dmabuf((void *)start, end - start,
+			     !(access & DEVICE_WRITE_ACCESS), &offset);
+	if (fd >= 0) {
+		p2pmr_dbg("reg_mr: %p is in a mapping of a dma-buf, at offset 0x%" PRIx64,
+			  addr, offset + ((uintptr_t)addr - start));
+		start -= offset;
+	} else if (errno == EACCES || errno == ENODEV) {
+		return NULL;
+	} else {
+		/* no dma-buf mapping, or no p2pmr: ask a GPU runtime */
+		err = p2pmr_gpu_find(addr, length, &gpu);
+		if (err) {
+			*found = err != ENOENT;
+			errno = err;
+			return NULL;
+		}
+		if (end > gpu.base + gpu.size) {
+			p2pmr_err("reg_mr: %p + 0x%zx: the %s allocation 0x%" PRIx64 " + 0x%" PRIx64 " does not end on a page boundary; its last page cannot be exported",
+				  addr, length, gpu.runtime, gpu.base,
+				  gpu.size);
+			errno = EINVAL;
+			return NULL;
+		}
+		fd = p2pmr_gpu_export(&gpu, start, end - start);
+		if (fd < 0)
+			return NULL;
+		p2pmr_dbg("reg_mr: %p is %s device memory", addr, gpu.runtime);
+	}
+	mr = reg_bar_fd(pd, addr, length, start, iova, fd, access);
+	/* the MR holds the dma-buf; our fd is no longer needed */
+	err = errno;
+	close(fd);
+	errno = err;
+	return mr;
+}
+
 /*
  * P2PMR_REG_STOCK_ERRNO: where p2pmr cannot export the memory (no
  * /dev/p2pmr, the kernel refuses the range), answer as libibverbs alone
@@ -605,8 +669,8 @@ struct ibv_mr *p2pmr_reg_mr_req(struct ibv_pd *pd, void *addr, size_t length,
 				enum p2pmr_mem_type *type)
 {
 	struct p2pmr_mem_info info;
+	bool was_bar, exported, found;
 	int err, fresh_err;
-	bool was_bar, exported;
 	struct ibv_mr *mr;
 	uint64_t ticket;
 
@@ -639,6 +703,16 @@ struct ibv_mr *p2pmr_reg_mr_req(struct ibv_pd *pd, void *addr, size_t length,
 		mr = reg_host(pd, addr, length, iova, access, req);
 		if (mr || (errno != EFAULT && errno != EINVAL))
 			return mr;
+		/* the kernel and a GPU runtime answer without a maps read */
+		err = errno;
+		mr = reg_device(pd, addr, length, iova, access, &found);
+		if (found) {
+			*type = P2PMR_MEM_BAR;
+			if (!mr && req && req->flags & P2PMR_REG_STOCK_ERRNO)
+				errno = err;
+			return mr;
+		}
+		errno = err;
 	} else {
 		*type = P2PMR_MEM_BAR;
 		mr = reg_bar(pd, addr, length, iova, access, &info, &exported);

@@ -175,6 +175,14 @@ int p2pmr_export_va_probe(const void *addr, size_t length);
 struct p2pmr_check_va;
 int p2pmr_check_va(const void *addr, size_t length, int dmabuf_fd,
 		   struct p2pmr_check_va *out);
+/*
+ * P2PMR_IOCTL_VA_DMABUF of a page-aligned range: a new fd of the dma-buf
+ * the range maps, *@offset its offset there; -1 with errno otherwise
+ * (logged at debug level where the range is no dma-buf mapping).
+ * @read_only: a read-only shared mapping will do.
+ */
+int p2pmr_va_dmabuf(const void *addr, size_t length, bool read_only,
+		    uint64_t *offset);
 
 /*
  * Could @mr be a dma-buf MR (libibverbs' or libp2pmr's own)?  One load
@@ -305,7 +313,8 @@ struct p2pmr_reg_req {
 /*
  * p2pmr_reg_mr() with a request (NULL: p2pmr_reg_mr()'s behaviour), that
  * also tells which way it went: *@type is P2PMR_MEM_BAR when the MR is a
- * dma-buf registration (then only p2pmr_dereg_mr() may release it), else
+ * dma-buf registration (of a BAR mapping, of a dma-buf mapping or of a
+ * GPU allocation; then only p2pmr_dereg_mr() may release it), else
  * P2PMR_MEM_HOST.
  */
 struct ibv_mr *p2pmr_reg_mr_req(struct ibv_pd *pd, void *addr, size_t length,
@@ -345,5 +354,35 @@ int p2pmr_check_out(const char *what, const void *dst, size_t dst_len,
 		    size_t min_len);
 void p2pmr_copy_out(void *dst, size_t dst_len, const void *src,
 		    size_t src_len);
+
+/*
+ * GPU allocations (gpu.c), through the GPU runtime the process loaded
+ */
+
+/**
+ * struct p2pmr_gpu_range - a GPU allocation holding a range
+ * @base: its device address
+ * @size: its size
+ * @runtime: the runtime's name, for messages
+ */
+struct p2pmr_gpu_range {
+	uint64_t base;
+	uint64_t size;
+	const char *runtime;
+};
+
+/*
+ * Whether [addr, addr + length) lies in one GPU allocation: 0 and @range
+ * filled in; ENOENT when it is no GPU memory (or no GPU runtime is
+ * loaded), else an errno (logged).
+ */
+int p2pmr_gpu_find(const void *addr, size_t length,
+		   struct p2pmr_gpu_range *range);
+/*
+ * A dma-buf fd of the page-aligned [start, start + length) of @range,
+ * made by the GPU driver; -1 with errno (logged).
+ */
+int p2pmr_gpu_export(const struct p2pmr_gpu_range *range, uint64_t start,
+		     uint64_t length);
 
 #endif /* P2PMR_INTERNAL_H */

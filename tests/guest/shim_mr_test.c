@@ -15,6 +15,16 @@
  *   shim_mr_test cache   libp2pmr's export cache: one export per mapping,
  *                        reused; another part of the BAR and host memory
  *                        mapped where the mapping was; a child after fork()
+ *   shim_mr_test dmabuf  a dma-buf of the BAR (made through /dev/p2pmr, as
+ *                        any exporter's would come) mapped, and plain
+ *                        ibv_reg_mr() on the mapping: writable, unaligned,
+ *                        read-only for a read-only MR, refused for a
+ *                        writable one
+ *   shim_mr_test cuda    plain ibv_reg_mr() on cuMemAlloc() memory of the
+ *                        CUDA driver library found by dlopen() (in the
+ *                        testbed the stand-in of tests/cuda_stub, whose
+ *                        device memory is the BAR of -P from
+ *                        P2PMR_CUDA_STUB_OFFSET = -o on)
  *
  * Options: -d rdma device, -P resource file, -o BAR offset, -l length,
  * -s pattern seed, -e expected errno name (refuse), -n ping-pong rounds.
@@ -24,6 +34,7 @@
  * each dma-buf MR attaches to an export, while exports are not one per MR
  * (libp2pmr keeps one per BAR mapping).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -31,12 +42,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cuda.h>
 #include <infiniband/verbs.h>
+#include <linux/p2pmr.h>
 
 #include "pattern.h"
 #include "rc_loop.h"
@@ -496,6 +510,239 @@ static int cmd_cache(struct ctx *c)
 	return 0;
 }
 
+/* Host buffers to RDMA WRITE from and RDMA READ into, registered. */
+struct host_bufs {
+	uint8_t *src, *dst;
+	struct ibv_mr *src_mr, *dst_mr;
+};
+
+static void host_bufs_get(struct ctx *c, size_t len, struct host_bufs *h)
+{
+	h->src = aligned_alloc(4096, len);
+	h->dst = aligned_alloc(4096, len);
+	if (!h->src || !h->dst)
+		fail("out of memory");
+	h->src_mr = reg(c, h->src, len, false, "source buffer");
+	h->dst_mr = reg(c, h->dst, len, false, "destination buffer");
+}
+
+static void host_bufs_put(struct host_bufs *h)
+{
+	dereg(h->dst_mr, "destination buffer");
+	dereg(h->src_mr, "source buffer");
+	free(h->src);
+	free(h->dst);
+}
+
+/* A dma-buf of BAR [@off, @off + @len), as another exporter hands one. */
+static int export_bar(struct ctx *c, uint64_t off, uint64_t len)
+{
+	struct p2pmr_export_fd e = {
+		.size = sizeof(e),
+		.resource_fd = c->res_fd,
+		.open_flags = O_RDWR | O_CLOEXEC,
+		.offset = off,
+		.length = len,
+	};
+	int dev = open("/dev/" P2PMR_DEVICE_NAME, O_RDONLY | O_CLOEXEC);
+
+	if (dev < 0 || ioctl(dev, P2PMR_IOCTL_EXPORT_FD, &e))
+		fail("export of BAR 0x%" PRIx64 " + 0x%" PRIx64 ": %s", off,
+		     len, strerror(errno));
+	close(dev);
+	return e.out_dmabuf_fd;
+}
+
+/*
+ * Plain ibv_reg_mr() on a CPU mapping of a dma-buf of BAR [O, O + 2L)
+ * (O the offset, L the length): the mapping's second half gets seed s,
+ * whole (BAR [O + L, O + 2L)); its first half seed s+1 through an MR that
+ * starts and ends off page boundaries (BAR [O + 2 KiB, O + L - 2 KiB)); a
+ * read-only mapping of the first half takes a read-only MR, read by RDMA
+ * READ, and no writable one.
+ */
+static int cmd_dmabuf(struct ctx *c)
+{
+	uint64_t o = opt.offset, l = opt.length, edge = 0x800;
+	struct host_bufs h;
+	struct ibv_mr *mr;
+	uint8_t *m, *ro;
+	int dmabuf;
+
+	if (o + 2 * l > c->bar_size || l % 4096 || l < 3 * edge)
+		fail("-o + 2 x -l exceeds the BAR, or -l is not in pages");
+	host_bufs_get(c, l, &h);
+
+	dmabuf = export_bar(c, o, 2 * l);
+	m = mmap(NULL, 2 * l, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf, 0);
+	if (m == MAP_FAILED)
+		fail("mmap of the dma-buf: %s", strerror(errno));
+	close(dmabuf);	/* the mapping is all the program keeps */
+
+	mr = reg(c, m + l, l, true, "second half of the dma-buf mapping");
+	fill(h.src, l, opt.seed, o + l);
+	rdma(c, IBV_WR_RDMA_WRITE, h.src_mr, h.src, mr, m + l, l);
+	check(m + l, l, opt.seed, o + l, "dma-buf mapping after RDMA WRITE");
+	memset(h.dst, 0, l);
+	rdma(c, IBV_WR_RDMA_READ, h.dst_mr, h.dst, mr, m + l, l);
+	check(h.dst, l, opt.seed, o + l, "RDMA READ of the dma-buf mapping");
+	printf("ok seed %u written and read back through a dma-buf mapping's MR\n",
+	       opt.seed);
+	dereg(mr, "second half of the dma-buf mapping");
+
+	mr = reg(c, m + edge, l - 2 * edge, true,
+		 "an unaligned range of the mapping");
+	fill(h.src, l - 2 * edge, opt.seed + 1, o + edge);
+	rdma(c, IBV_WR_RDMA_WRITE, h.src_mr, h.src, mr, m + edge,
+	     l - 2 * edge);
+	check(m + edge, l - 2 * edge, opt.seed + 1, o + edge,
+	      "unaligned range after RDMA WRITE");
+	printf("ok seed %u written through an MR at mapping offset 0x%" PRIx64 "\n",
+	       opt.seed + 1, edge);
+	dereg(mr, "an unaligned range of the mapping");
+
+	dmabuf = export_bar(c, o, l);
+	ro = mmap(NULL, l, PROT_READ, MAP_SHARED, dmabuf, 0);
+	if (ro == MAP_FAILED)
+		fail("read-only mmap of the dma-buf: %s", strerror(errno));
+	close(dmabuf);
+	mr = ibv_reg_mr(c->pd, ro, l, mr_access());
+	if (mr || errno != EFAULT)
+		fail("writable ibv_reg_mr of a read-only dma-buf mapping: %s, expected EFAULT",
+		     mr ? "registered" : strerror(errno));
+	printf("ok a writable MR of a read-only dma-buf mapping is refused: EFAULT\n");
+	mr = ibv_reg_mr(c->pd, ro, l, IBV_ACCESS_REMOTE_READ);
+	if (!mr)
+		fail("read-only ibv_reg_mr of a read-only dma-buf mapping: %s",
+		     strerror(errno));
+	memset(h.dst, 0, l);
+	rdma(c, IBV_WR_RDMA_READ, h.dst_mr, h.dst, mr, ro + edge, l - 2 * edge);
+	check(h.dst, l - 2 * edge, opt.seed + 1, o + edge,
+	      "RDMA READ through the read-only MR");
+	printf("ok RDMA READ through a read-only MR of a read-only mapping\n");
+	dereg(mr, "read-only MR");
+	munmap(ro, l);
+
+	munmap(m, 2 * l);
+	host_bufs_put(&h);
+	return 0;
+}
+
+/* The CUDA driver API as an application calls it, loaded at run time. */
+static struct {
+	CUresult (*init)(unsigned int flags);
+	CUresult (*device_get)(CUdevice *dev, int ordinal);
+	CUresult (*ctx_create)(CUcontext *ctx, unsigned int flags,
+			       CUdevice dev);
+	CUresult (*ctx_set_current)(CUcontext ctx);
+	CUresult (*ctx_destroy)(CUcontext ctx);
+	CUresult (*mem_alloc)(CUdeviceptr *ptr, size_t size);
+	CUresult (*mem_free)(CUdeviceptr ptr);
+	CUresult (*memcpy_dtoh)(void *dst, CUdeviceptr src, size_t size);
+} cu;
+
+static void cuda_load(void)
+{
+	void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
+
+	if (!lib)
+		fail("dlopen libcuda.so.1: %s", dlerror());
+	cu.init = dlsym(lib, "cuInit");
+	cu.device_get = dlsym(lib, "cuDeviceGet");
+	cu.ctx_create = dlsym(lib, "cuCtxCreate_v2");
+	cu.ctx_set_current = dlsym(lib, "cuCtxSetCurrent");
+	cu.ctx_destroy = dlsym(lib, "cuCtxDestroy_v2");
+	cu.mem_alloc = dlsym(lib, "cuMemAlloc_v2");
+	cu.mem_free = dlsym(lib, "cuMemFree_v2");
+	cu.memcpy_dtoh = dlsym(lib, "cuMemcpyDtoH_v2");
+	if (!cu.init || !cu.device_get || !cu.ctx_create ||
+	    !cu.ctx_set_current || !cu.ctx_destroy || !cu.mem_alloc ||
+	    !cu.mem_free || !cu.memcpy_dtoh)
+		fail("libcuda.so.1 lacks a driver API entry point");
+}
+
+#define cu_check(call) do {						\
+	CUresult r_ = (call);						\
+									\
+	if (r_ != CUDA_SUCCESS)						\
+		fail("%s: CUresult %d", #call, r_);			\
+} while (0)
+
+/*
+ * Plain ibv_reg_mr() on device memory, as perftest's --use_cuda does:
+ * cuMemAlloc() of 2L, whose first byte the stand-in places at BAR offset
+ * O (P2PMR_CUDA_STUB_OFFSET).  The allocation's second half gets seed s
+ * (BAR [O + L, O + 2L)), read back by RDMA READ and by cuMemcpyDtoH();
+ * an unaligned range of the first half seed s+1 (BAR [O + 2 KiB,
+ * O + L - 2 KiB)), registered with no context current (the library
+ * makes the allocation's own current for the export); a range past the
+ * allocation's end is refused.
+ */
+static int cmd_cuda(struct ctx *c)
+{
+	uint64_t o = opt.offset, l = opt.length, edge = 0x800;
+	struct host_bufs h;
+	struct ibv_mr *mr;
+	CUdeviceptr dptr;
+	CUcontext cuctx;
+	CUdevice cudev;
+	uint8_t *dev;
+
+	if (o + 2 * l > c->bar_size || l % 4096 || l < 3 * edge)
+		fail("-o + 2 x -l exceeds the BAR, or -l is not in pages");
+	host_bufs_get(c, l, &h);
+
+	cuda_load();
+	cu_check(cu.init(0));
+	cu_check(cu.device_get(&cudev, 0));
+	cu_check(cu.ctx_create(&cuctx, 0, cudev));
+	cu_check(cu.mem_alloc(&dptr, 2 * l));
+	dev = (uint8_t *)(uintptr_t)dptr;
+	printf("ok cuMemAlloc(0x%" PRIx64 ") -> device pointer %p\n", 2 * l,
+	       dev);
+
+	mr = reg(c, dev + l, l, true,
+		 "second half of a cuMemAlloc() allocation");
+	fill(h.src, l, opt.seed, o + l);
+	rdma(c, IBV_WR_RDMA_WRITE, h.src_mr, h.src, mr, dev + l, l);
+	memset(h.dst, 0, l);
+	rdma(c, IBV_WR_RDMA_READ, h.dst_mr, h.dst, mr, dev + l, l);
+	check(h.dst, l, opt.seed, o + l, "RDMA READ of device memory");
+	memset(h.dst, 0, l);
+	cu_check(cu.memcpy_dtoh(h.dst, dptr + l, l));
+	check(h.dst, l, opt.seed, o + l, "cuMemcpyDtoH of device memory");
+	printf("ok seed %u written into device memory by RDMA, read back by RDMA READ and cuMemcpyDtoH()\n",
+	       opt.seed);
+	dereg(mr, "second half of a cuMemAlloc() allocation");
+
+	cu_check(cu.ctx_set_current(NULL));
+	mr = reg(c, dev + edge, l - 2 * edge, true,
+		 "an unaligned range, no context current");
+	fill(h.src, l - 2 * edge, opt.seed + 1, o + edge);
+	rdma(c, IBV_WR_RDMA_WRITE, h.src_mr, h.src, mr, dev + edge,
+	     l - 2 * edge);
+	memset(h.dst, 0, l);
+	rdma(c, IBV_WR_RDMA_READ, h.dst_mr, h.dst, mr, dev + edge,
+	     l - 2 * edge);
+	check(h.dst, l - 2 * edge, opt.seed + 1, o + edge,
+	      "RDMA READ of the unaligned range");
+	printf("ok seed %u through an MR at allocation offset 0x%" PRIx64 "\n",
+	       opt.seed + 1, edge);
+	dereg(mr, "an unaligned range, no context current");
+	cu_check(cu.ctx_set_current(cuctx));
+
+	mr = ibv_reg_mr(c->pd, dev + l, 2 * l, mr_access());
+	if (mr || errno != EFAULT)
+		fail("ibv_reg_mr past the allocation's end: %s, expected EFAULT",
+		     mr ? "registered" : strerror(errno));
+	printf("ok a range past the allocation's end is refused: EFAULT\n");
+
+	cu_check(cu.mem_free(dptr));
+	cu_check(cu.ctx_destroy(cuctx));
+	host_bufs_put(&h);
+	return 0;
+}
+
 static int cmd_refuse(struct ctx *c)
 {
 	uint8_t *bar = map_bar(c, NULL);
@@ -545,7 +792,8 @@ static int cmd_rereg(struct ctx *c)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: shim_mr_test mixed|stale|refuse|rereg|cache -P resource [-d dev]\n"
+		"usage: shim_mr_test mixed|stale|refuse|rereg|cache|dmabuf|cuda -P resource\n"
+		"       [-d dev]"
 		"       [-o offset] [-l length] [-s seed] [-e ERRNO] [-n rounds]\n"
 		"       [-A (remote atomic access too)]\n");
 	exit(2);
@@ -587,6 +835,10 @@ int main(int argc, char **argv)
 		ret = cmd_rereg(&c);
 	else if (!strcmp(cmd, "cache"))
 		ret = cmd_cache(&c);
+	else if (!strcmp(cmd, "dmabuf"))
+		ret = cmd_dmabuf(&c);
+	else if (!strcmp(cmd, "cuda"))
+		ret = cmd_cuda(&c);
 	else
 		usage();
 	teardown(&c);

@@ -260,6 +260,30 @@ static int check_va_ioctl(struct p2pmr_check_va *cmd)
 	return err;
 }
 
+/* VA_DMABUF: EINVAL (no dma-buf mapping) unless a test expects it. */
+static bool va_dmabuf_expected;
+
+static int va_dmabuf_ioctl(struct p2pmr_va_dmabuf *cmd)
+{
+	int err;
+
+	if (!va_dmabuf_expected)
+		return EINVAL;
+	assert_int_equal(cmd->size, sizeof(*cmd));
+	assert_int_equal(cmd->open_flags, O_CLOEXEC);
+	check_expected(cmd->addr);
+	check_expected(cmd->length);
+	check_expected(cmd->flags);
+	err = mock_type(int);
+	if (err)
+		return err;
+	exported_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(exported_fd >= 0);
+	cmd->out_dmabuf_fd = exported_fd;
+	cmd->out_offset = mock_type(uint64_t);
+	return 0;
+}
+
 static int p2pmr_dev_ioctl(unsigned long request, void *arg)
 {
 	struct p2pmr_export_va *cmd = arg;
@@ -267,6 +291,8 @@ static int p2pmr_dev_ioctl(unsigned long request, void *arg)
 
 	if (request == P2PMR_IOCTL_CHECK_VA)
 		return check_va_ioctl(arg);
+	if (request == P2PMR_IOCTL_VA_DMABUF)
+		return va_dmabuf_ioctl(arg);
 	assert_int_equal(request, P2PMR_IOCTL_EXPORT_VA);
 	assert_int_equal(cmd->size, sizeof(*cmd));
 	check_expected(cmd->addr);
@@ -352,6 +378,7 @@ static int each(void **state)
 	/* the tests of one export per registration; test_export_cache_* */
 	p2pmr_export_cache_set_enabled(0);
 	check_va_expected = false;
+	va_dmabuf_expected = false;
 	return 0;
 }
 
@@ -1150,6 +1177,72 @@ static void test_reg_efault_host(void **state)
 	assert_int_equal(p2pmr_cache_read_count(), reads + 1);
 }
 
+static void expect_va_dmabuf(uint64_t addr, uint64_t length, uint32_t flags,
+			     int err, uint64_t offset)
+{
+	va_dmabuf_expected = true;
+	expect_value(va_dmabuf_ioctl, cmd->addr, addr);
+	expect_value(va_dmabuf_ioctl, cmd->length, length);
+	expect_value(va_dmabuf_ioctl, cmd->flags, flags);
+	will_return(va_dmabuf_ioctl, err);
+	if (!err)
+		will_return(va_dmabuf_ioctl, offset);
+}
+
+/*
+ * Memory the kernel cannot pin, in a CPU mapping of a dma-buf: the
+ * kernel names the dma-buf, which is registered at the range's offset in
+ * it, with the caller's iova, and without a read of /proc/self/maps.  A
+ * device that only reads asks for a read-only mapping to do; a mapping
+ * the kernel refuses (read-only for a writable MR) fails with its errno.
+ */
+static void test_reg_dmabuf_mapping(void **state)
+{
+	struct ibv_mr *mr;
+	uint64_t reads;
+
+	(void)state;
+	maps_text = maps_without_bar;
+	expect_any_count(mock_reg_mr, addr, 3);
+	expect_any_count(mock_reg_mr, length, 3);
+	expect_any_count(mock_reg_mr, access, 3);
+	will_return(mock_reg_mr, NULL);
+	will_return(mock_reg_mr, EFAULT);
+	expect_va_dmabuf(HEAP, 0x2000, 0, 0, 0x5000);
+	expect_value(mock_reg_dmabuf_mr, offset, 0x5020);
+	expect_value(mock_reg_dmabuf_mr, length, 0x1100);
+	expect_value(mock_reg_dmabuf_mr, iova, HEAP + 0x20);
+	expect_any(mock_reg_dmabuf_mr, fd);
+	expect_value(mock_reg_dmabuf_mr, access, ACCESS);
+	will_return(mock_reg_dmabuf_mr, &provider_mr);
+	mr = p2pmr_reg_mr(&pd, (void *)(HEAP + 0x20), 0x1100, HEAP + 0x20,
+			  ACCESS);
+	assert_ptr_equal(mr, &provider_mr);
+	assert_ptr_equal(mr->addr, (void *)(HEAP + 0x20));
+	assert_exported_fd_closed();
+	reads = p2pmr_cache_read_count();
+
+	will_return(mock_reg_mr, NULL);
+	will_return(mock_reg_mr, EFAULT);
+	expect_va_dmabuf(HEAP, 0x1000, P2PMR_VA_DMABUF_READ_ONLY, 0, 0);
+	expect_value(mock_reg_dmabuf_mr, offset, 0);
+	expect_value(mock_reg_dmabuf_mr, length, 0x1000);
+	expect_value(mock_reg_dmabuf_mr, iova, HEAP);
+	expect_any(mock_reg_dmabuf_mr, fd);
+	expect_value(mock_reg_dmabuf_mr, access, IBV_ACCESS_REMOTE_READ);
+	will_return(mock_reg_dmabuf_mr, &provider_mr);
+	assert_ptr_equal(p2pmr_reg_mr(&pd, (void *)HEAP, 0x1000, HEAP,
+				      IBV_ACCESS_REMOTE_READ), &provider_mr);
+
+	will_return(mock_reg_mr, NULL);
+	will_return(mock_reg_mr, EFAULT);
+	expect_va_dmabuf(HEAP, 0x1000, 0, EACCES, 0);
+	errno = 0;
+	assert_null(p2pmr_reg_mr(&pd, (void *)HEAP, 0x1000, HEAP, ACCESS));
+	assert_int_equal(errno, EACCES);
+	assert_int_equal(p2pmr_cache_read_count(), reads);
+}
+
 /* the fd the export just made, not known before */
 #define ANY_FD	(-100)
 
@@ -1278,6 +1371,7 @@ int main(void)
 		cmocka_unit_test_setup(test_reg_bar_atomic, each),
 		cmocka_unit_test_setup(test_reg_kernel_finds_bar, each),
 		cmocka_unit_test_setup(test_reg_stock_errno, each),
+		cmocka_unit_test_setup(test_reg_dmabuf_mapping, each),
 		cmocka_unit_test_setup(test_export_cache, each),
 		cmocka_unit_test_setup(test_export_cache_refused, each),
 	};

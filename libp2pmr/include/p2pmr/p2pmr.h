@@ -380,7 +380,12 @@ int p2pmr_export_va(const void *addr, size_t length, int flags,
  * guesses checked by what follows: if host registration fails with EFAULT,
  * or the export of a BAR with EINVAL or EFAULT, the range is classified
  * again from a fresh read of /proc/self/maps, so a BAR mapped, or
- * unmapped, behind the library's back is still registered right.
+ * unmapped, behind the library's back is still registered right.  Before
+ * that read, memory that failed host registration is offered to two
+ * other owners of device memory: the kernel, for a CPU mapping of a
+ * dma-buf (registered as that dma-buf, at the range's offset), and the
+ * CUDA driver library if the process has loaded it, for a device
+ * allocation (exported as a dma-buf by the GPU driver and registered).
  *
  * Return: the MR, owned by the caller, released with p2pmr_dereg_mr()
  * (never with ibv_dereg_mr(): it may not be the provider's); NULL with

@@ -4,7 +4,7 @@
 # program's RDMA wrote through plain ibv_reg_mr() MRs is in the host file
 # behind the near ivshmem BAR, and only there.
 #
-# usage: shim_mr.sh mixed|stale|bind|cache (see tests/vm/guest/shim_mr.sh)
+# usage: shim_mr.sh mixed|stale|bind|cache|dmabuf|cuda (see tests/vm/guest/shim_mr.sh)
 . "$(dirname "$0")/../lib/host.sh"
 
 case=${1:-}
@@ -39,8 +39,16 @@ cache)
 	"$PATTERN" check-zero "$RUN_DIR/ivshmem-near.mem" 0 0xc00000 ||
 		fail "RDMA wrote where the replaced BAR mapping had been"
 	;;
+dmabuf)
+	host_check near 0x1300000 0x100000 61
+	host_check near 0x1200800 0xff000 62
+	;;
+cuda)
+	host_check near 0x1500000 0x100000 71
+	host_check near 0x1400800 0xff000 72
+	;;
 *)
-	fail "usage: $0 mixed|stale|bind|cache"
+	fail "usage: $0 mixed|stale|bind|cache|dmabuf|cuda"
 	;;
 esac
 "$PATTERN" check-zero "$RUN_DIR/ivshmem-far.mem" 0 0x100000 ||

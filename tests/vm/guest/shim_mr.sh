@@ -16,6 +16,14 @@
 #          52, 53, 55, 56 at BAR [12, 13), [13, 14), [14, 15), [15, 16),
 #          [16, 17) MiB (56 from a child after fork()); seed 54 goes to
 #          host memory mapped where the BAR was
+#   dmabuf plain ibv_reg_mr() on mappings of a dma-buf of the BAR
+#          (shim_mr_test dmabuf): leaves seed 61 at BAR [19, 20) MiB and
+#          seed 62 at [18 MiB + 2 KiB, 19 MiB - 2 KiB); then the same on
+#          the NVMe CMB (nvme unbound), checked through its mappings
+#   cuda   plain ibv_reg_mr() on cuMemAlloc() memory of the CUDA stand-in
+#          (tests/cuda_stub, device memory in the BAR from 20 MiB on):
+#          leaves seed 71 at BAR [21, 22) MiB and seed 72 at
+#          [20 MiB + 2 KiB, 21 MiB - 2 KiB)
 #   bind   mixed, through the resource file bind-mounted elsewhere (as in
 #          a container: /proc/self/maps shows no sysfs path, the kernel
 #          is asked); leaves seed 31 at BAR [8 MiB, 9 MiB)
@@ -81,6 +89,40 @@ cache)
 		-o 0xc00000 -l 0x100000 -s 51 ||
 		p2pmr_fail "the export cache"
 	;;
+dmabuf)
+	out=$(P2PMR_DEBUG=1 LD_PRELOAD=$shim "$t" dmabuf -d "$dev" -P "$res" \
+		-o 0x1200000 -l 0x100000 -s 61 2>&1)
+	rc=$?
+	echo "$out"
+	[ $rc -eq 0 ] || p2pmr_fail "ibv_reg_mr on dma-buf mappings"
+	echo "$out" | grep -q "dma-buf behind .*: Permission denied (map the dma-buf MAP_SHARED, with PROT_WRITE" ||
+		p2pmr_fail "the refused writable MR of a read-only mapping was not explained"
+	echo "ok the refusal says what to do (P2PMR_DEBUG=1)"
+	# the same on a dma-buf of the NVMe CMB, read back through mappings
+	nvme=$(pci_nvme)
+	[ -n "$nvme" ] || p2pmr_fail "no NVMe controller"
+	echo "$nvme" >"/sys/bus/pci/devices/$nvme/driver/unbind" ||
+		p2pmr_fail "cannot unbind nvme from $nvme"
+	LD_PRELOAD=$shim "$t" dmabuf -d "$dev" \
+		-P "/sys/bus/pci/devices/$nvme/resource2" \
+		-o 0x200000 -l 0x100000 -s 63 ||
+		p2pmr_fail "ibv_reg_mr on dma-buf mappings of the CMB"
+	;;
+cuda)
+	stub=$P2PMR_BUILD_DIR/tests/cuda_stub
+	[ -e "$stub/libcuda.so.1" ] || p2pmr_fail "$stub/libcuda.so.1 is not built"
+	out=$(P2PMR_DEBUG=2 LD_LIBRARY_PATH=$stub P2PMR_CUDA_STUB_RESOURCE=$res \
+		P2PMR_CUDA_STUB_OFFSET=0x1400000 LD_PRELOAD=$shim \
+		"$t" cuda -d "$dev" -P "$res" -o 0x1400000 -l 0x100000 -s 71 2>&1)
+	rc=$?
+	echo "$out" | tail -n 60
+	[ $rc -eq 0 ] || p2pmr_fail "ibv_reg_mr on CUDA device memory"
+	echo "$out" | grep -q "is CUDA device memory" ||
+		p2pmr_fail "the registrations did not go through CUDA"
+	echo "$out" | grep -q "runs past its CUDA allocation" ||
+		p2pmr_fail "the refused range past the allocation was not explained"
+	echo "ok the registrations went through CUDA's dma-buf export"
+	;;
 atomic)
 	out=$(P2PMR_DEBUG=1 LD_PRELOAD=$shim "$t" refuse -d "$dev" -P "$res" \
 		-l 0x10000 -A -e EOPNOTSUPP 2>&1)
@@ -95,7 +137,7 @@ atomic)
 		p2pmr_fail "P2PMR_DROP_REMOTE_ATOMIC=1 did not register the BAR"
 	;;
 *)
-	p2pmr_fail "usage: $0 mixed|stale|off|rereg|bind|cache|atomic"
+	p2pmr_fail "usage: $0 mixed|stale|off|rereg|bind|cache|dmabuf|cuda|atomic"
 	;;
 esac
 p2pmr_expect_idle

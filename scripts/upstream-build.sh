@@ -11,6 +11,10 @@
 #   perftest-p2pmr     perftest 26.04.17 + perftest-patches/, against
 #                      rdma-core and this build's libp2pmr
 #   perftest-p2pmr-44  the same against Debian's rdma-core (44)
+#   perftest-cuda      perftest 26.04.17, unmodified, against rdma-core,
+#                      built with CUDA: the header of tests/cuda_stub (the
+#                      test double of libcuda this build made), as a
+#                      CUDA site builds it against its toolkit's
 #   libfabric          libfabric v2.6.0 (verbs;ofi_rxm) against rdma-core
 #
 # usage: upstream-build.sh [component...]      (default: all of them)
@@ -181,8 +185,10 @@ env_rdma_core() {
 # --- perftest ----------------------------------------------------------------
 
 # build_perftest <dir> <series dir|-> <rdma-core dir|-> <libp2pmr prefix|->
+#                [<cuda.h> <libcuda dir>]
 build_perftest() {
-	local d=$1 series=$2 rc=$3 p2pmr=$4 cppflags="" ldflags="" with=()
+	local d=$1 series=$2 rc=$3 p2pmr=$4 cuda_h=${5:-} cuda_lib=${6:-}
+	local cppflags="" ldflags="" with=()
 
 	extract "$PERFTEST_TARBALL" "$d"
 	[ "$series" = - ] || apply_series "$d" "$series"
@@ -193,6 +199,12 @@ build_perftest() {
 	if [ "$p2pmr" != - ]; then
 		with=(--with-p2pmr="$p2pmr")
 	fi
+	# CUDA_H_PATH wins over a toolkit in /usr/local/cuda; the runtime
+	# (libcudart) is never looked for: perftest needs only the driver
+	if [ -n "$cuda_h" ]; then
+		with+=(CUDA_H_PATH="$cuda_h" --disable-cudart)
+		ldflags="$ldflags -L$cuda_lib"
+	fi
 	cd "$d"
 	./autogen.sh
 	./configure CPPFLAGS="$cppflags" LDFLAGS="$ldflags" "${with[@]}"
@@ -200,6 +212,10 @@ build_perftest() {
 	if [ "$p2pmr" != - ]; then
 		grep -q use_pci_bar "$d/ib_write_bw" ||
 			{ echo "ib_write_bw has no --use_pci_bar"; return 1; }
+	fi
+	if [ -n "$cuda_h" ]; then
+		grep -q '^#define HAVE_CUDA 1' "$d/config.h" ||
+			{ echo "perftest was configured without CUDA"; return 1; }
 	fi
 }
 
@@ -243,28 +259,41 @@ env_perftest() {
 			$(libp2pmr_inputs "$stage"))
 		rm -rf "$stage"
 		;;
+	perftest-cuda)
+		[ -e "$build/tests/cuda_stub/libcuda.so" ] ||
+			die "no CUDA stand-in in $build/tests/cuda_stub: build the project first"
+		k=$(key "=$comp" "$upstream/$PERFTEST_TARBALL" "$0" \
+			"=$RDMA_CORE_KEY" "$root/tests/cuda_stub/cuda.h")
+		;;
 	*)
 		k=$(key "=$comp" "$upstream/$PERFTEST_TARBALL" "$0" \
 			"=$RDMA_CORE_KEY")
 		;;
 	esac
 	name=$comp
-	d=$(publish "$name" "$k" build_perftest_in "$series" "$rc") || exit 1
+	d=$(publish "$name" "$k" build_perftest_in "$series" "$rc" "$comp") ||
+		exit 1
 	{
 		printf 'P2PMR_%s=%q\n' "$(echo "$comp" | tr a-z- A-Z_)" "$d"
 	} >"$envdir/$comp.env"
 }
 
-# build_perftest_in <dir> <series> <rdma-core>: libp2pmr is installed
-# inside the build's own directory, where the rpath finds it.
+# build_perftest_in <dir> <series> <rdma-core> <component>: libp2pmr is
+# installed inside the build's own directory, where the rpath finds it;
+# perftest-cuda gets its own copy of the CUDA header.
 build_perftest_in() {
-	local d=$1 series=$2 rc=$3 p2pmr=-
+	local d=$1 series=$2 rc=$3 comp=$4 p2pmr=- cuda=()
 
 	if [ "$series" != - ]; then
 		p2pmr=$d/p2pmr
 		stage_libp2pmr "$p2pmr"
 	fi
-	build_perftest "$d/src" "$series" "$rc" "$p2pmr"
+	if [ "$comp" = perftest-cuda ]; then
+		mkdir -p "$d/cuda"
+		cp "$root/tests/cuda_stub/cuda.h" "$d/cuda/"
+		cuda=("$d/cuda/cuda.h" "$build/tests/cuda_stub")
+	fi
+	build_perftest "$d/src" "$series" "$rc" "$p2pmr" "${cuda[@]}"
 	ln -s src/ib_write_bw src/ib_read_bw src/ib_send_bw "$d/" 2>/dev/null ||
 		true
 }
@@ -302,11 +331,13 @@ env_libfabric() {
 status=0
 comps=("$@")
 [ ${#comps[@]} -gt 0 ] ||
-	comps=(rdma-core perftest perftest-p2pmr perftest-p2pmr-44 libfabric)
+	comps=(rdma-core perftest perftest-p2pmr perftest-p2pmr-44 perftest-cuda
+	       libfabric)
 for c in "${comps[@]}"; do
 	case $c in
 	rdma-core) env_rdma_core ;;
-	perftest | perftest-p2pmr | perftest-p2pmr-44) env_perftest "$c" ;;
+	perftest | perftest-p2pmr | perftest-p2pmr-44 | perftest-cuda)
+		env_perftest "$c" ;;
 	libfabric) env_libfabric ;;
 	*) die "unknown component $c" ;;
 	esac

@@ -13,13 +13,16 @@ fill, for seeds from the times the guest logged.
 usage: perftest_check.py FILE SIZE SERVER_TIME CLIENT_TIME_BEFORE
                          CLIENT_TIME_AFTER
        perftest_check.py --client-buffer FILE SIZE CLIENT_BUFFER [OFFSET]
+                         [--server-unfilled]
 
 perftest 26.04 and later fill buffers from a generator seeded from
 /dev/urandom: there the client's buffer is a file it mapped with --mmap,
 which the guest hands back (CLIENT_BUFFER); one half of the server's
 buffer in the BAR must hold its first SIZE bytes, and the other half,
 the server's own fill, must not.  OFFSET: where the server's buffer
-starts in FILE (default 0).
+starts in FILE (default 0).  --server-unfilled: the server's buffer is
+device memory its CPU cannot fill (perftest's --use_cuda): the other
+half must still be zeros.
 """
 import ctypes
 import sys
@@ -32,7 +35,8 @@ def sequence(seed, n):
     return bytes(libc.rand() & 0xff for _ in range(n))
 
 
-def check_client_buffer(path, size, client_path, offset=0):
+def check_client_buffer(path, size, client_path, offset=0,
+                        server_fills=True):
     with open(path, "rb") as f:
         f.seek(offset)
         data = f.read(2 * size)
@@ -44,9 +48,14 @@ def check_client_buffer(path, size, client_path, offset=0):
         return 1
     halves = [data[h * size:(h + 1) * size] for h in (0, 1)]
     written = [h for h in (0, 1) if halves[h] == cli]
-    if len(written) != 1 or len(set(halves[1 - written[0]])) < 16:
+    rest = halves[1 - written[0]] if len(written) == 1 else b""
+    if server_fills:
+        rest_ok, rest_is = len(set(rest)) >= 16, "the server's own fill"
+    else:
+        rest_ok, rest_is = rest == bytes(size), "zeros"
+    if len(written) != 1 or not rest_ok:
         print(f"FAIL: the first {2 * size} bytes of {path} are not one "
-              "half the client's bytes and one half the server's own fill; "
+              f"half the client's bytes and one half {rest_is}; "
               f"first 16: {data[:16].hex()}, client's: {cli[:16].hex()}",
               file=sys.stderr)
         return 1
@@ -54,17 +63,16 @@ def check_client_buffer(path, size, client_path, offset=0):
     other = offset + (1 - written[0]) * size
     print(f"BAR bytes [{start:#x}, {start + size:#x}) = bytes "
           f"[0, {size:#x}) of the client's buffer: written by RDMA")
-    print(f"BAR bytes [{other:#x}, {other + size:#x}) = "
-          "the server's own fill, untouched")
+    print(f"BAR bytes [{other:#x}, {other + size:#x}) = {rest_is}, untouched")
     return 0
 
 
 def main():
     if sys.argv[1] == "--client-buffer":
-        return check_client_buffer(sys.argv[2], int(sys.argv[3]),
-                                   sys.argv[4],
-                                   int(sys.argv[5], 0) if len(sys.argv) > 5
-                                   else 0)
+        args = [a for a in sys.argv[2:] if a != "--server-unfilled"]
+        return check_client_buffer(args[0], int(args[1]), args[2],
+                                   int(args[3], 0) if len(args) > 3 else 0,
+                                   "--server-unfilled" not in sys.argv)
     path, size, t_srv, t_c0, t_c1 = sys.argv[1], *map(int, sys.argv[2:])
     with open(path, "rb") as f:
         data = f.read(2 * size)

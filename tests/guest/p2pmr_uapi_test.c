@@ -57,6 +57,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/dma-heap.h>
 #include <linux/p2pmr.h>
 
 #include "pattern.h"
@@ -879,6 +880,61 @@ static void rows_va_dmabuf(const struct bar *b, int rfd)
 }
 
 /*
+ * VA_DMABUF on another exporter's dma-buf: the kernel's system dma-heap
+ * (6.12's config has it; 6.1's has no dma-heaps).  A shared mapping is
+ * named at its offset, not as a p2pmr export; a private one, which the
+ * system heap allows for one page (remap_pfn_range() then rewrites
+ * vm_pgoff), is refused.
+ */
+static void rows_va_dmabuf_heap(void)
+{
+	struct dma_heap_allocation_data alloc = {
+		.len = 4 * page,
+		.fd_flags = O_RDWR | O_CLOEXEC,
+	};
+	struct p2pmr_va_dmabuf v;
+	int heap, got;
+	void *m;
+
+	heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
+	if (heap < 0) {
+		skip("VA_DMABUF of another exporter's dma-buf",
+		     "no /dev/dma_heap/system (CONFIG_DMABUF_HEAPS_SYSTEM)");
+		return;
+	}
+	if (ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &alloc))
+		bail("DMA_HEAP_IOCTL_ALLOC: %s", strerror(errno));
+	close(heap);
+
+	m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, alloc.fd,
+		 page);
+	if (m == MAP_FAILED)
+		bail("mmap of a system-heap dma-buf: %s", strerror(errno));
+	v = vdb_args((char *)m + page, page);
+	got = xioctl(P2PMR_IOCTL_VA_DMABUF, &v);
+	row(!got && v.out_offset == 2 * (uint64_t)page &&
+	    v.out_dmabuf_size == 4 * (uint64_t)page &&
+	    v.out_flags == P2PMR_VA_DMABUF_OUT_WRITABLE,
+	    "VA_DMABUF of a system-heap dma-buf mapping: %s, offset %#llx of %#llx, flags %#x",
+	    errname(got), (unsigned long long)v.out_offset,
+	    (unsigned long long)v.out_dmabuf_size, v.out_flags);
+	if (!got)
+		close(v.out_dmabuf_fd);
+	munmap(m, 2 * page);
+
+	m = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE, alloc.fd, 0);
+	if (m != MAP_FAILED) {
+		va_dmabuf_range_row("VA_DMABUF of a MAP_PRIVATE dma-buf mapping",
+				    EACCES, m, page);
+		munmap(m, page);
+	} else {
+		skip("VA_DMABUF of a MAP_PRIVATE dma-buf mapping",
+		     "the system heap refused a private mapping");
+	}
+	close(alloc.fd);
+}
+
+/*
  * An unprivileged process can neither open the resource files nor use a
  * read-only fd of one nor reach another process's mapping of one.
  */
@@ -1175,6 +1231,7 @@ static int cmd_errno(int argc, char **argv)
 	rows_va(&b, rfd);
 	rows_check_va(&b, rfd);
 	rows_va_dmabuf(&b, rfd);
+	rows_va_dmabuf_heap();
 	rows_unprivileged(&b, rfd);
 	rows_dmabuf(&b, rfd, write_ok);
 

@@ -35,6 +35,16 @@
  * (p2pmr_classify_flush()), unmapped by p2pmr_bar_close(), or the process
  * exits; a revocation does not wait for them (they hold no mapping).
  *
+ * GPU allocations are kept the same way, one dma-buf of the GPU driver's
+ * per allocation (gpu.c).  Their proof of identity is the runtime's: an
+ * allocation's buffer id, which the runtime never gives two allocations
+ * of a process, is part of the key, and the caller has just read it for
+ * the range.  An allocation freed and another made at the same address
+ * has another id: the old entry is dropped when the new one is filled.
+ * An entry of a freed allocation keeps its memory in the GPU driver (the
+ * dma-buf holds it) until then, until evicted, or until
+ * p2pmr_classify_flush().
+ *
  * P2PMR_EXPORT_CACHE=0 turns the cache off: every registration exports
  * its own range, as before.
  */
@@ -51,6 +61,7 @@
 
 struct export_slot {
 	uint64_t start, end;	/* the mapping; end == 0: unused */
+	uint64_t gpu_id;	/* a GPU allocation's buffer id; 0: a BAR */
 	int fd;			/* -1 for a mapping that is not exported */
 	int err;		/* why not */
 	uint64_t flush_gen;	/* of that answer */
@@ -92,12 +103,13 @@ static void slot_release_locked(struct export_slot *s)
 
 /* The slot of [start, end), or one to put it in.  Caller holds the lock. */
 static struct export_slot *slot_find_locked(uint64_t start, uint64_t end,
-					    bool *found)
+					    uint64_t gpu_id, bool *found)
 {
 	struct export_slot *s, *victim = NULL;
 
 	for (s = slots; s < slots + EXPORT_CACHE_SLOTS; s++) {
-		if (s->end && !s->dead && s->start == start && s->end == end) {
+		if (s->end && !s->dead && s->start == start && s->end == end &&
+		    s->gpu_id == gpu_id) {
 			*found = true;
 			return s;
 		}
@@ -121,13 +133,27 @@ static struct export_slot *slot_find_locked(uint64_t start, uint64_t end,
  * same mapping waits for this one rather than exporting it twice.
  */
 static void slot_fill_locked(struct export_slot *s, uint64_t start,
-			     uint64_t end, uint64_t gen)
+			     uint64_t end, uint64_t gpu_id, uint64_t gen)
 {
+	struct p2pmr_gpu_range gpu = { .base = start, .size = end - start };
+	struct export_slot *o;
+
 	memset(s, 0, sizeof(*s));
 	s->start = start;
 	s->end = end;
+	s->gpu_id = gpu_id;
 	s->flush_gen = gen;
-	s->fd = p2pmr_export_va_probe((void *)(uintptr_t)start, end - start);
+	if (gpu_id) {
+		/* allocations these addresses held before are gone */
+		for (o = slots; o < slots + EXPORT_CACHE_SLOTS; o++)
+			if (o != s && o->end && o->gpu_id && !o->dead &&
+			    o->start < end && start < o->end)
+				slot_release_locked(o);
+		s->fd = p2pmr_gpu_export(&gpu, start, end - start);
+	} else {
+		s->fd = p2pmr_export_va_probe((void *)(uintptr_t)start,
+					      end - start);
+	}
 	if (s->fd < 0) {
 		s->err = errno;
 		p2pmr_dbg("export cache: the mapping 0x%" PRIx64 "-0x%" PRIx64 " cannot be exported whole (%s): each registration exports its own range",
@@ -135,9 +161,9 @@ static void slot_fill_locked(struct export_slot *s, uint64_t start,
 	}
 }
 
-int p2pmr_export_cache_get(uint64_t map_start, uint64_t map_end,
-			   uint64_t start, uint64_t end,
-			   struct p2pmr_cached_export *ce)
+static int cache_get(uint64_t map_start, uint64_t map_end, uint64_t gpu_id,
+		     uint64_t start, uint64_t end,
+		     struct p2pmr_cached_export *ce)
 {
 	uint64_t gen = p2pmr_classify_flush_gen();
 	struct p2pmr_check_va check;
@@ -152,11 +178,11 @@ int p2pmr_export_cache_get(uint64_t map_start, uint64_t map_end,
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	pthread_mutex_lock(&cache_lock);
-	s = slot_find_locked(map_start, map_end, &found);
+	s = slot_find_locked(map_start, map_end, gpu_id, &found);
 	if (s && found && s->fd < 0 && s->flush_gen != gen)
 		found = false;		/* asked again after a flush */
 	if (s && !found)
-		slot_fill_locked(s, map_start, map_end, gen);
+		slot_fill_locked(s, map_start, map_end, gpu_id, gen);
 	if (!s || s->fd < 0) {
 		err = s ? s->err : EBUSY;
 		pthread_mutex_unlock(&cache_lock);
@@ -168,8 +194,12 @@ int p2pmr_export_cache_get(uint64_t map_start, uint64_t map_end,
 	fd = s->fd;
 	pthread_mutex_unlock(&cache_lock);
 
-	err = p2pmr_check_va((void *)(uintptr_t)start, end - start, fd,
-			     &check);
+	/* the caller has just read the allocation's id */
+	err = 0;
+	check.out_offset = start - map_start;
+	if (!gpu_id)
+		err = p2pmr_check_va((void *)(uintptr_t)start, end - start,
+				     fd, &check);
 	if (err) {
 		p2pmr_dbg("export cache: 0x%" PRIx64 "-0x%" PRIx64 " is no longer what dma-buf fd %d of 0x%" PRIx64 "-0x%" PRIx64 " covers (%s): dropped",
 			  start, end, fd, map_start, map_end, strerror(err));
@@ -185,6 +215,26 @@ int p2pmr_export_cache_get(uint64_t map_start, uint64_t map_end,
 	ce->offset = check.out_offset;
 	ce->slot = s - slots;
 	return 0;
+}
+
+int p2pmr_export_cache_get(uint64_t map_start, uint64_t map_end,
+			   uint64_t start, uint64_t end,
+			   struct p2pmr_cached_export *ce)
+{
+	return cache_get(map_start, map_end, 0, start, end, ce);
+}
+
+int p2pmr_export_cache_get_gpu(const struct p2pmr_gpu_range *alloc,
+			       uint64_t start, uint64_t end,
+			       struct p2pmr_cached_export *ce)
+{
+	uint64_t page = p2pmr_page_size();
+
+	if (!alloc->id)
+		return ENOSYS;
+	return cache_get(alloc->base,
+			 (alloc->base + alloc->size + page - 1) & ~(page - 1),
+			 alloc->id, start, end, ce);
 }
 
 void p2pmr_export_cache_put(const struct p2pmr_cached_export *ce)

@@ -36,6 +36,7 @@ typedef void *cu_context;			/* CUcontext */
 #define CUDA_ERROR_NOT_SUPPORTED		801
 #define CU_POINTER_ATTRIBUTE_CONTEXT		1
 #define CU_POINTER_ATTRIBUTE_MEMORY_TYPE	2
+#define CU_POINTER_ATTRIBUTE_BUFFER_ID		7
 #define CU_MEMORYTYPE_DEVICE			2
 #define CU_MEM_RANGE_HANDLE_TYPE_DMA_BUF_FD	1
 
@@ -143,6 +144,7 @@ int p2pmr_gpu_find(const void *addr, size_t length,
 		   struct p2pmr_gpu_range *range)
 {
 	cu_deviceptr ptr = (uintptr_t)addr, base;
+	unsigned long long id;
 	unsigned int mem_type = 0;
 	bool pushed;
 	size_t size;
@@ -170,6 +172,10 @@ int p2pmr_gpu_find(const void *addr, size_t length,
 	}
 	range->base = base;
 	range->size = size;
+	if (cuda.pointer_get_attribute(&id, CU_POINTER_ATTRIBUTE_BUFFER_ID,
+				       ptr))
+		id = 0;
+	range->id = id;
 	range->runtime = "CUDA";
 	return 0;
 }

@@ -582,6 +582,7 @@ static struct ibv_mr *reg_device(struct ibv_pd *pd, void *addr,
 	uintptr_t page = p2pmr_page_size();
 	uintptr_t start = (uintptr_t)addr & ~(page - 1);
 	uintptr_t end = ((uintptr_t)addr + length + page - 1) & ~(page - 1);
+	struct p2pmr_cached_export ce;
 	struct p2pmr_gpu_range gpu;
 	struct ibv_mr *mr;
 	uint64_t offset;
@@ -611,10 +612,18 @@ static struct ibv_mr *reg_device(struct ibv_pd *pd, void *addr,
 			errno = EINVAL;
 			return NULL;
 		}
+		p2pmr_dbg("reg_mr: %p is %s device memory", addr, gpu.runtime);
+		if (!p2pmr_export_cache_get_gpu(&gpu, start, end, &ce)) {
+			mr = reg_bar_fd(pd, addr, length, start - ce.offset,
+					iova, ce.fd, access);
+			err = errno;
+			p2pmr_export_cache_put(&ce);
+			errno = err;
+			return mr;
+		}
 		fd = p2pmr_gpu_export(&gpu, start, end - start);
 		if (fd < 0)
 			return NULL;
-		p2pmr_dbg("reg_mr: %p is %s device memory", addr, gpu.runtime);
 	}
 	mr = reg_bar_fd(pd, addr, length, start, iova, fd, access);
 	/* the MR holds the dma-buf; our fd is no longer needed */

@@ -218,6 +218,16 @@ struct p2pmr_cached_export {
 int p2pmr_export_cache_get(uint64_t map_start, uint64_t map_end,
 			   uint64_t start, uint64_t end,
 			   struct p2pmr_cached_export *ce);
+struct p2pmr_gpu_range;
+/*
+ * The same for the page-aligned [start, end) of the GPU allocation
+ * @alloc, whose id the caller has just read: its export is the whole
+ * allocation, made by the GPU driver.  ENOSYS for an allocation without
+ * an id.
+ */
+int p2pmr_export_cache_get_gpu(const struct p2pmr_gpu_range *alloc,
+			       uint64_t start, uint64_t end,
+			       struct p2pmr_cached_export *ce);
 void p2pmr_export_cache_put(const struct p2pmr_cached_export *ce);
 /* Close the exports of mappings overlapping [start, end) once unused. */
 void p2pmr_export_cache_drop(uint64_t start, uint64_t end);
@@ -363,11 +373,14 @@ void p2pmr_copy_out(void *dst, size_t dst_len, const void *src,
  * struct p2pmr_gpu_range - a GPU allocation holding a range
  * @base: its device address
  * @size: its size
+ * @id: the runtime's id of the allocation, never reused in the process;
+ *	0 where the runtime gives none
  * @runtime: the runtime's name, for messages
  */
 struct p2pmr_gpu_range {
 	uint64_t base;
 	uint64_t size;
+	uint64_t id;
 	const char *runtime;
 };
 

@@ -675,8 +675,10 @@ static void cuda_load(void)
  * (BAR [O + L, O + 2L)), read back by RDMA READ and by cuMemcpyDtoH();
  * an unaligned range of the first half seed s+1 (BAR [O + 2 KiB,
  * O + L - 2 KiB)), registered with no context current (the library
- * makes the allocation's own current for the export); a range past the
- * allocation's end is refused.
+ * makes the allocation's own current where it asks CUDA), from the same
+ * export (libp2pmr keeps one per allocation: p2pmr's export counter, as
+ * the stand-in's dma-bufs are p2pmr's); a range past the allocation's
+ * end is refused.
  */
 static int cmd_cuda(struct ctx *c)
 {
@@ -684,6 +686,7 @@ static int cmd_cuda(struct ctx *c)
 	struct host_bufs h;
 	struct ibv_mr *mr;
 	CUdeviceptr dptr;
+	long exports;
 	CUcontext cuctx;
 	CUdevice cudev;
 	uint8_t *dev;
@@ -701,8 +704,12 @@ static int cmd_cuda(struct ctx *c)
 	printf("ok cuMemAlloc(0x%" PRIx64 ") -> device pointer %p\n", 2 * l,
 	       dev);
 
+	exports = counter("exports");
 	mr = reg(c, dev + l, l, true,
 		 "second half of a cuMemAlloc() allocation");
+	if (exports >= 0 && counter("exports") != exports + 1)
+		fail("the first MR in the allocation made %ld exports, not 1",
+		     counter("exports") - exports);
 	fill(h.src, l, opt.seed, o + l);
 	rdma(c, IBV_WR_RDMA_WRITE, h.src_mr, h.src, mr, dev + l, l);
 	memset(h.dst, 0, l);
@@ -728,6 +735,9 @@ static int cmd_cuda(struct ctx *c)
 	      "RDMA READ of the unaligned range");
 	printf("ok seed %u through an MR at allocation offset 0x%" PRIx64 "\n",
 	       opt.seed + 1, edge);
+	if (exports >= 0 && counter("exports") != exports + 1)
+		fail("the second MR in the allocation exported it again");
+	printf("ok one export of the allocation served both MRs\n");
 	dereg(mr, "an unaligned range, no context current");
 	cu_check(cu.ctx_set_current(cuctx));
 

@@ -120,6 +120,7 @@ static void map_load(const struct p2pmr_bar_map *src,
 	dst->bus = LOAD(src->bus);
 	dst->devfn = LOAD(src->devfn);
 	dst->bar = LOAD(src->bar);
+	dst->inode = LOAD(src->inode);
 }
 
 static void map_store(struct p2pmr_bar_map *dst,
@@ -134,6 +135,7 @@ static void map_store(struct p2pmr_bar_map *dst,
 	STORE(dst->bus, src->bus);
 	STORE(dst->devfn, src->devfn);
 	STORE(dst->bar, src->bar);
+	STORE(dst->inode, src->inode);
 }
 
 /* Find the mapping that [a, e) overlaps first. */
@@ -418,7 +420,7 @@ static int refresh_locked(void)
 	if (err)
 		return err;
 	cache.built_ticket = ticket;
-	p2pmr_dbg("read /proc/self/maps: %zu BAR mapping(s)", n);
+	p2pmr_dbg("read /proc/self/maps: %zu BAR or dma-buf mapping(s)", n);
 	return 0;
 }
 
@@ -469,16 +471,20 @@ void p2pmr_mem_info_fill(struct p2pmr_mem_info *info,
 	if (addr < map->start)
 		addr = map->start;
 	memset(info, 0, sizeof(*info));
-	info->type = P2PMR_MEM_BAR;
 	info->flags = map->flags & P2PMR_MAP_PUBLIC_FLAGS;
+	info->map_start = map->start;
+	info->map_length = map->end - map->start;
+	if (map->flags & P2PMR_MAP_DMABUF) {
+		info->type = P2PMR_MEM_DMABUF;
+		return;
+	}
+	info->type = P2PMR_MEM_BAR;
 	info->pci_domain = map->domain;
 	info->pci_bus = map->bus;
 	info->pci_devfn = map->devfn;
 	info->bar = map->bar;
 	if (!(map->flags & P2PMR_MEM_OFFSET_UNKNOWN))
 		info->bar_offset = map->bar_offset + (addr - map->start);
-	info->map_start = map->start;
-	info->map_length = map->end - map->start;
 	p2pmr_pci_addr_format(&pci, info->pci_addr, sizeof(info->pci_addr));
 }
 
@@ -511,7 +517,12 @@ static bool hit_confirmed(uint64_t a, uint64_t e,
 	uint64_t start = a & ~(page - 1), end = (e + page - 1) & ~(page - 1);
 	struct p2pmr_check_va c;
 
-	if ((map->flags & rw) != rw || end < e)
+	if (end < e)
+		return false;
+	if (map->flags & P2PMR_MAP_DMABUF)
+		return p2pmr_va_dmabuf_is((void *)(uintptr_t)start,
+					  end - start);
+	if ((map->flags & rw) != rw)
 		return false;
 	if (p2pmr_check_va((void *)(uintptr_t)start, end - start, -1, &c))
 		return false;
@@ -580,14 +591,33 @@ static int classify(const void *addr, size_t length,
 		return 0;
 	case LOOKUP_PARTIAL:
 		p2pmr_mem_info_fill(info, &map, a);
-		p2pmr_err("range 0x%" PRIx64 "-0x%" PRIx64 " is only partly inside the mapping 0x%" PRIx64 "-0x%" PRIx64 " of BAR %u of %s: register each mapping on its own",
-			  a, e, map.start, map.end, map.bar, info->pci_addr);
+		if (map.flags & P2PMR_MAP_DMABUF)
+			p2pmr_err("range 0x%" PRIx64 "-0x%" PRIx64 " is only partly inside the mapping 0x%" PRIx64 "-0x%" PRIx64 " of a dma-buf: register each mapping on its own",
+				  a, e, map.start, map.end);
+		else
+			p2pmr_err("range 0x%" PRIx64 "-0x%" PRIx64 " is only partly inside the mapping 0x%" PRIx64 "-0x%" PRIx64 " of BAR %u of %s: register each mapping on its own",
+				  a, e, map.start, map.end, map.bar,
+				  info->pci_addr);
 		return EINVAL;
 	case LOOKUP_MISS:
 	case LOOKUP_STALE:
 		break;
 	}
 	return 0;
+}
+
+/* Host memory by the mappings may be a GPU runtime's allocation. */
+static void gpu_classify(const void *addr, size_t length,
+			 struct p2pmr_mem_info *info)
+{
+	struct p2pmr_gpu_range gpu;
+
+	if (p2pmr_gpu_find(addr, length, &gpu))
+		return;
+	info->type = P2PMR_MEM_DEVICE;
+	info->flags = P2PMR_MEM_CONTAINED;
+	info->map_start = gpu.base;
+	info->map_length = gpu.size;
 }
 
 int p2pmr_classify(const void *addr, size_t length,
@@ -601,6 +631,8 @@ int p2pmr_classify(const void *addr, size_t length,
 	if (err)
 		return err;
 	err = classify(addr, length, &full, CHECK_HITS, 0);
+	if (!err && full.type == P2PMR_MEM_HOST)
+		gpu_classify(addr, length, &full);
 	p2pmr_copy_out(info, info_len, &full, sizeof(full));
 	return err;
 }

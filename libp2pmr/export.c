@@ -337,3 +337,14 @@ int p2pmr_va_dmabuf(const void *addr, size_t length, bool read_only,
 		  "a p2pmr export" : "another exporter's");
 	return cmd.out_dmabuf_fd;
 }
+
+bool p2pmr_va_dmabuf_is(const void *addr, size_t length)
+{
+	uint64_t offset;
+	int fd = p2pmr_va_dmabuf(addr, length, true, &offset);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}

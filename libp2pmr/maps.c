@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 /*
- * Parsing /proc/self/maps for mappings of sysfs PCI resource files.
+ * Parsing /proc/self/maps for mappings of sysfs PCI resource files, and
+ * of dma-bufs.
  *
  * A line is
  *
@@ -16,6 +17,12 @@
  * adds the BAR's CPU address to vm_pgoff, so the offset shown is the CPU
  * address of the mapping's first byte.  p2pmr_maps_resolve() turns it back
  * into an offset within the BAR with the device's sysfs "resource" file.
+ *
+ * A dma-buf mapping's pathname is the name the dma-buf filesystem gives
+ * its files, "/dmabuf:" and the buffer's name (dmabuffs_dname()), and its
+ * offset is the offset within the dma-buf.  A regular file of that name
+ * would pass for one: the kernel has the last word when it is registered
+ * (P2PMR_IOCTL_VA_DMABUF).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +33,7 @@
 #define SYSFS_DEVICES	"/sys/devices/"
 #define DELETED		" (deleted)"
 #define RESOURCE	"resource"
+#define DMABUF_PATH	"/dmabuf:"
 
 static bool hex64(const char **p, const char *end, uint64_t *val)
 {
@@ -95,14 +103,15 @@ static bool resource_name(const char *name, size_t len, unsigned int *bar,
  * @len: its length
  * @map: the mapping, when it is one; bar_offset is left unresolved
  *
- * Return: true if the line is a mapping of a sysfs resource file.
+ * Return: true if the line is a mapping of a sysfs resource file, or of
+ * a dma-buf (P2PMR_MAP_DMABUF).
  */
 bool p2pmr_maps_parse_line(const char *line, size_t len,
 			   struct p2pmr_bar_map *map)
 {
 	const char *p = line, *end = line + len, *path, *base, *dir;
+	uint64_t start, stop, offset, inode;
 	struct p2pmr_pci_addr pci;
-	uint64_t start, stop, offset;
 	unsigned int bar;
 	uint32_t flags = 0;
 	bool wc;
@@ -119,13 +128,26 @@ bool p2pmr_maps_parse_line(const char *line, size_t len,
 	p += 5;
 	if (!hex64(&p, end, &offset) || !skip_char(&p, end, ' '))
 		return false;
-	/* major:minor and inode */
-	if (!skip_field(&p, end) || !skip_char(&p, end, ' ') ||
-	    !skip_field(&p, end))
+	/* major:minor and inode (decimal) */
+	if (!skip_field(&p, end) || !skip_char(&p, end, ' '))
+		return false;
+	inode = strtoull(p, NULL, 10);
+	if (!skip_field(&p, end))
 		return false;
 	while (p < end && *p == ' ')
 		p++;
 	path = p;
+
+	if ((size_t)(end - path) >= strlen(DMABUF_PATH) &&
+	    !memcmp(path, DMABUF_PATH, strlen(DMABUF_PATH)) && stop > start) {
+		memset(map, 0, sizeof(*map));
+		map->start = start;
+		map->end = stop;
+		map->file_offset = offset;
+		map->inode = inode;
+		map->flags = flags | P2PMR_MAP_DMABUF;
+		return true;
+	}
 
 	if ((size_t)(end - path) < strlen(SYSFS_DEVICES) ||
 	    memcmp(path, SYSFS_DEVICES, strlen(SYSFS_DEVICES)))
@@ -153,6 +175,7 @@ bool p2pmr_maps_parse_line(const char *line, size_t len,
 	map->bus = pci.bus;
 	map->devfn = pci.devfn;
 	map->bar = bar;
+	map->inode = inode;
 	map->flags = flags | (wc ? P2PMR_MEM_WC : 0);
 	return true;
 }
@@ -181,7 +204,7 @@ static bool maps_continue(const struct p2pmr_bar_map *prev,
 			prev->file_offset + (prev->end - prev->start) &&
 	       prev->domain == next->domain && prev->bus == next->bus &&
 	       prev->devfn == next->devfn && prev->bar == next->bar &&
-	       prev->flags == next->flags;
+	       prev->inode == next->inode && prev->flags == next->flags;
 }
 
 int p2pmr_maps_parse(const char *text, size_t len,
@@ -240,6 +263,8 @@ void p2pmr_maps_resolve(const char *sysfs_root, struct p2pmr_bar_map *map)
 	uint64_t start, end, flags, len;
 
 	map->bar_offset = 0;
+	if (map->flags & P2PMR_MAP_DMABUF)
+		return;
 	if (p2pmr_read_resource(sysfs_root, &pci, map->bar, &start, &end,
 				&flags) || end < start) {
 		map->flags |= P2PMR_MEM_OFFSET_UNKNOWN;

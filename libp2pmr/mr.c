@@ -707,6 +707,16 @@ struct ibv_mr *p2pmr_reg_mr_req(struct ibv_pd *pd, void *addr, size_t length,
 		info.type = P2PMR_MEM_HOST;
 	}
 
+	/* a dma-buf mapping: its dma-buf, at once (else as host memory) */
+	if (info.type == P2PMR_MEM_DMABUF) {
+		mr = reg_device(pd, addr, length, iova, access, &found);
+		if (found) {
+			*type = P2PMR_MEM_BAR;
+			return mr ? mr : stock_answer(pd, addr, length, iova,
+						      access, req, type);
+		}
+	}
+
 	was_bar = info.type == P2PMR_MEM_BAR;
 	if (!was_bar) {
 		mr = reg_host(pd, addr, length, iova, access, req);

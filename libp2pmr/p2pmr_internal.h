@@ -74,6 +74,8 @@ long p2pmr_page_size(void);
 
 /* Internal flags of a BAR mapping, beyond the public P2PMR_MEM_* ones. */
 #define P2PMR_MAP_PUBLIC_FLAGS	0xffffU
+/* a mapping of a dma-buf, not of a resource file: no PCI fields */
+#define P2PMR_MAP_DMABUF	(1U << 16)
 
 /**
  * struct p2pmr_bar_map - one mapping of a sysfs resource file
@@ -88,6 +90,10 @@ long p2pmr_page_size(void);
  * @bus: PCI bus
  * @devfn: PCI device and function
  * @bar: BAR number
+ * @inode: the mapped file's inode number (tells two dma-bufs apart)
+ *
+ * With P2PMR_MAP_DMABUF, a mapping of a dma-buf: @file_offset is the
+ * offset within the dma-buf, and the PCI and BAR fields are 0.
  */
 struct p2pmr_bar_map {
 	uint64_t start;
@@ -99,6 +105,7 @@ struct p2pmr_bar_map {
 	uint8_t bus;
 	uint8_t devfn;
 	uint8_t bar;
+	uint64_t inode;
 };
 
 bool p2pmr_maps_parse_line(const char *line, size_t len,
@@ -183,6 +190,8 @@ int p2pmr_check_va(const void *addr, size_t length, int dmabuf_fd,
  */
 int p2pmr_va_dmabuf(const void *addr, size_t length, bool read_only,
 		    uint64_t *offset);
+/* Whether the kernel takes the range as one shared dma-buf mapping. */
+bool p2pmr_va_dmabuf_is(const void *addr, size_t length);
 
 /*
  * Could @mr be a dma-buf MR (libibverbs' or libp2pmr's own)?  One load

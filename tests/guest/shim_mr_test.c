@@ -554,6 +554,29 @@ static int export_bar(struct ctx *c, uint64_t off, uint64_t len)
 }
 
 /*
+ * /proc/self/maps names the mapping at @addr as the dma-buf filesystem's
+ * file, which libp2pmr's classification reads ("/dmabuf:<name>").
+ */
+static void check_maps_names_dmabuf(const void *addr)
+{
+	char line[512], want[32];
+	bool seen = false;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f)
+		fail("/proc/self/maps: %s", strerror(errno));
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)(uintptr_t)addr);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, want, strlen(want)))
+			seen = strstr(line, " /dmabuf:") != NULL;
+	fclose(f);
+	if (!seen)
+		fail("/proc/self/maps does not name the mapping at %p /dmabuf:",
+		     addr);
+	printf("ok /proc/self/maps names the dma-buf mapping /dmabuf:\n");
+}
+
+/*
  * Plain ibv_reg_mr() on a CPU mapping of a dma-buf of BAR [O, O + 2L)
  * (O the offset, L the length): the mapping's second half gets seed s,
  * whole (BAR [O + L, O + 2L)); its first half seed s+1 through an MR that
@@ -578,6 +601,7 @@ static int cmd_dmabuf(struct ctx *c)
 	if (m == MAP_FAILED)
 		fail("mmap of the dma-buf: %s", strerror(errno));
 	close(dmabuf);	/* the mapping is all the program keeps */
+	check_maps_names_dmabuf(m);
 
 	mr = reg(c, m + l, l, true, "second half of the dma-buf mapping");
 	fill(h.src, l, opt.seed, o + l);

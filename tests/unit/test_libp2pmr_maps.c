@@ -85,6 +85,22 @@ static const char maps_no_bars[] =
 	"55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0          [heap]\n"
 	"7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0          [stack]\n";
 
+/*
+ * dma-buf mappings: D, 16 pages of one dma-buf from its page 4 on, split
+ * in two by madvise(); right after it a mapping of another dma-buf whose
+ * offsets would continue it; a named one; and a regular file whose name
+ * merely contains "dmabuf".
+ */
+#define D		0x7f5000000000ULL
+#define D_LEN		0x10000ULL
+static const char maps_with_dmabufs[] =
+	"55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0          [heap]\n"
+	"7f5000000000-7f5000008000 rw-s 00004000 00:0d 4242       /dmabuf:\n"
+	"7f5000008000-7f5000010000 rw-s 0000c000 00:0d 4242       /dmabuf:\n"
+	"7f5000010000-7f5000011000 rw-s 00014000 00:0d 4243       /dmabuf:\n"
+	"7f5000020000-7f5000021000 r--s 00000000 00:0d 4244       /dmabuf:frame 0\n"
+	"7f5000030000-7f5000031000 rw-s 00000000 08:01 77         /home/u/dmabuf:x\n";
+
 /* What the fake /proc/self/maps says now, and whether reading it fails. */
 static const char *maps_text;
 static int maps_error;
@@ -287,6 +303,30 @@ static void test_parse_text(void **state)
 	assert_null(maps);
 }
 
+/* dma-buf mappings: pieces of one continue, two dma-bufs stay apart. */
+static void test_parse_dmabuf(void **state)
+{
+	struct p2pmr_bar_map *maps;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(p2pmr_maps_parse(maps_with_dmabufs,
+					  strlen(maps_with_dmabufs), &maps,
+					  &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(maps[0].start, D);
+	assert_int_equal(maps[0].end, D + D_LEN);
+	assert_int_equal(maps[0].file_offset, 0x4000);
+	assert_int_equal(maps[0].inode, 4242);
+	assert_int_equal(maps[0].flags, P2PMR_MAP_DMABUF | P2PMR_MEM_SHARED |
+					P2PMR_MEM_WRITABLE);
+	assert_int_equal(maps[0].bus, 0);
+	assert_int_equal(maps[1].start, D + D_LEN);
+	assert_int_equal(maps[1].inode, 4243);
+	assert_int_equal(maps[2].flags, P2PMR_MAP_DMABUF | P2PMR_MEM_SHARED);
+	free(maps);
+}
+
 static void test_resolve(void **state)
 {
 	struct p2pmr_bar_map map = {
@@ -388,6 +428,35 @@ static void test_bar_hit(void **state)
 	assert_string_equal(info.pci_addr, DEV2);
 	assert_int_equal(info.bar_offset, 0x101000);
 	assert_true(info.flags & P2PMR_MEM_DELETED);
+}
+
+/*
+ * p2pmr_classify() of dma-buf mappings (the kernel cannot confirm them
+ * here, without /dev/p2pmr: a fresh read does), and of a range partly in
+ * one.
+ */
+static void test_dmabuf_hit(void **state)
+{
+	struct p2pmr_mem_info info;
+
+	(void)state;
+	set_maps(maps_with_dmabufs);
+	assert_int_equal(p2pmr_classify((void *)(D + 0x7ff0), 0x20, &info,
+					sizeof(info)), 0);
+	assert_int_equal(info.type, P2PMR_MEM_DMABUF);
+	assert_int_equal(info.map_start, D);
+	assert_int_equal(info.map_length, D_LEN);
+	assert_int_equal(info.flags, P2PMR_MEM_CONTAINED | P2PMR_MEM_SHARED |
+				     P2PMR_MEM_WRITABLE);
+	assert_int_equal(info.bar_offset, 0);
+	assert_string_equal(info.pci_addr, "");
+	assert_int_equal(p2pmr_classify((void *)(D + D_LEN - 0x10), 0x20,
+					&info, sizeof(info)), EINVAL);
+	assert_int_equal(info.type, P2PMR_MEM_DMABUF);
+	assert_false(info.flags & P2PMR_MEM_CONTAINED);
+	assert_int_equal(p2pmr_classify((void *)0x7f5000030000ULL, 0x10,
+					&info, sizeof(info)), 0);
+	assert_int_equal(info.type, P2PMR_MEM_HOST);
 }
 
 static void test_host_miss(void **state)
@@ -786,8 +855,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_lines),
 		cmocka_unit_test(test_parse_text),
+		cmocka_unit_test(test_parse_dmabuf),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test_setup(test_bar_hit, reset),
+		cmocka_unit_test_setup(test_dmabuf_hit, reset),
 		cmocka_unit_test_setup(test_host_miss, reset),
 		cmocka_unit_test_setup(test_partial_overlap, reset),
 		cmocka_unit_test_setup(test_info_len, reset),

@@ -49,6 +49,10 @@
 static const char maps_with_bar[] =
 	"55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0          [heap]\n"
 	"7f0000000000-7f0004000000 rw-s 380000000 00:15 31337     " SYS_DEV1 "/resource2_wc\n";
+#define DMABUF_MAP	0x7f5000000000ULL
+static const char maps_with_dmabuf[] =
+	"55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0          [heap]\n"
+	"7f5000000000-7f5000010000 rw-s 00004000 00:0d 4242       /dmabuf:\n";
 static const char maps_without_bar[] =
 	"55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0          [heap]\n";
 
@@ -1243,6 +1247,39 @@ static void test_reg_dmabuf_mapping(void **state)
 	assert_int_equal(p2pmr_cache_read_count(), reads);
 }
 
+/*
+ * A range the classification knows as a dma-buf mapping goes to the
+ * kernel at once, without a host registration first; one the kernel no
+ * longer takes as such (unmapped and replaced) is registered as host
+ * memory.
+ */
+static void test_reg_dmabuf_known(void **state)
+{
+	static struct ibv_mr host_mr;
+
+	(void)state;
+	maps_text = maps_with_dmabuf;
+	expect_va_dmabuf(DMABUF_MAP + 0x1000, 0x1000, 0, 0, 0x5000);
+	expect_value(mock_reg_dmabuf_mr, offset, 0x5010);
+	expect_value(mock_reg_dmabuf_mr, length, 0x100);
+	expect_value(mock_reg_dmabuf_mr, iova, DMABUF_MAP + 0x1010);
+	expect_any(mock_reg_dmabuf_mr, fd);
+	expect_value(mock_reg_dmabuf_mr, access, ACCESS);
+	will_return(mock_reg_dmabuf_mr, &provider_mr);
+	assert_ptr_equal(p2pmr_reg_mr(&pd, (void *)(DMABUF_MAP + 0x1010),
+				      0x100, DMABUF_MAP + 0x1010, ACCESS),
+			 &provider_mr);
+	assert_exported_fd_closed();
+
+	va_dmabuf_expected = false;	/* EINVAL: no dma-buf mapping */
+	expect_value(mock_reg_mr, addr, (void *)DMABUF_MAP);
+	expect_value(mock_reg_mr, length, 0x100);
+	expect_value(mock_reg_mr, access, ACCESS);
+	will_return(mock_reg_mr, &host_mr);
+	assert_ptr_equal(p2pmr_reg_mr(&pd, (void *)DMABUF_MAP, 0x100,
+				      DMABUF_MAP, ACCESS), &host_mr);
+}
+
 /* the fd the export just made, not known before */
 #define ANY_FD	(-100)
 
@@ -1372,6 +1409,7 @@ int main(void)
 		cmocka_unit_test_setup(test_reg_kernel_finds_bar, each),
 		cmocka_unit_test_setup(test_reg_stock_errno, each),
 		cmocka_unit_test_setup(test_reg_dmabuf_mapping, each),
+		cmocka_unit_test_setup(test_reg_dmabuf_known, each),
 		cmocka_unit_test_setup(test_export_cache, each),
 		cmocka_unit_test_setup(test_export_cache_refused, each),
 	};

@@ -212,8 +212,10 @@ int p2pmr_bar_fd(const struct p2pmr_bar *bar);
  */
 
 enum p2pmr_mem_type {
-	P2PMR_MEM_HOST = 0,	/* no BAR mapping overlaps the range */
+	P2PMR_MEM_HOST = 0,	/* none of the below overlaps the range */
 	P2PMR_MEM_BAR = 1,	/* a mapping of a sysfs resource file */
+	P2PMR_MEM_DMABUF = 2,	/* a CPU mapping of a dma-buf */
+	P2PMR_MEM_DEVICE = 3,	/* a GPU runtime's allocation */
 };
 
 /* struct p2pmr_mem_info flags */
@@ -240,7 +242,9 @@ enum {
  * struct p2pmr_mem_info - what lies behind an address range
  * @comp_mask: fields added after the first release that were filled in;
  *	none is defined yet, so 0 (see "Extensible structs" above)
- * @type: enum p2pmr_mem_type; for P2PMR_MEM_HOST every other field is 0
+ * @type: enum p2pmr_mem_type; for P2PMR_MEM_HOST every other field is 0;
+ *	for P2PMR_MEM_DMABUF and P2PMR_MEM_DEVICE only @flags, @map_start
+ *	and @map_length are set (the mapping, or the GPU allocation)
  * @flags: P2PMR_MEM_*
  * @pci_domain: PCI domain of the BAR's device
  * @pci_bus: PCI bus number of the BAR's device
@@ -280,14 +284,21 @@ struct p2pmr_mem_info {
  * @info: filled in with the answer
  * @info_len: sizeof(*@info), at least P2PMR_MEM_INFO_LEN_V1
  *
- * A range is host memory when no mapping of a sysfs resource file overlaps
- * it; it is BAR memory when it lies entirely inside one such mapping.  A
- * range partly inside one (or spanning two) is refused with EINVAL; @info
- * then describes the first BAR mapping it overlaps, without
- * P2PMR_MEM_CONTAINED.
+ * A range is host memory when no mapping of a sysfs resource file or of a
+ * dma-buf overlaps it and no GPU runtime claims it; it is BAR memory when
+ * it lies entirely inside one resource-file mapping, P2PMR_MEM_DMABUF
+ * inside one mapping of a dma-buf (as /proc/self/maps names them,
+ * "/dmabuf:..."; the kernel confirms it), and P2PMR_MEM_DEVICE inside an
+ * allocation of a GPU runtime the process has loaded (libcuda.so.1:
+ * cuPointerGetAttribute(); the library never loads a runtime itself).  A
+ * range partly inside a mapping (or spanning two) is refused with EINVAL;
+ * @info then describes the first mapping it overlaps, without
+ * P2PMR_MEM_CONTAINED.  Types may be added: a program should treat one it
+ * does not know as device memory, which p2pmr_reg_mr() registers.
  *
- * Answers for host memory come from a cache of the process's BAR mappings,
- * without a system call.  The cache follows p2pmr_bar_open() and
+ * Answers for host memory come from a cache of the process's BAR and
+ * dma-buf mappings, without a system call (and a question to the GPU
+ * runtime, where one is loaded).  The cache follows p2pmr_bar_open() and
  * p2pmr_bar_close() exactly; when it names another BAR mapping for the
  * range, the kernel is asked whether the range still maps that BAR there
  * (one ioctl), and where it cannot tell, the cache is rebuilt from

@@ -62,6 +62,8 @@
 struct export_slot {
 	uint64_t start, end;	/* the mapping; end == 0: unused */
 	uint64_t gpu_id;	/* a GPU allocation's buffer id; 0: a BAR */
+	struct p2pmr_gpu_range gpu;	/* with gpu_id: the allocation */
+	uint64_t offset;	/* of start within the dma-buf */
 	int fd;			/* -1 for a mapping that is not exported */
 	int err;		/* why not */
 	uint64_t flush_gen;	/* of that answer */
@@ -95,7 +97,9 @@ static void slot_release_locked(struct export_slot *s)
 		s->dead = true;
 		return;
 	}
-	if (s->fd >= 0)
+	if (s->fd >= 0 && s->gpu_id)
+		p2pmr_gpu_close(&s->gpu, s->fd);
+	else if (s->fd >= 0)
 		close(s->fd);
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
@@ -133,23 +137,24 @@ static struct export_slot *slot_find_locked(uint64_t start, uint64_t end,
  * same mapping waits for this one rather than exporting it twice.
  */
 static void slot_fill_locked(struct export_slot *s, uint64_t start,
-			     uint64_t end, uint64_t gpu_id, uint64_t gen)
+			     uint64_t end, const struct p2pmr_gpu_range *gpu,
+			     uint64_t gen)
 {
-	struct p2pmr_gpu_range gpu = { .base = start, .size = end - start };
 	struct export_slot *o;
 
 	memset(s, 0, sizeof(*s));
 	s->start = start;
 	s->end = end;
-	s->gpu_id = gpu_id;
 	s->flush_gen = gen;
-	if (gpu_id) {
+	if (gpu) {
+		s->gpu_id = gpu->id;
+		s->gpu = *gpu;
 		/* allocations these addresses held before are gone */
 		for (o = slots; o < slots + EXPORT_CACHE_SLOTS; o++)
 			if (o != s && o->end && o->gpu_id && !o->dead &&
 			    o->start < end && start < o->end)
 				slot_release_locked(o);
-		s->fd = p2pmr_gpu_export(&gpu, start, end - start);
+		s->fd = p2pmr_gpu_export(gpu, start, end - start, &s->offset);
 	} else {
 		s->fd = p2pmr_export_va_probe((void *)(uintptr_t)start,
 					      end - start);
@@ -161,10 +166,11 @@ static void slot_fill_locked(struct export_slot *s, uint64_t start,
 	}
 }
 
-static int cache_get(uint64_t map_start, uint64_t map_end, uint64_t gpu_id,
-		     uint64_t start, uint64_t end,
-		     struct p2pmr_cached_export *ce)
+static int cache_get(uint64_t map_start, uint64_t map_end,
+		     const struct p2pmr_gpu_range *gpu, uint64_t start,
+		     uint64_t end, struct p2pmr_cached_export *ce)
 {
+	uint64_t gpu_id = gpu ? gpu->id : 0;
 	uint64_t gen = p2pmr_classify_flush_gen();
 	struct p2pmr_check_va check;
 	struct export_slot *s;
@@ -182,7 +188,7 @@ static int cache_get(uint64_t map_start, uint64_t map_end, uint64_t gpu_id,
 	if (s && found && s->fd < 0 && s->flush_gen != gen)
 		found = false;		/* asked again after a flush */
 	if (s && !found)
-		slot_fill_locked(s, map_start, map_end, gpu_id, gen);
+		slot_fill_locked(s, map_start, map_end, gpu, gen);
 	if (!s || s->fd < 0) {
 		err = s ? s->err : EBUSY;
 		pthread_mutex_unlock(&cache_lock);
@@ -196,7 +202,7 @@ static int cache_get(uint64_t map_start, uint64_t map_end, uint64_t gpu_id,
 
 	/* the caller has just read the allocation's id */
 	err = 0;
-	check.out_offset = start - map_start;
+	check.out_offset = s->offset + (start - map_start);
 	if (!gpu_id)
 		err = p2pmr_check_va((void *)(uintptr_t)start, end - start,
 				     fd, &check);
@@ -221,7 +227,7 @@ int p2pmr_export_cache_get(uint64_t map_start, uint64_t map_end,
 			   uint64_t start, uint64_t end,
 			   struct p2pmr_cached_export *ce)
 {
-	return cache_get(map_start, map_end, 0, start, end, ce);
+	return cache_get(map_start, map_end, NULL, start, end, ce);
 }
 
 int p2pmr_export_cache_get_gpu(const struct p2pmr_gpu_range *alloc,
@@ -234,7 +240,7 @@ int p2pmr_export_cache_get_gpu(const struct p2pmr_gpu_range *alloc,
 		return ENOSYS;
 	return cache_get(alloc->base,
 			 (alloc->base + alloc->size + page - 1) & ~(page - 1),
-			 alloc->id, start, end, ce);
+			 alloc, start, end, ce);
 }
 
 void p2pmr_export_cache_put(const struct p2pmr_cached_export *ce)

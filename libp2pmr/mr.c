@@ -582,8 +582,8 @@ static struct ibv_mr *reg_device(struct ibv_pd *pd, void *addr,
 	uintptr_t page = p2pmr_page_size();
 	uintptr_t start = (uintptr_t)addr & ~(page - 1);
 	uintptr_t end = ((uintptr_t)addr + length + page - 1) & ~(page - 1);
+	struct p2pmr_gpu_range gpu = { 0 };
 	struct p2pmr_cached_export ce;
-	struct p2pmr_gpu_range gpu;
 	struct ibv_mr *mr;
 	uint64_t offset;
 	int fd, err;
@@ -621,14 +621,18 @@ static struct ibv_mr *reg_device(struct ibv_pd *pd, void *addr,
 			errno = err;
 			return mr;
 		}
-		fd = p2pmr_gpu_export(&gpu, start, end - start);
+		fd = p2pmr_gpu_export(&gpu, start, end - start, &offset);
 		if (fd < 0)
 			return NULL;
+		start -= offset;
 	}
 	mr = reg_bar_fd(pd, addr, length, start, iova, fd, access);
 	/* the MR holds the dma-buf; our fd is no longer needed */
 	err = errno;
-	close(fd);
+	if (gpu.rt)
+		p2pmr_gpu_close(&gpu, fd);
+	else
+		close(fd);
 	errno = err;
 	return mr;
 }

@@ -385,12 +385,14 @@ void p2pmr_copy_out(void *dst, size_t dst_len, const void *src,
  * @id: the runtime's id of the allocation, never reused in the process;
  *	0 where the runtime gives none
  * @runtime: the runtime's name, for messages
+ * @rt: the runtime, gpu.c's
  */
 struct p2pmr_gpu_range {
 	uint64_t base;
 	uint64_t size;
 	uint64_t id;
 	const char *runtime;
+	const struct p2pmr_gpu_runtime *rt;
 };
 
 /*
@@ -401,10 +403,12 @@ struct p2pmr_gpu_range {
 int p2pmr_gpu_find(const void *addr, size_t length,
 		   struct p2pmr_gpu_range *range);
 /*
- * A dma-buf fd of the page-aligned [start, start + length) of @range,
- * made by the GPU driver; -1 with errno (logged).
+ * A dma-buf fd holding the page-aligned [start, start + length) of
+ * @range, made by the GPU driver, *@offset where @start lies in it; -1
+ * with errno (logged).  Closed with p2pmr_gpu_close().
  */
 int p2pmr_gpu_export(const struct p2pmr_gpu_range *range, uint64_t start,
-		     uint64_t length);
+		     uint64_t length, uint64_t *offset);
+void p2pmr_gpu_close(const struct p2pmr_gpu_range *range, int fd);
 
 #endif /* P2PMR_INTERNAL_H */

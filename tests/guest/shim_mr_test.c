@@ -25,6 +25,9 @@
  *                        testbed the stand-in of tests/cuda_stub, whose
  *                        device memory is the BAR of -P from
  *                        P2PMR_CUDA_STUB_OFFSET = -o on)
+ *   shim_mr_test rocm    the same on the GPU pool of the ROCm runtime
+ *                        (libhsa-runtime64.so.1; the stand-in of
+ *                        tests/rocm_stub, from P2PMR_ROCM_STUB_OFFSET on)
  *
  * Options: -d rdma device, -P resource file, -o BAR offset, -l length,
  * -s pattern seed, -e expected errno name (refuse), -n ping-pong rounds.
@@ -49,6 +52,7 @@
 #include <unistd.h>
 
 #include <cuda.h>
+#include <hsa.h>
 #include <infiniband/verbs.h>
 #include <linux/p2pmr.h>
 
@@ -652,6 +656,107 @@ static int cmd_dmabuf(struct ctx *c)
 	return 0;
 }
 
+/**
+ * struct gpu_ops - a GPU runtime as this test drives it
+ * @name: for messages
+ * @alloc: allocate device memory
+ * @to_host: copy device memory to host memory, through the runtime
+ * @unset_current: leave no context current (NULL: the runtime has none)
+ * @restore_current: undo @unset_current
+ * @kept: libp2pmr keeps the allocation's export (the runtime names
+ *	allocations uniquely), so the second MR makes no new export
+ * @free: free what @alloc gave
+ */
+struct gpu_ops {
+	const char *name;
+	uint8_t *(*alloc)(size_t len);
+	void (*to_host)(void *dst, const uint8_t *src, size_t len);
+	void (*unset_current)(void);
+	void (*restore_current)(void);
+	bool kept;
+	void (*free)(uint8_t *dev);
+};
+
+/*
+ * Plain ibv_reg_mr() on device memory, as perftest's --use_cuda does: an
+ * allocation of 2L, whose first byte the stand-in places at BAR offset O.
+ * The allocation's second half gets seed s (BAR [O + L, O + 2L)), read
+ * back by RDMA READ and by the runtime's copy; an unaligned range of the
+ * first half seed s+1 (BAR [O + 2 KiB, O + L - 2 KiB)), registered with
+ * no context current where the runtime has contexts (libp2pmr makes the
+ * allocation's own current where it asks), from the same export where
+ * libp2pmr keeps it (p2pmr's export counter: the stand-ins' dma-bufs are
+ * p2pmr's); a range past the allocation's end is refused.
+ */
+static int device_mrs(struct ctx *c, const struct gpu_ops *gpu)
+{
+	uint64_t o = opt.offset, l = opt.length, edge = 0x800;
+	struct host_bufs h;
+	struct ibv_mr *mr;
+	long exports;
+	uint8_t *dev;
+
+	if (o + 2 * l > c->bar_size || l % 4096 || l < 3 * edge)
+		fail("-o + 2 x -l exceeds the BAR, or -l is not in pages");
+	host_bufs_get(c, l, &h);
+	dev = gpu->alloc(2 * l);
+	printf("ok %s allocation of 0x%" PRIx64 " -> device pointer %p\n",
+	       gpu->name, 2 * l, dev);
+
+	exports = counter("exports");
+	mr = reg(c, dev + l, l, true, "second half of the allocation");
+	if (exports >= 0 && counter("exports") != exports + 1)
+		fail("the first MR in the allocation made %ld exports, not 1",
+		     counter("exports") - exports);
+	fill(h.src, l, opt.seed, o + l);
+	rdma(c, IBV_WR_RDMA_WRITE, h.src_mr, h.src, mr, dev + l, l);
+	memset(h.dst, 0, l);
+	rdma(c, IBV_WR_RDMA_READ, h.dst_mr, h.dst, mr, dev + l, l);
+	check(h.dst, l, opt.seed, o + l, "RDMA READ of device memory");
+	memset(h.dst, 0, l);
+	gpu->to_host(h.dst, dev + l, l);
+	check(h.dst, l, opt.seed, o + l, "the runtime's copy of device memory");
+	printf("ok seed %u written into %s device memory by RDMA, read back by RDMA READ and by the runtime\n",
+	       opt.seed, gpu->name);
+	dereg(mr, "second half of the allocation");
+
+	if (gpu->unset_current)
+		gpu->unset_current();
+	/* a kept export outlives the first MR; one of its own would not */
+	exports = counter("exports");
+	mr = reg(c, dev + edge, l - 2 * edge, true, "an unaligned range");
+	if (exports >= 0 &&
+	    counter("exports") != exports + (gpu->kept ? 0 : 1))
+		fail("the second MR in the allocation made %ld exports, expected %d",
+		     counter("exports") - exports, gpu->kept ? 0 : 1);
+	fill(h.src, l - 2 * edge, opt.seed + 1, o + edge);
+	rdma(c, IBV_WR_RDMA_WRITE, h.src_mr, h.src, mr, dev + edge,
+	     l - 2 * edge);
+	memset(h.dst, 0, l);
+	rdma(c, IBV_WR_RDMA_READ, h.dst_mr, h.dst, mr, dev + edge,
+	     l - 2 * edge);
+	check(h.dst, l - 2 * edge, opt.seed + 1, o + edge,
+	      "RDMA READ of the unaligned range");
+	printf("ok seed %u through an MR at allocation offset 0x%" PRIx64 "%s\n",
+	       opt.seed + 1, edge,
+	       gpu->unset_current ? ", no context current" : "");
+	printf("ok %s\n", gpu->kept ? "one export of the allocation served both MRs" :
+	       "each MR had its own export (the runtime names no allocation uniquely)");
+	dereg(mr, "an unaligned range");
+	if (gpu->restore_current)
+		gpu->restore_current();
+
+	mr = ibv_reg_mr(c->pd, dev + l, 2 * l, mr_access());
+	if (mr || errno != EFAULT)
+		fail("ibv_reg_mr past the allocation's end: %s, expected EFAULT",
+		     mr ? "registered" : strerror(errno));
+	printf("ok a range past the allocation's end is refused: EFAULT\n");
+
+	gpu->free(dev);
+	host_bufs_put(&h);
+	return 0;
+}
+
 /* The CUDA driver API as an application calls it, loaded at run time. */
 static struct {
 	CUresult (*init)(unsigned int flags);
@@ -663,14 +768,31 @@ static struct {
 	CUresult (*mem_alloc)(CUdeviceptr *ptr, size_t size);
 	CUresult (*mem_free)(CUdeviceptr ptr);
 	CUresult (*memcpy_dtoh)(void *dst, CUdeviceptr src, size_t size);
+	CUcontext ctx;
 } cu;
 
-static void cuda_load(void)
+static void *runtime_open(const char *name)
 {
-	void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
+	void *lib = dlopen(name, RTLD_NOW | RTLD_GLOBAL);
 
 	if (!lib)
-		fail("dlopen libcuda.so.1: %s", dlerror());
+		fail("dlopen %s: %s", name, dlerror());
+	return lib;
+}
+
+#define cu_check(call) do {						\
+	CUresult r_ = (call);						\
+									\
+	if (r_ != CUDA_SUCCESS)						\
+		fail("%s: CUresult %d", #call, r_);			\
+} while (0)
+
+static uint8_t *cuda_alloc(size_t len)
+{
+	void *lib = runtime_open("libcuda.so.1");
+	CUdeviceptr dptr;
+	CUdevice dev;
+
 	cu.init = dlsym(lib, "cuInit");
 	cu.device_get = dlsym(lib, "cuDeviceGet");
 	cu.ctx_create = dlsym(lib, "cuCtxCreate_v2");
@@ -683,98 +805,153 @@ static void cuda_load(void)
 	    !cu.ctx_set_current || !cu.ctx_destroy || !cu.mem_alloc ||
 	    !cu.mem_free || !cu.memcpy_dtoh)
 		fail("libcuda.so.1 lacks a driver API entry point");
+	cu_check(cu.init(0));
+	cu_check(cu.device_get(&dev, 0));
+	cu_check(cu.ctx_create(&cu.ctx, 0, dev));
+	cu_check(cu.mem_alloc(&dptr, len));
+	return (uint8_t *)(uintptr_t)dptr;
 }
 
-#define cu_check(call) do {						\
-	CUresult r_ = (call);						\
-									\
-	if (r_ != CUDA_SUCCESS)						\
-		fail("%s: CUresult %d", #call, r_);			\
-} while (0)
+static void cuda_to_host(void *dst, const uint8_t *src, size_t len)
+{
+	cu_check(cu.memcpy_dtoh(dst, (uintptr_t)src, len));
+}
 
-/*
- * Plain ibv_reg_mr() on device memory, as perftest's --use_cuda does:
- * cuMemAlloc() of 2L, whose first byte the stand-in places at BAR offset
- * O (P2PMR_CUDA_STUB_OFFSET).  The allocation's second half gets seed s
- * (BAR [O + L, O + 2L)), read back by RDMA READ and by cuMemcpyDtoH();
- * an unaligned range of the first half seed s+1 (BAR [O + 2 KiB,
- * O + L - 2 KiB)), registered with no context current (the library
- * makes the allocation's own current where it asks CUDA), from the same
- * export (libp2pmr keeps one per allocation: p2pmr's export counter, as
- * the stand-in's dma-bufs are p2pmr's); a range past the allocation's
- * end is refused.
- */
+static void cuda_unset_current(void)
+{
+	cu_check(cu.ctx_set_current(NULL));
+}
+
+static void cuda_restore_current(void)
+{
+	cu_check(cu.ctx_set_current(cu.ctx));
+}
+
+static void cuda_free(uint8_t *dev)
+{
+	cu_check(cu.mem_free((uintptr_t)dev));
+	cu_check(cu.ctx_destroy(cu.ctx));
+}
+
 static int cmd_cuda(struct ctx *c)
 {
-	uint64_t o = opt.offset, l = opt.length, edge = 0x800;
-	struct host_bufs h;
-	struct ibv_mr *mr;
-	CUdeviceptr dptr;
-	long exports;
-	CUcontext cuctx;
-	CUdevice cudev;
-	uint8_t *dev;
+	static const struct gpu_ops ops = {
+		.name = "CUDA", .alloc = cuda_alloc, .to_host = cuda_to_host,
+		.unset_current = cuda_unset_current,
+		.restore_current = cuda_restore_current, .kept = true,
+		.free = cuda_free,
+	};
 
-	if (o + 2 * l > c->bar_size || l % 4096 || l < 3 * edge)
-		fail("-o + 2 x -l exceeds the BAR, or -l is not in pages");
-	host_bufs_get(c, l, &h);
+	return device_mrs(c, &ops);
+}
 
-	cuda_load();
-	cu_check(cu.init(0));
-	cu_check(cu.device_get(&cudev, 0));
-	cu_check(cu.ctx_create(&cuctx, 0, cudev));
-	cu_check(cu.mem_alloc(&dptr, 2 * l));
-	dev = (uint8_t *)(uintptr_t)dptr;
-	printf("ok cuMemAlloc(0x%" PRIx64 ") -> device pointer %p\n", 2 * l,
-	       dev);
+/* The ROCm (HSA) runtime as an application calls it, loaded at run time. */
+static struct {
+	hsa_status_t (*init)(void);
+	hsa_status_t (*shut_down)(void);
+	hsa_status_t (*iterate_agents)(hsa_status_t (*cb)(hsa_agent_t, void *),
+				       void *data);
+	hsa_status_t (*agent_get_info)(hsa_agent_t agent,
+				       hsa_agent_info_t attribute,
+				       void *value);
+	hsa_status_t (*iterate_pools)(hsa_agent_t agent,
+				      hsa_status_t (*cb)(hsa_amd_memory_pool_t,
+							 void *),
+				      void *data);
+	hsa_status_t (*pool_get_info)(hsa_amd_memory_pool_t pool,
+				      hsa_amd_memory_pool_info_t attribute,
+				      void *value);
+	hsa_status_t (*pool_allocate)(hsa_amd_memory_pool_t pool, size_t size,
+				      uint32_t flags, void **ptr);
+	hsa_status_t (*pool_free)(void *ptr);
+	hsa_status_t (*memory_copy)(void *dst, const void *src, size_t size);
+	hsa_agent_t gpu;
+	hsa_amd_memory_pool_t pool;
+	bool have_gpu, have_pool;
+} hsa;
 
-	exports = counter("exports");
-	mr = reg(c, dev + l, l, true,
-		 "second half of a cuMemAlloc() allocation");
-	if (exports >= 0 && counter("exports") != exports + 1)
-		fail("the first MR in the allocation made %ld exports, not 1",
-		     counter("exports") - exports);
-	fill(h.src, l, opt.seed, o + l);
-	rdma(c, IBV_WR_RDMA_WRITE, h.src_mr, h.src, mr, dev + l, l);
-	memset(h.dst, 0, l);
-	rdma(c, IBV_WR_RDMA_READ, h.dst_mr, h.dst, mr, dev + l, l);
-	check(h.dst, l, opt.seed, o + l, "RDMA READ of device memory");
-	memset(h.dst, 0, l);
-	cu_check(cu.memcpy_dtoh(h.dst, dptr + l, l));
-	check(h.dst, l, opt.seed, o + l, "cuMemcpyDtoH of device memory");
-	printf("ok seed %u written into device memory by RDMA, read back by RDMA READ and cuMemcpyDtoH()\n",
-	       opt.seed);
-	dereg(mr, "second half of a cuMemAlloc() allocation");
+#define hsa_check(call) do {						\
+	hsa_status_t r_ = (call);					\
+									\
+	if (r_ != HSA_STATUS_SUCCESS && r_ != HSA_STATUS_INFO_BREAK)	\
+		fail("%s: hsa_status_t %#x", #call, r_);		\
+} while (0)
 
-	cu_check(cu.ctx_set_current(NULL));
-	mr = reg(c, dev + edge, l - 2 * edge, true,
-		 "an unaligned range, no context current");
-	fill(h.src, l - 2 * edge, opt.seed + 1, o + edge);
-	rdma(c, IBV_WR_RDMA_WRITE, h.src_mr, h.src, mr, dev + edge,
-	     l - 2 * edge);
-	memset(h.dst, 0, l);
-	rdma(c, IBV_WR_RDMA_READ, h.dst_mr, h.dst, mr, dev + edge,
-	     l - 2 * edge);
-	check(h.dst, l - 2 * edge, opt.seed + 1, o + edge,
-	      "RDMA READ of the unaligned range");
-	printf("ok seed %u through an MR at allocation offset 0x%" PRIx64 "\n",
-	       opt.seed + 1, edge);
-	if (exports >= 0 && counter("exports") != exports + 1)
-		fail("the second MR in the allocation exported it again");
-	printf("ok one export of the allocation served both MRs\n");
-	dereg(mr, "an unaligned range, no context current");
-	cu_check(cu.ctx_set_current(cuctx));
+static hsa_status_t hsa_pick_gpu(hsa_agent_t agent, void *data)
+{
+	hsa_device_type_t type;
 
-	mr = ibv_reg_mr(c->pd, dev + l, 2 * l, mr_access());
-	if (mr || errno != EFAULT)
-		fail("ibv_reg_mr past the allocation's end: %s, expected EFAULT",
-		     mr ? "registered" : strerror(errno));
-	printf("ok a range past the allocation's end is refused: EFAULT\n");
+	(void)data;
+	hsa_check(hsa.agent_get_info(agent, HSA_AGENT_INFO_DEVICE, &type));
+	if (type != HSA_DEVICE_TYPE_GPU)
+		return HSA_STATUS_SUCCESS;
+	hsa.gpu = agent;
+	hsa.have_gpu = true;
+	return HSA_STATUS_INFO_BREAK;
+}
 
-	cu_check(cu.mem_free(dptr));
-	cu_check(cu.ctx_destroy(cuctx));
-	host_bufs_put(&h);
-	return 0;
+static hsa_status_t hsa_pick_pool(hsa_amd_memory_pool_t pool, void *data)
+{
+	hsa_amd_segment_t segment;
+
+	(void)data;
+	hsa_check(hsa.pool_get_info(pool, HSA_AMD_MEMORY_POOL_INFO_SEGMENT,
+				    &segment));
+	if (segment != HSA_AMD_SEGMENT_GLOBAL)
+		return HSA_STATUS_SUCCESS;
+	hsa.pool = pool;
+	hsa.have_pool = true;
+	return HSA_STATUS_INFO_BREAK;
+}
+
+static uint8_t *rocm_alloc(size_t len)
+{
+	void *lib = runtime_open("libhsa-runtime64.so.1");
+	void *ptr;
+
+	hsa.init = dlsym(lib, "hsa_init");
+	hsa.shut_down = dlsym(lib, "hsa_shut_down");
+	hsa.iterate_agents = dlsym(lib, "hsa_iterate_agents");
+	hsa.agent_get_info = dlsym(lib, "hsa_agent_get_info");
+	hsa.iterate_pools = dlsym(lib, "hsa_amd_agent_iterate_memory_pools");
+	hsa.pool_get_info = dlsym(lib, "hsa_amd_memory_pool_get_info");
+	hsa.pool_allocate = dlsym(lib, "hsa_amd_memory_pool_allocate");
+	hsa.pool_free = dlsym(lib, "hsa_amd_memory_pool_free");
+	hsa.memory_copy = dlsym(lib, "hsa_memory_copy");
+	if (!hsa.init || !hsa.shut_down || !hsa.iterate_agents ||
+	    !hsa.agent_get_info || !hsa.iterate_pools || !hsa.pool_get_info ||
+	    !hsa.pool_allocate || !hsa.pool_free || !hsa.memory_copy)
+		fail("libhsa-runtime64.so.1 lacks an entry point");
+	hsa_check(hsa.init());
+	hsa_check(hsa.iterate_agents(hsa_pick_gpu, NULL));
+	if (!hsa.have_gpu)
+		fail("the ROCm runtime shows no GPU agent");
+	hsa_check(hsa.iterate_pools(hsa.gpu, hsa_pick_pool, NULL));
+	if (!hsa.have_pool)
+		fail("the GPU agent has no global memory pool");
+	hsa_check(hsa.pool_allocate(hsa.pool, len, 0, &ptr));
+	return ptr;
+}
+
+static void rocm_to_host(void *dst, const uint8_t *src, size_t len)
+{
+	hsa_check(hsa.memory_copy(dst, src, len));
+}
+
+static void rocm_free(uint8_t *dev)
+{
+	hsa_check(hsa.pool_free(dev));
+	hsa_check(hsa.shut_down());
+}
+
+static int cmd_rocm(struct ctx *c)
+{
+	static const struct gpu_ops ops = {
+		.name = "ROCm", .alloc = rocm_alloc, .to_host = rocm_to_host,
+		.kept = false, .free = rocm_free,
+	};
+
+	return device_mrs(c, &ops);
 }
 
 static int cmd_refuse(struct ctx *c)
@@ -826,8 +1003,8 @@ static int cmd_rereg(struct ctx *c)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: shim_mr_test mixed|stale|refuse|rereg|cache|dmabuf|cuda -P resource\n"
-		"       [-d dev]"
+		"usage: shim_mr_test mixed|stale|refuse|rereg|cache|dmabuf|cuda|rocm\n"
+		"       -P resource [-d dev]\n"
 		"       [-o offset] [-l length] [-s seed] [-e ERRNO] [-n rounds]\n"
 		"       [-A (remote atomic access too)]\n");
 	exit(2);
@@ -873,6 +1050,8 @@ int main(int argc, char **argv)
 		ret = cmd_dmabuf(&c);
 	else if (!strcmp(cmd, "cuda"))
 		ret = cmd_cuda(&c);
+	else if (!strcmp(cmd, "rocm"))
+		ret = cmd_rocm(&c);
 	else
 		usage();
 	teardown(&c);

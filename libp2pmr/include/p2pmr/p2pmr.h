@@ -290,7 +290,8 @@ struct p2pmr_mem_info {
  * inside one mapping of a dma-buf (as /proc/self/maps names them,
  * "/dmabuf:..."; the kernel confirms it), and P2PMR_MEM_DEVICE inside an
  * allocation of a GPU runtime the process has loaded (libcuda.so.1:
- * cuPointerGetAttribute(); the library never loads a runtime itself).  A
+ * cuPointerGetAttribute(); libhsa-runtime64.so.1: hsa_amd_pointer_info();
+ * the library never loads a runtime itself).  A
  * range partly inside a mapping (or spanning two) is refused with EINVAL;
  * @info then describes the first mapping it overlaps, without
  * P2PMR_MEM_CONTAINED.  Types may be added: a program should treat one it
@@ -395,7 +396,7 @@ int p2pmr_export_va(const void *addr, size_t length, int flags,
  * that read, memory that failed host registration is offered to two
  * other owners of device memory: the kernel, for a CPU mapping of a
  * dma-buf (registered as that dma-buf, at the range's offset), and the
- * CUDA driver library if the process has loaded it, for a device
+ * CUDA or ROCm runtime if the process has loaded it, for a device
  * allocation (exported as a dma-buf by the GPU driver and registered).
  *
  * Return: the MR, owned by the caller, released with p2pmr_dereg_mr()

@@ -4,7 +4,7 @@
 # program's RDMA wrote through plain ibv_reg_mr() MRs is in the host file
 # behind the near ivshmem BAR, and only there.
 #
-# usage: shim_mr.sh mixed|stale|bind|cache|dmabuf|cuda (see tests/vm/guest/shim_mr.sh)
+# usage: shim_mr.sh mixed|stale|bind|cache|dmabuf|cuda|rocm (see tests/vm/guest/shim_mr.sh)
 . "$(dirname "$0")/../lib/host.sh"
 
 case=${1:-}
@@ -47,8 +47,12 @@ cuda)
 	host_check near 0x1500000 0x100000 71
 	host_check near 0x1400800 0xff000 72
 	;;
+rocm)
+	host_check near 0x1900000 0x100000 81
+	host_check near 0x1800800 0xff000 82
+	;;
 *)
-	fail "usage: $0 mixed|stale|bind|cache|dmabuf|cuda"
+	fail "usage: $0 mixed|stale|bind|cache|dmabuf|cuda|rocm"
 	;;
 esac
 "$PATTERN" check-zero "$RUN_DIR/ivshmem-far.mem" 0 0x100000 ||

@@ -24,6 +24,10 @@
 #          (tests/cuda_stub, device memory in the BAR from 20 MiB on):
 #          leaves seed 71 at BAR [21, 22) MiB and seed 72 at
 #          [20 MiB + 2 KiB, 21 MiB - 2 KiB)
+#   rocm   the same on memory of the ROCm (HSA) stand-in's GPU pool
+#          (tests/rocm_stub, device memory from 24 MiB on): leaves seed
+#          81 at BAR [25, 26) MiB and seed 82 at
+#          [24 MiB + 2 KiB, 25 MiB - 2 KiB)
 #   bind   mixed, through the resource file bind-mounted elsewhere (as in
 #          a container: /proc/self/maps shows no sysfs path, the kernel
 #          is asked); leaves seed 31 at BAR [8 MiB, 9 MiB)
@@ -123,6 +127,22 @@ cuda)
 		p2pmr_fail "the refused range past the allocation was not explained"
 	echo "ok the registrations went through CUDA's dma-buf export"
 	;;
+rocm)
+	stub=$P2PMR_BUILD_DIR/tests/rocm_stub
+	[ -e "$stub/libhsa-runtime64.so.1" ] ||
+		p2pmr_fail "$stub/libhsa-runtime64.so.1 is not built"
+	out=$(P2PMR_DEBUG=2 LD_LIBRARY_PATH=$stub P2PMR_ROCM_STUB_RESOURCE=$res \
+		P2PMR_ROCM_STUB_OFFSET=0x1800000 LD_PRELOAD=$shim \
+		"$t" rocm -d "$dev" -P "$res" -o 0x1800000 -l 0x100000 -s 81 2>&1)
+	rc=$?
+	echo "$out" | tail -n 60
+	[ $rc -eq 0 ] || p2pmr_fail "ibv_reg_mr on ROCm device memory"
+	echo "$out" | grep -q "is ROCm device memory" ||
+		p2pmr_fail "the registrations did not go through ROCm"
+	echo "$out" | grep -q "runs past its ROCm allocation" ||
+		p2pmr_fail "the refused range past the allocation was not explained"
+	echo "ok the registrations went through ROCm's dma-buf export"
+	;;
 atomic)
 	out=$(P2PMR_DEBUG=1 LD_PRELOAD=$shim "$t" refuse -d "$dev" -P "$res" \
 		-l 0x10000 -A -e EOPNOTSUPP 2>&1)
@@ -137,7 +157,7 @@ atomic)
 		p2pmr_fail "P2PMR_DROP_REMOTE_ATOMIC=1 did not register the BAR"
 	;;
 *)
-	p2pmr_fail "usage: $0 mixed|stale|off|rereg|bind|cache|dmabuf|cuda|atomic"
+	p2pmr_fail "usage: $0 mixed|stale|off|rereg|bind|cache|dmabuf|cuda|rocm|atomic"
 	;;
 esac
 p2pmr_expect_idle

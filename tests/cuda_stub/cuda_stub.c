@@ -11,8 +11,10 @@
  * cuMemGetHandleForAddressRange() can hand out a real p2pmr dma-buf of it.
  * A device pointer is an inaccessible (PROT_NONE) reservation of address
  * space, as on a discrete GPU: the CPU cannot touch it and ibv_reg_mr()
- * refuses it, so only the dma-buf path can register it.  README.md says
- * what is modelled and what is not.
+ * refuses it, so only the dma-buf path can register it.  The BAR, its heap
+ * and the reservations are tests/common/bar_heap.c's, shared with the ROCm
+ * stand-in; this file is the CUDA API on top.  README.md says what is
+ * modelled and what is not.
  *
  * Every function here follows the documented semantics and return codes
  * of the real one; only symbols of the real API are exported.  One mutex
@@ -20,19 +22,13 @@
  * speed.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /*
@@ -51,13 +47,11 @@ CUresult cuGetProcAddress(const char *symbol, void **pfn, int cudaVersion,
 			  cuuint64_t flags);
 #pragma GCC visibility pop
 
-#include <linux/p2pmr.h>
+#include "bar_heap.h"
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define STUB_DEVICE_NAME	"p2pmr CUDA stand-in"
 #define STUB_DRIVER_VERSION	CUDA_VERSION
-/* The real driver's allocation granularity, in the BAR and in VA alike. */
-#define STUB_GRANULE		(2UL << 20)
 /* Plenty for any test; the real stack is unbounded. */
 #define STUB_CTX_STACK_MAX	64
 
@@ -71,17 +65,10 @@ struct CUctx_st {
 
 /* One cuMemAlloc() or cuMemAllocHost() allocation. */
 struct stub_alloc {
-	struct stub_alloc *next;
-	CUdeviceptr base;
-	/* The size asked for, as the pointer attributes report it. */
-	size_t size;
-	/* What is reserved: 2 MiB multiple (device) or pages (host). */
-	size_t span;
-	/* Device memory: where it lies in the BAR. */
-	uint64_t bar_off;
+	/* Where it lies, in the BAR or in host memory. */
+	struct bar_alloc mem;
 	unsigned long long buffer_id;
 	struct CUctx_st *ctx;
-	bool host;
 };
 
 static struct {
@@ -89,47 +76,20 @@ static struct {
 	/* cuInit()'s outcome is final, as with the real driver. */
 	bool init_done;
 	CUresult init_status;
-	int res_fd;
-	uint8_t *bar;
-	uint64_t bar_size;
-	/* Device heap: [heap_start, heap_end), both 2 MiB multiples. */
-	uint64_t heap_start;
-	uint64_t heap_end;
-	unsigned int domain, bus, dev, fn;
-	/* Device allocations sorted by bar_off, for first fit. */
-	struct stub_alloc *dev_allocs;
-	struct stub_alloc *host_allocs;
+	/* The device memory, and the host memory the driver handed out. */
+	struct bar_heap heap;
 	struct CUctx_st *ctxs;
 	struct CUctx_st primary;
 	unsigned long long last_buffer_id;
 } stub = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.res_fd = -1,
+	/* P2PMR_CUDA_STUB_DEBUG makes it say why, on stderr. */
+	.heap = BAR_HEAP_INIT("p2pmr-cuda-stub", "P2PMR_CUDA_STUB", "device"),
 	.primary = { .primary = true },
 };
 
 static __thread struct CUctx_st *ctx_stack[STUB_CTX_STACK_MAX];
 static __thread unsigned int ctx_depth;
-
-/*
- * Why a call failed, for whoever sets P2PMR_CUDA_STUB_DEBUG; otherwise the
- * library prints nothing, as the real one.
- */
-static void __attribute__((format(printf, 1, 2)))
-stub_debug(const char *fmt, ...)
-{
-	int saved_errno = errno;
-	va_list ap;
-
-	if (getenv("P2PMR_CUDA_STUB_DEBUG")) {
-		fputs("p2pmr-cuda-stub: ", stderr);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fputc('\n', stderr);
-	}
-	errno = saved_errno;
-}
 
 static uint64_t round_up(uint64_t v, uint64_t align)
 {
@@ -152,163 +112,6 @@ static CUresult stub_leave(CUresult ret)
 {
 	pthread_mutex_unlock(&stub.lock);
 	return ret;
-}
-
-/* Read 1..max_digits hex digits at *s. */
-static bool parse_hex(const char **s, int max_digits, unsigned long max,
-		      unsigned int *out)
-{
-	unsigned long v = 0;
-	int n = 0;
-	int d;
-
-	for (;; n++) {
-		char c = (*s)[n];
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			break;
-		if (n == max_digits)
-			return false;
-		v = v * 16 + d;
-	}
-	if (!n || v > max)
-		return false;
-	*s += n;
-	*out = v;
-	return true;
-}
-
-struct bus_id {
-	unsigned int domain, bus, dev, fn;
-	bool has_fn;
-};
-
-/*
- * The forms cuDeviceGetByPCIBusId() documents, all hexadecimal:
- * domain:bus:device.function, domain:bus:device and bus:device.function.
- */
-static bool parse_bus_id(const char *s, struct bus_id *id)
-{
-	unsigned int f[4];
-	char sep[3];
-	int n = 0;
-
-	for (;;) {
-		if (!parse_hex(&s, 8, UINT_MAX, &f[n]))
-			return false;
-		n++;
-		if (!*s)
-			break;
-		if (n == 4 || (*s != ':' && *s != '.'))
-			return false;
-		sep[n - 1] = *s++;
-	}
-	memset(id, 0, sizeof(*id));
-	if (n == 4 && sep[0] == ':' && sep[1] == ':' && sep[2] == '.')
-		*id = (struct bus_id){ f[0], f[1], f[2], f[3], true };
-	else if (n == 3 && sep[0] == ':' && sep[1] == ':')
-		*id = (struct bus_id){ f[0], f[1], f[2], 0, false };
-	else if (n == 3 && sep[0] == ':' && sep[1] == '.')
-		*id = (struct bus_id){ 0, f[0], f[1], f[2], true };
-	else
-		return false;
-	return id->bus <= 0xff && id->dev <= 0x1f && id->fn <= 7;
-}
-
-/* The BDF of .../<bdf>/resource<N>, the sysfs layout. */
-static bool bdf_of_resource(const char *path)
-{
-	struct bus_id id;
-	char *copy, *name;
-	bool ok;
-
-	copy = strdup(path);
-	if (!copy)
-		return false;
-	name = basename(dirname(copy));
-	ok = parse_bus_id(name, &id) && id.has_fn;
-	if (ok) {
-		stub.domain = id.domain;
-		stub.bus = id.bus;
-		stub.dev = id.dev;
-		stub.fn = id.fn;
-	} else {
-		stub_debug("%s: the directory name is not a PCI address", path);
-	}
-	free(copy);
-	return ok;
-}
-
-/* P2PMR_CUDA_STUB_OFFSET: whole granules, so the heap is aligned too. */
-static bool parse_offset(const char *s, unsigned long long *off)
-{
-	char *end;
-
-	errno = 0;
-	*off = strtoull(s, &end, 0);
-	if (errno || *end || *off % STUB_GRANULE) {
-		stub_debug("P2PMR_CUDA_STUB_OFFSET=%s: not a multiple of 2 MiB",
-			   s);
-		return false;
-	}
-	return true;
-}
-
-static CUresult stub_open_bar(void)
-{
-	const char *path = getenv("P2PMR_CUDA_STUB_RESOURCE");
-	const char *off_env = getenv("P2PMR_CUDA_STUB_OFFSET");
-	unsigned long long off = 0;
-	struct stat st;
-	void *bar;
-	int fd;
-
-	if (!path || !*path) {
-		stub_debug("P2PMR_CUDA_STUB_RESOURCE is not set: no device");
-		return CUDA_ERROR_NO_DEVICE;
-	}
-	if (!bdf_of_resource(path))
-		return CUDA_ERROR_NO_DEVICE;
-	if (off_env && *off_env && !parse_offset(off_env, &off))
-		return CUDA_ERROR_NO_DEVICE;
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		stub_debug("%s: %m", path);
-		return CUDA_ERROR_NO_DEVICE;
-	}
-	if (fstat(fd, &st) < 0 || st.st_size <= 0 ||
-	    (unsigned long long)st.st_size <= off) {
-		stub_debug("%s: empty, or no room after offset %#llx", path,
-			   off);
-		close(fd);
-		return CUDA_ERROR_NO_DEVICE;
-	}
-	bar = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (bar == MAP_FAILED) {
-		stub_debug("%s: mmap: %m", path);
-		close(fd);
-		return CUDA_ERROR_NO_DEVICE;
-	}
-	stub.res_fd = fd;
-	stub.bar = bar;
-	stub.bar_size = st.st_size;
-	stub.heap_start = off;
-	/* Only whole granules: a smaller tail can hold no allocation. */
-	stub.heap_end = stub.bar_size & ~(uint64_t)(STUB_GRANULE - 1);
-	if (stub.heap_end < stub.heap_start)
-		stub.heap_end = stub.heap_start;
-	return CUDA_SUCCESS;
-}
-
-static bool p2pmr_present(void)
-{
-	return access("/dev/" P2PMR_DEVICE_NAME, F_OK) == 0;
 }
 
 /*
@@ -340,144 +143,80 @@ static struct CUctx_st *current_ctx(void)
 	return ctx_alive(ctx) ? ctx : NULL;
 }
 
-static struct stub_alloc *find_alloc(struct stub_alloc *list, CUdeviceptr p)
+static struct stub_alloc *to_stub_alloc(struct bar_alloc *mem)
 {
-	for (; list; list = list->next)
-		if (p >= list->base && p - list->base < list->size)
-			return list;
-	return NULL;
+	return (struct stub_alloc *)((char *)mem -
+				     offsetof(struct stub_alloc, mem));
 }
 
+/* The allocation holding p, device or host memory. */
 static struct stub_alloc *find_any(CUdeviceptr p)
 {
-	struct stub_alloc *a = find_alloc(stub.dev_allocs, p);
+	struct bar_alloc *mem = bar_heap_find(&stub.heap, p, 1);
 
-	return a ? a : find_alloc(stub.host_allocs, p);
+	return mem ? to_stub_alloc(mem) : NULL;
 }
 
-static void unlink_alloc(struct stub_alloc **list, struct stub_alloc *a)
+/*
+ * A new allocation of ctx, NULL when there is no room.  Device memory is
+ * placed first fit, so the first one lands at the heap's start.
+ */
+static struct stub_alloc *new_alloc(struct CUctx_st *ctx, size_t size,
+				    bool host)
 {
-	for (; *list; list = &(*list)->next) {
-		if (*list == a) {
-			*list = a->next;
-			return;
-		}
+	struct stub_alloc *a = calloc(1, sizeof(*a));
+	bool ok;
+
+	if (!a)
+		return NULL;
+	ok = host ? bar_heap_alloc_host(&stub.heap, &a->mem, size) :
+		    bar_heap_alloc(&stub.heap, &a->mem, size);
+	if (!ok) {
+		free(a);
+		return NULL;
 	}
+	a->buffer_id = ++stub.last_buffer_id;
+	a->ctx = ctx;
+	return a;
+}
+
+static void free_alloc(struct bar_alloc *mem)
+{
+	free(to_stub_alloc(mem));
 }
 
 static void release_alloc(struct stub_alloc *a)
 {
-	unlink_alloc(a->host ? &stub.host_allocs : &stub.dev_allocs, a);
-	munmap((void *)(uintptr_t)a->base, a->span);
+	bar_heap_release(&stub.heap, &a->mem);
 	free(a);
+}
+
+static bool alloc_of_ctx(struct bar_alloc *mem, void *ctx)
+{
+	return to_stub_alloc(mem)->ctx == ctx;
 }
 
 /* A destroyed or reset context takes its memory with it. */
 static void release_ctx_allocs(struct CUctx_st *ctx)
 {
-	struct stub_alloc *a, *next;
-
-	for (a = stub.dev_allocs; a; a = next) {
-		next = a->next;
-		if (a->ctx == ctx)
-			release_alloc(a);
-	}
-	for (a = stub.host_allocs; a; a = next) {
-		next = a->next;
-		if (a->ctx == ctx)
-			release_alloc(a);
-	}
-}
-
-/*
- * Address space nobody can touch, 2 MiB aligned as the real driver's
- * device addresses are: reserve one granule more and trim both ends.
- */
-static void *reserve_va(size_t span)
-{
-	uintptr_t raw, start;
-	size_t len = span + STUB_GRANULE;
-	void *p;
-
-	p = mmap(NULL, len, PROT_NONE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	raw = (uintptr_t)p;
-	start = round_up(raw, STUB_GRANULE);
-	if (start > raw)
-		munmap(p, start - raw);
-	if (raw + len > start + span)
-		munmap((void *)(start + span), raw + len - (start + span));
-	return (void *)start;
-}
-
-/* First fit in the heap: the first allocation lands at heap_start. */
-static CUresult alloc_device(struct CUctx_st *ctx, size_t size,
-			     CUdeviceptr *dptr)
-{
-	struct stub_alloc **link = &stub.dev_allocs;
-	uint64_t at = stub.heap_start;
-	struct stub_alloc *a;
-	size_t span;
-	void *va;
-
-	if (size > SIZE_MAX - STUB_GRANULE)
-		return CUDA_ERROR_OUT_OF_MEMORY;
-	span = round_up(size, STUB_GRANULE);
-	for (; *link; link = &(*link)->next) {
-		if ((*link)->bar_off - at >= span)
-			break;
-		at = (*link)->bar_off + (*link)->span;
-	}
-	if (at > stub.heap_end || stub.heap_end - at < span)
-		return CUDA_ERROR_OUT_OF_MEMORY;
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return CUDA_ERROR_OUT_OF_MEMORY;
-	va = reserve_va(span);
-	if (!va) {
-		free(a);
-		return CUDA_ERROR_OUT_OF_MEMORY;
-	}
-	a->base = (uintptr_t)va;
-	a->size = size;
-	a->span = span;
-	a->bar_off = at;
-	a->buffer_id = ++stub.last_buffer_id;
-	a->ctx = ctx;
-	a->next = *link;
-	*link = a;
-	*dptr = a->base;
-	return CUDA_SUCCESS;
+	bar_heap_release_if(&stub.heap, alloc_of_ctx, ctx, free_alloc);
 }
 
 /*
  * Where the CPU reaches [p, p + n) under unified addressing: through the
  * BAR mapping for device memory, directly for host memory.  A range that
- * leaves its allocation, or plain host memory that overlaps a device
- * reservation (which would fault), is an invalid value.
+ * leaves its allocation, host memory from cuMemAllocHost() included, or
+ * plain host memory that overlaps a device reservation (which would
+ * fault), is an invalid value.
  */
 static CUresult resolve(CUdeviceptr p, size_t n, uint8_t **cpu, bool *device)
 {
-	struct stub_alloc *a;
+	struct stub_alloc *a = find_any(p);
 
-	if (p + n < p)
+	if (a && a->mem.host && n > a->mem.size - (p - a->mem.base))
 		return CUDA_ERROR_INVALID_VALUE;
-	a = find_any(p);
-	if (a) {
-		if (n > a->size - (p - a->base))
-			return CUDA_ERROR_INVALID_VALUE;
-		*device = !a->host;
-		*cpu = a->host ? (uint8_t *)(uintptr_t)p :
-				 stub.bar + a->bar_off + (p - a->base);
-		return CUDA_SUCCESS;
-	}
-	for (a = stub.dev_allocs; a; a = a->next)
-		if (p < a->base + a->span && a->base < p + n)
-			return CUDA_ERROR_INVALID_VALUE;
-	*device = false;
-	*cpu = (uint8_t *)(uintptr_t)p;
+	if (!bar_heap_resolve(&stub.heap, p, n, cpu, device))
+		return CUDA_ERROR_INVALID_VALUE;
 	return CUDA_SUCCESS;
 }
 
@@ -572,7 +311,8 @@ CUresult cuInit(unsigned int Flags)
 		return CUDA_ERROR_INVALID_VALUE;
 	pthread_mutex_lock(&stub.lock);
 	if (!stub.init_done) {
-		stub.init_status = stub_open_bar();
+		stub.init_status = bar_heap_open(&stub.heap) ?
+				   CUDA_SUCCESS : CUDA_ERROR_NO_DEVICE;
 		stub.init_done = true;
 	}
 	ret = stub.init_status;
@@ -637,7 +377,7 @@ CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
 		return stub_leave(CUDA_ERROR_INVALID_VALUE);
 	if (dev != 0)
 		return stub_leave(CUDA_ERROR_INVALID_DEVICE);
-	*bytes = stub.heap_end - stub.heap_start;
+	*bytes = bar_heap_size(&stub.heap);
 	return stub_leave(CUDA_SUCCESS);
 }
 
@@ -681,16 +421,16 @@ static bool device_attribute(CUdevice_attribute attrib, int *v)
 		*v = 0;
 		break;
 	case CU_DEVICE_ATTRIBUTE_PCI_BUS_ID:
-		*v = stub.bus;
+		*v = stub.heap.pci.bus;
 		break;
 	case CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID:
-		*v = stub.dev;
+		*v = stub.heap.pci.dev;
 		break;
 	case CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID:
-		*v = stub.domain;
+		*v = stub.heap.pci.domain;
 		break;
 	case CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED:
-		*v = p2pmr_present();
+		*v = bar_heap_p2pmr_present();
 		break;
 	default:
 		return false;
@@ -716,15 +456,16 @@ CUresult cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib,
 
 CUresult cuDeviceGetByPCIBusId(CUdevice *dev, const char *pciBusId)
 {
+	const struct bar_heap_pci_addr *pci = &stub.heap.pci;
 	CUresult ret = stub_enter();
-	struct bus_id id;
+	struct bar_heap_pci_addr id;
 
 	if (ret)
 		return stub_leave(ret);
-	if (!dev || !pciBusId || !parse_bus_id(pciBusId, &id))
+	if (!dev || !pciBusId || !bar_heap_parse_pci_addr(pciBusId, &id))
 		return stub_leave(CUDA_ERROR_INVALID_VALUE);
-	if (id.domain != stub.domain || id.bus != stub.bus ||
-	    id.dev != stub.dev || (id.has_fn && id.fn != stub.fn))
+	if (id.domain != pci->domain || id.bus != pci->bus ||
+	    id.dev != pci->dev || (id.has_fn && id.fn != pci->fn))
 		return stub_leave(CUDA_ERROR_INVALID_DEVICE);
 	*dev = 0;
 	return stub_leave(CUDA_SUCCESS);
@@ -732,6 +473,7 @@ CUresult cuDeviceGetByPCIBusId(CUdevice *dev, const char *pciBusId)
 
 CUresult cuDeviceGetPCIBusId(char *pciBusId, int len, CUdevice dev)
 {
+	const struct bar_heap_pci_addr *pci = &stub.heap.pci;
 	CUresult ret = stub_enter();
 
 	if (ret)
@@ -740,8 +482,8 @@ CUresult cuDeviceGetPCIBusId(char *pciBusId, int len, CUdevice dev)
 		return stub_leave(CUDA_ERROR_INVALID_VALUE);
 	if (dev != 0)
 		return stub_leave(CUDA_ERROR_INVALID_DEVICE);
-	snprintf(pciBusId, len, "%04x:%02x:%02x.%x", stub.domain, stub.bus,
-		 stub.dev, stub.fn);
+	snprintf(pciBusId, len, "%04x:%02x:%02x.%x", pci->domain, pci->bus,
+		 pci->dev, pci->fn);
 	return stub_leave(CUDA_SUCCESS);
 }
 
@@ -906,8 +648,6 @@ CUresult cuCtxSynchronize(void)
 CUresult cuMemGetInfo_v2(size_t *freep, size_t *totalp)
 {
 	CUresult ret = stub_enter();
-	struct stub_alloc *a;
-	size_t used = 0;
 
 	if (ret)
 		return stub_leave(ret);
@@ -915,10 +655,8 @@ CUresult cuMemGetInfo_v2(size_t *freep, size_t *totalp)
 		return stub_leave(CUDA_ERROR_INVALID_CONTEXT);
 	if (!freep || !totalp)
 		return stub_leave(CUDA_ERROR_INVALID_VALUE);
-	for (a = stub.dev_allocs; a; a = a->next)
-		used += a->span;
-	*totalp = stub.heap_end - stub.heap_start;
-	*freep = *totalp - used;
+	*totalp = bar_heap_size(&stub.heap);
+	*freep = *totalp - bar_heap_used(&stub.heap);
 	return stub_leave(CUDA_SUCCESS);
 }
 
@@ -926,6 +664,7 @@ CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 {
 	CUresult ret = stub_enter();
 	struct CUctx_st *ctx;
+	struct stub_alloc *a;
 
 	if (ret)
 		return stub_leave(ret);
@@ -934,7 +673,11 @@ CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 		return stub_leave(CUDA_ERROR_INVALID_CONTEXT);
 	if (!dptr || !bytesize)
 		return stub_leave(CUDA_ERROR_INVALID_VALUE);
-	return stub_leave(alloc_device(ctx, bytesize, dptr));
+	a = new_alloc(ctx, bytesize, false);
+	if (!a)
+		return stub_leave(CUDA_ERROR_OUT_OF_MEMORY);
+	*dptr = a->mem.base;
+	return stub_leave(CUDA_SUCCESS);
 }
 
 /*
@@ -949,8 +692,8 @@ CUresult cuMemFree_v2(CUdeviceptr dptr)
 
 	if (ret)
 		return stub_leave(ret);
-	a = find_alloc(stub.dev_allocs, dptr);
-	if (!a || a->base != dptr)
+	a = find_any(dptr);
+	if (!a || a->mem.host || a->mem.base != dptr)
 		return stub_leave(CUDA_ERROR_INVALID_VALUE);
 	release_alloc(a);
 	return stub_leave(CUDA_SUCCESS);
@@ -970,9 +713,9 @@ CUresult cuMemGetAddressRange_v2(CUdeviceptr *pbase, size_t *psize,
 	if (!a)
 		return stub_leave(CUDA_ERROR_NOT_FOUND);
 	if (pbase)
-		*pbase = a->base;
+		*pbase = a->mem.base;
 	if (psize)
-		*psize = a->size;
+		*psize = a->mem.size;
 	return stub_leave(CUDA_SUCCESS);
 }
 
@@ -982,7 +725,6 @@ CUresult cuMemAllocHost_v2(void **pp, size_t bytesize)
 	struct stub_alloc *a;
 	struct CUctx_st *ctx;
 	size_t page = sysconf(_SC_PAGESIZE);
-	void *p;
 
 	if (ret)
 		return stub_leave(ret);
@@ -991,24 +733,10 @@ CUresult cuMemAllocHost_v2(void **pp, size_t bytesize)
 		return stub_leave(CUDA_ERROR_INVALID_CONTEXT);
 	if (!pp || !bytesize || bytesize > SIZE_MAX - page)
 		return stub_leave(CUDA_ERROR_INVALID_VALUE);
-	a = calloc(1, sizeof(*a));
+	a = new_alloc(ctx, bytesize, true);
 	if (!a)
 		return stub_leave(CUDA_ERROR_OUT_OF_MEMORY);
-	a->span = round_up(bytesize, page);
-	p = mmap(NULL, a->span, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		free(a);
-		return stub_leave(CUDA_ERROR_OUT_OF_MEMORY);
-	}
-	a->base = (uintptr_t)p;
-	a->size = bytesize;
-	a->host = true;
-	a->buffer_id = ++stub.last_buffer_id;
-	a->ctx = ctx;
-	a->next = stub.host_allocs;
-	stub.host_allocs = a;
-	*pp = p;
+	*pp = (void *)a->mem.base;
 	return stub_leave(CUDA_SUCCESS);
 }
 
@@ -1019,8 +747,8 @@ CUresult cuMemFreeHost(void *p)
 
 	if (ret)
 		return stub_leave(ret);
-	a = find_alloc(stub.host_allocs, (uintptr_t)p);
-	if (!a || a->base != (uintptr_t)p)
+	a = find_any((uintptr_t)p);
+	if (!a || !a->mem.host || a->mem.base != (uintptr_t)p)
 		return stub_leave(CUDA_ERROR_INVALID_VALUE);
 	release_alloc(a);
 	return stub_leave(CUDA_SUCCESS);
@@ -1113,12 +841,11 @@ CUresult cuMemGetHandleForAddressRange(void *handle, CUdeviceptr dptr,
 				       CUmemRangeHandleType handleType,
 				       unsigned long long flags)
 {
-	struct p2pmr_export_fd exp = { .size = sizeof(exp) };
 	size_t page = sysconf(_SC_PAGESIZE);
 	CUresult ret = stub_enter();
 	struct stub_alloc *a;
 	uint64_t off, extent;
-	int dev_fd;
+	int fd;
 
 	if (ret)
 		return stub_leave(ret);
@@ -1128,34 +855,20 @@ CUresult cuMemGetHandleForAddressRange(void *handle, CUdeviceptr dptr,
 		return stub_leave(CUDA_ERROR_INVALID_VALUE);
 	if (!size || dptr % page || size % page)
 		return stub_leave(CUDA_ERROR_INVALID_VALUE);
-	a = find_alloc(stub.dev_allocs, dptr);
-	if (!a)
+	a = find_any(dptr);
+	if (!a || a->mem.host)
 		return stub_leave(CUDA_ERROR_INVALID_VALUE);
 	/* An allocation of any size can be exported in whole pages. */
-	off = dptr - a->base;
-	extent = round_up(a->size, page);
+	off = dptr - a->mem.base;
+	extent = round_up(a->mem.size, page);
 	if (size > extent - off)
 		return stub_leave(CUDA_ERROR_INVALID_VALUE);
 
-	dev_fd = open("/dev/" P2PMR_DEVICE_NAME, O_RDWR | O_CLOEXEC);
-	if (dev_fd < 0) {
-		stub_debug("/dev/" P2PMR_DEVICE_NAME ": %m");
+	/* No /dev/p2pmr to open (ENOENT) is not supported either. */
+	fd = bar_heap_export(&stub.heap, &a->mem, off, size, NULL);
+	if (fd < 0)
 		return stub_leave(export_errno(errno));
-	}
-	exp.resource_fd = stub.res_fd;
-	exp.open_flags = O_RDWR | O_CLOEXEC;
-	exp.offset = a->bar_off + off;
-	exp.length = size;
-	if (ioctl(dev_fd, P2PMR_IOCTL_EXPORT_FD, &exp) < 0) {
-		ret = export_errno(errno);
-		stub_debug("P2PMR_IOCTL_EXPORT_FD at %#llx+%#llx: %m",
-			   (unsigned long long)exp.offset,
-			   (unsigned long long)exp.length);
-		close(dev_fd);
-		return stub_leave(ret);
-	}
-	close(dev_fd);
-	*(int *)handle = exp.out_dmabuf_fd;
+	*(int *)handle = fd;
 	return stub_leave(CUDA_SUCCESS);
 }
 
@@ -1201,15 +914,15 @@ static CUresult pointer_attribute(struct stub_alloc *a, CUdeviceptr ptr,
 		*(CUcontext *)data = a->ctx;
 		break;
 	case CU_POINTER_ATTRIBUTE_MEMORY_TYPE:
-		*(unsigned int *)data = a->host ? CU_MEMORYTYPE_HOST :
-						  CU_MEMORYTYPE_DEVICE;
+		*(unsigned int *)data = a->mem.host ? CU_MEMORYTYPE_HOST :
+						      CU_MEMORYTYPE_DEVICE;
 		break;
 	case CU_POINTER_ATTRIBUTE_DEVICE_POINTER:
 		*(CUdeviceptr *)data = ptr;
 		break;
 	case CU_POINTER_ATTRIBUTE_HOST_POINTER:
 		/* Device memory has no CPU address. */
-		if (!a->host)
+		if (!a->mem.host)
 			return CUDA_ERROR_INVALID_VALUE;
 		*(void **)data = (void *)(uintptr_t)ptr;
 		break;
@@ -1227,10 +940,10 @@ static CUresult pointer_attribute(struct stub_alloc *a, CUdeviceptr ptr,
 		*(int *)data = 0;
 		break;
 	case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR:
-		*(CUdeviceptr *)data = a->base;
+		*(CUdeviceptr *)data = a->mem.base;
 		break;
 	case CU_POINTER_ATTRIBUTE_RANGE_SIZE:
-		*(size_t *)data = a->size;
+		*(size_t *)data = a->mem.size;
 		break;
 	case CU_POINTER_ATTRIBUTE_MAPPED:
 		*(unsigned int *)data = 1;

@@ -9,12 +9,9 @@
  * the real driver's return codes.
  */
 #include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,14 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "cuda.h"
+#include "stub_fixture.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MIB		(1UL << 20)
@@ -37,42 +32,13 @@
 #define HEAP_OFF	(4 * MIB)
 #define BDF		"0001:2b:03.0"
 
-/* Sized so that each name fits in the next. */
-static char tmpdir[PATH_MAX - 64];
-static char devdir[PATH_MAX - 32];
-static char resource[PATH_MAX];
-/* A resource file whose directory is no PCI address. */
-static char not_bdf[PATH_MAX];
-/* The test's own view of the BAR file. */
-static int res_fd = -1;
+#define ENV		"P2PMR_CUDA_STUB"
+
+static struct fixture_bar bar;
 static size_t page;
 static CUcontext ctx;
 
 #define assert_cu(call, expect) assert_int_equal((call), (expect))
-
-static bool p2pmr_present(void)
-{
-	return access("/dev/p2pmr", F_OK) == 0;
-}
-
-static void fill(uint8_t *buf, size_t n, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		buf[i] = (uint8_t)(i * 131 + seed * 7 + (i >> 8));
-}
-
-/* The bytes at BAR offset off, as the file behind the BAR has them. */
-static void assert_file_has(uint64_t off, const uint8_t *expect, size_t n)
-{
-	uint8_t *buf = malloc(n);
-
-	assert_non_null(buf);
-	assert_int_equal(pread(res_fd, buf, n, off), (ssize_t)n);
-	assert_memory_equal(buf, expect, n);
-	free(buf);
-}
 
 /* Write a pattern of len bytes at dptr and find it at BAR offset off. */
 static void assert_lands_at(CUdeviceptr dptr, uint64_t off, size_t len,
@@ -81,17 +47,14 @@ static void assert_lands_at(CUdeviceptr dptr, uint64_t off, size_t len,
 	uint8_t buf[4096];
 
 	assert_true(len <= sizeof(buf));
-	fill(buf, len, seed);
+	fixture_fill(buf, len, seed);
 	assert_cu(cuMemcpyHtoD(dptr, buf, len), CUDA_SUCCESS);
-	assert_file_has(off, buf, len);
+	assert_bar_has(&bar, off, buf, len);
 }
 
-static void setenv_or_unset(const char *name, const char *value)
+static int child_init(void)
 {
-	if (value)
-		setenv(name, value, 1);
-	else
-		unsetenv(name);
+	return cuInit(0);
 }
 
 /*
@@ -102,37 +65,8 @@ static void setenv_or_unset(const char *name, const char *value)
 static CUresult init_in_child(const char *res, const char *off, bool debug,
 			      char *err, size_t errlen)
 {
-	int res_pipe[2], err_pipe[2];
-	CUresult ret = CUDA_ERROR_UNKNOWN;
-	ssize_t n, got = 0;
-	int status;
-	pid_t pid;
-
-	assert_int_equal(pipe(res_pipe), 0);
-	assert_int_equal(pipe(err_pipe), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		dup2(err_pipe[1], STDERR_FILENO);
-		setenv_or_unset("P2PMR_CUDA_STUB_RESOURCE", res);
-		setenv_or_unset("P2PMR_CUDA_STUB_OFFSET", off);
-		setenv_or_unset("P2PMR_CUDA_STUB_DEBUG", debug ? "1" : NULL);
-		ret = cuInit(0);
-		if (write(res_pipe[1], &ret, sizeof(ret)) != sizeof(ret))
-			_exit(1);
-		_exit(0);
-	}
-	close(res_pipe[1]);
-	close(err_pipe[1]);
-	assert_int_equal(read(res_pipe[0], &ret, sizeof(ret)), sizeof(ret));
-	while ((n = read(err_pipe[0], err + got, errlen - 1 - got)) > 0)
-		got += n;
-	err[got] = '\0';
-	close(res_pipe[0]);
-	close(err_pipe[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && !WEXITSTATUS(status));
-	return ret;
+	return fixture_in_child(ENV, res, off, debug, child_init, err,
+				errlen);
 }
 
 /* Before cuInit(): nothing but the version and error strings work. */
@@ -175,27 +109,27 @@ static void test_no_device(void **state)
 		  CUDA_ERROR_NO_DEVICE);
 	assert_non_null(strstr(err, "P2PMR_CUDA_STUB_RESOURCE"));
 
-	snprintf(missing, sizeof(missing), "%s/resource0", devdir);
+	snprintf(missing, sizeof(missing), "%s/resource0", bar.devdir);
 	assert_cu(init_in_child(missing, NULL, false, err, sizeof(err)),
 		  CUDA_ERROR_NO_DEVICE);
 	assert_string_equal(err, "");
 	assert_cu(init_in_child(missing, NULL, true, err, sizeof(err)),
 		  CUDA_ERROR_NO_DEVICE);
 	assert_non_null(strstr(err, "resource0"));
-	assert_cu(init_in_child(not_bdf, NULL, false, err, sizeof(err)),
+	assert_cu(init_in_child(bar.not_bdf, NULL, false, err, sizeof(err)),
 		  CUDA_ERROR_NO_DEVICE);
 	/* The heap starts on a granule, inside the BAR. */
-	assert_cu(init_in_child(resource, "4096", false, err, sizeof(err)),
+	assert_cu(init_in_child(bar.path, "4096", false, err, sizeof(err)),
 		  CUDA_ERROR_NO_DEVICE);
-	assert_cu(init_in_child(resource, "0x4000000", false, err,
+	assert_cu(init_in_child(bar.path, "0x4000000", false, err,
 				sizeof(err)),
 		  CUDA_ERROR_NO_DEVICE);
-	assert_cu(init_in_child(resource, "2M", false, err, sizeof(err)),
+	assert_cu(init_in_child(bar.path, "2M", false, err, sizeof(err)),
 		  CUDA_ERROR_NO_DEVICE);
 
-	assert_cu(init_in_child(resource, "0x200000", false, err, sizeof(err)),
+	assert_cu(init_in_child(bar.path, "0x200000", false, err, sizeof(err)),
 		  CUDA_SUCCESS);
-	assert_cu(init_in_child(resource, NULL, false, err, sizeof(err)),
+	assert_cu(init_in_child(bar.path, NULL, false, err, sizeof(err)),
 		  CUDA_SUCCESS);
 	assert_string_equal(err, "");
 }
@@ -206,9 +140,7 @@ static int group_init(void **state)
 
 	(void)state;
 	snprintf(off, sizeof(off), "%lu", HEAP_OFF);
-	setenv("P2PMR_CUDA_STUB_RESOURCE", resource, 1);
-	setenv("P2PMR_CUDA_STUB_OFFSET", off, 1);
-	unsetenv("P2PMR_CUDA_STUB_DEBUG");
+	fixture_setenv(ENV, bar.path, off, false);
 	return cuInit(0) == CUDA_SUCCESS && cuInit(0) == CUDA_SUCCESS ? 0 : -1;
 }
 
@@ -245,7 +177,7 @@ static void test_device(void **state)
 	assert_cu(cuDeviceGetAttribute(&v,
 				       CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED,
 				       0), CUDA_SUCCESS);
-	assert_int_equal(v, p2pmr_present());
+	assert_int_equal(v, fixture_p2pmr_present());
 	assert_cu(cuDeviceGetAttribute(&v, CU_DEVICE_ATTRIBUTE_INTEGRATED, 0),
 		  CUDA_SUCCESS);
 	assert_int_equal(v, 0);
@@ -443,34 +375,34 @@ static void test_copies(void **state)
 	assert_cu(cuMemAlloc(&c, 1 * MIB), CUDA_SUCCESS);
 
 	/* Round trip, read back from the file too. */
-	fill(src, sizeof(src), 9);
+	fixture_fill(src, sizeof(src), 9);
 	assert_cu(cuMemcpyHtoD(a + 100, src, sizeof(src)), CUDA_SUCCESS);
-	assert_file_has(HEAP_OFF + 100, src, sizeof(src));
+	assert_bar_has(&bar, HEAP_OFF + 100, src, sizeof(src));
 	assert_cu(cuMemcpyDtoH(dst, a + 100, sizeof(dst)), CUDA_SUCCESS);
 	assert_memory_equal(dst, src, sizeof(src));
 
 	/* The mapping is shared: the file's bytes are the device's. */
-	fill(expect, sizeof(expect), 10);
-	assert_int_equal(pwrite(res_fd, expect, sizeof(expect),
+	fixture_fill(expect, sizeof(expect), 10);
+	assert_int_equal(pwrite(bar.fd, expect, sizeof(expect),
 				HEAP_OFF + 2 * MIB), sizeof(expect));
 	assert_cu(cuMemcpyDtoH(dst, c, sizeof(dst)), CUDA_SUCCESS);
 	assert_memory_equal(dst, expect, sizeof(expect));
 
 	assert_cu(cuMemcpyDtoD(c + 4096, a + 100, sizeof(src)), CUDA_SUCCESS);
-	assert_file_has(HEAP_OFF + 2 * MIB + 4096, src, sizeof(src));
+	assert_bar_has(&bar, HEAP_OFF + 2 * MIB + 4096, src, sizeof(src));
 
 	/* Unified addressing: cuMemcpy() tells the sides apart. */
-	fill(src, sizeof(src), 11);
+	fixture_fill(src, sizeof(src), 11);
 	assert_cu(cuMemcpy(a, (uintptr_t)src, sizeof(src)), CUDA_SUCCESS);
-	assert_file_has(HEAP_OFF, src, sizeof(src));
+	assert_bar_has(&bar, HEAP_OFF, src, sizeof(src));
 	assert_cu(cuMemcpy((uintptr_t)dst, a, sizeof(dst)), CUDA_SUCCESS);
 	assert_memory_equal(dst, src, sizeof(src));
 	assert_cu(cuMemcpy(c, a, sizeof(src)), CUDA_SUCCESS);
-	assert_file_has(HEAP_OFF + 2 * MIB, src, sizeof(src));
+	assert_bar_has(&bar, HEAP_OFF + 2 * MIB, src, sizeof(src));
 
 	assert_cu(cuMemsetD8(a + 1, 0x5a, 4000), CUDA_SUCCESS);
 	memset(expect, 0x5a, 4000);
-	assert_file_has(HEAP_OFF + 1, expect, 4000);
+	assert_bar_has(&bar, HEAP_OFF + 1, expect, 4000);
 	assert_cu(cuMemAllocHost((void **)&host, 100), CUDA_SUCCESS);
 	assert_cu(cuMemsetD8((uintptr_t)host, 0xa5, 100), CUDA_SUCCESS);
 	assert_int_equal(host[99], 0xa5);
@@ -501,56 +433,19 @@ static void test_copies(void **state)
 	assert_cu(cuCtxPushCurrent(ctx), CUDA_SUCCESS);
 }
 
-/* The "---p" of the mapping that holds addr in /proc/self/maps. */
-static bool mapped_prot_none(uintptr_t addr, size_t len)
-{
-	unsigned long start, end;
-	char line[512], perms[8];
-	bool found = false;
-	FILE *f;
-
-	f = fopen("/proc/self/maps", "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3)
-			continue;
-		if (addr >= start && addr + len <= end) {
-			found = !strcmp(perms, "---p");
-			break;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
 static void test_device_pointer_faults(void **state)
 {
 	CUdeviceptr a;
-	int status;
-	pid_t pid;
 
 	(void)state;
 	assert_cu(cuMemAlloc(&a, 3 * MIB), CUDA_SUCCESS);
 	/* The whole reservation, granule-rounded. */
-	assert_true(mapped_prot_none(a, 4 * MIB));
-
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		/* cmocka catches SIGSEGV; the child must die of it. */
-		signal(SIGSEGV, SIG_DFL);
-		/* An atomic store: the compiler cannot drop it. */
-		__atomic_store_n((uint8_t *)(uintptr_t)(a + 4096), 1,
-				 __ATOMIC_SEQ_CST);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFSIGNALED(status));
-	assert_int_equal(WTERMSIG(status), SIGSEGV);
+	assert_true(fixture_prot_none(a, 4 * MIB));
+	assert_store_faults((void *)(uintptr_t)(a + 4096));
 
 	/* Freed: the address space goes too. */
 	assert_cu(cuMemFree(a), CUDA_SUCCESS);
-	assert_false(mapped_prot_none(a, 4 * MIB));
+	assert_false(fixture_prot_none(a, 4 * MIB));
 }
 
 static void test_pointer_attributes(void **state)
@@ -799,7 +694,7 @@ static void test_handle_arguments(void **state)
 	assert_int_equal(fd, -1);
 	free(host);
 
-	if (p2pmr_present()) {
+	if (fixture_p2pmr_present()) {
 		print_message("skip: /dev/p2pmr exists on this host\n");
 		skip();
 	}
@@ -971,46 +866,8 @@ static void test_proc_address_and_symbols(void **state)
 	assert_null(dlsym(RTLD_DEFAULT, "cuMemAlloc"));
 	assert_null(dlsym(RTLD_DEFAULT, "stub_enter"));
 	assert_null(dlsym(RTLD_DEFAULT, "stub"));
-}
-
-static void make_fixture(void)
-{
-	int fd;
-
-	page = sysconf(_SC_PAGESIZE);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/cuda_stub.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	snprintf(devdir, sizeof(devdir), "%s/%s", tmpdir, BDF);
-	snprintf(resource, sizeof(resource), "%s/resource2", devdir);
-	snprintf(not_bdf, sizeof(not_bdf), "%s/resource2", tmpdir);
-	if (mkdir(devdir, 0700)) {
-		perror(devdir);
-		exit(1);
-	}
-	res_fd = open(resource, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (res_fd < 0 || ftruncate(res_fd, BAR_SIZE)) {
-		perror(resource);
-		exit(1);
-	}
-	fd = open(not_bdf, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || ftruncate(fd, BAR_SIZE)) {
-		perror(not_bdf);
-		exit(1);
-	}
-	close(fd);
-}
-
-static void remove_fixture(void)
-{
-	close(res_fd);
-	unlink(resource);
-	unlink(not_bdf);
-	rmdir(devdir);
-	rmdir(tmpdir);
+	/* Nor of the code it shares with the ROCm stand-in. */
+	assert_null(dlsym(RTLD_DEFAULT, "bar_heap_find"));
 }
 
 int main(void)
@@ -1042,11 +899,12 @@ int main(void)
 	};
 	int failed;
 
-	make_fixture();
+	page = sysconf(_SC_PAGESIZE);
+	fixture_bar_create(&bar, "cuda_stub", BDF, BAR_SIZE);
 	failed = cmocka_run_group_tests_name("cuda_stub_uninitialized",
 					     uninitialized, NULL, NULL);
 	failed += cmocka_run_group_tests_name("cuda_stub", initialized,
 					      group_init, NULL);
-	remove_fixture();
+	fixture_bar_remove(&bar);
 	return failed ? 1 : 0;
 }

@@ -11,8 +11,10 @@
  * hsa_amd_portable_export_dmabuf() can hand out a real p2pmr dma-buf of
  * it.  A device pointer is an inaccessible (PROT_NONE) reservation of
  * address space, as on a discrete GPU: the CPU cannot touch it and
- * ibv_reg_mr() refuses it, so only the dma-buf path can register it.
- * README.md says what is modelled and what is not.
+ * ibv_reg_mr() refuses it, so only the dma-buf path can register it.  The
+ * BAR, its heap and the reservations are tests/common/bar_heap.c's, shared
+ * with the CUDA stand-in; this file is the HSA API on top.  README.md says
+ * what is modelled and what is not.
  *
  * Every function here follows the documented semantics and return codes
  * of the real one; only symbols of the real API are exported.  One mutex
@@ -20,19 +22,11 @@
  * determinism, not speed.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /*
@@ -44,16 +38,11 @@
 #include "hsa.h"
 #pragma GCC visibility pop
 
-#include <linux/p2pmr.h>
+#include "bar_heap.h"
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 /* The size of HSA_AGENT_INFO_NAME and HSA_AGENT_INFO_VENDOR_NAME. */
 #define STUB_NAME_SIZE		64
-/*
- * Device memory comes in 2 MiB granules, in the BAR and in VA alike, as
- * the real runtime's fragment allocator hands it out.
- */
-#define STUB_GRANULE		(2UL << 20)
 
 /* An AMD addition to hsa_status_t, defined outside its enumeration. */
 #define STUB_INVALID_POOL \
@@ -81,61 +70,25 @@ static const struct {
 static const char agent_obj[NR_AGENTS];
 static const char pool_obj[NR_AGENTS];
 
-/* One hsa_amd_memory_pool_allocate() allocation. */
-struct stub_alloc {
-	struct stub_alloc *next;
-	uintptr_t base;
-	/* The size asked for, as pointer info reports it. */
-	size_t size;
-	/* What is reserved: 2 MiB multiple (GPU) or pages (CPU). */
-	size_t span;
-	/* GPU memory: where it lies in the BAR. */
-	uint64_t bar_off;
-	/* AGENT_CPU or AGENT_GPU: whose pool it came from. */
-	int agent;
-};
-
 static struct {
 	pthread_mutex_t lock;
 	/* hsa_init() calls not yet matched by hsa_shut_down(). */
 	unsigned int refs;
 	/* Set up by the first hsa_init(), torn down by the last shut down. */
 	bool has_gpu;
-	int res_fd;
-	uint8_t *bar;
-	uint64_t bar_size;
-	/* GPU heap: [heap_start, heap_end), both 2 MiB multiples. */
-	uint64_t heap_start;
-	uint64_t heap_end;
-	unsigned int domain, bus, dev, fn;
-	/* GPU allocations sorted by bar_off, for first fit. */
-	struct stub_alloc *gpu_allocs;
-	struct stub_alloc *cpu_allocs;
+	/*
+	 * The GPU's memory, and the CPU pool's allocations, which exist
+	 * with or without a GPU: one hsa_amd_memory_pool_allocate()
+	 * allocation is one struct bar_alloc, whose host flag tells the
+	 * pools apart.
+	 */
+	struct bar_heap heap;
 } stub = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.res_fd = -1,
+	/* P2PMR_ROCM_STUB_DEBUG makes it say why, on stderr. */
+	.heap = BAR_HEAP_INIT("p2pmr-rocm-stub", "P2PMR_ROCM_STUB",
+			      "GPU agent"),
 };
-
-/*
- * Why there is no GPU, or why an export failed, for whoever sets
- * P2PMR_ROCM_STUB_DEBUG; otherwise the library prints nothing, as the
- * real one.
- */
-static void __attribute__((format(printf, 1, 2)))
-stub_debug(const char *fmt, ...)
-{
-	int saved_errno = errno;
-	va_list ap;
-
-	if (getenv("P2PMR_ROCM_STUB_DEBUG")) {
-		fputs("p2pmr-rocm-stub: ", stderr);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fputc('\n', stderr);
-	}
-	errno = saved_errno;
-}
 
 static uint64_t round_up(uint64_t v, uint64_t align)
 {
@@ -190,140 +143,15 @@ static int handle_index(const char *objs, uint64_t handle)
 	return -1;
 }
 
-/* 1..8 hex digits at *s, at most max. */
-static bool parse_hex(const char **s, unsigned long max, unsigned int *out)
+/* Whose pool an allocation came from. */
+static int alloc_agent(const struct bar_alloc *a)
 {
-	unsigned long v = 0;
-	int n;
-
-	for (n = 0; ; n++) {
-		char c = (*s)[n];
-
-		if (c >= '0' && c <= '9')
-			c -= '0';
-		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-			c = (c | 0x20) - 'a' + 10;
-		else
-			break;
-		if (n == 8)
-			return false;
-		v = v * 16 + c;
-	}
-	if (!n || v > max)
-		return false;
-	*s += n;
-	*out = v;
-	return true;
+	return a->host ? AGENT_CPU : AGENT_GPU;
 }
 
-/* [domain:]bus:device.function, in hex: a sysfs device directory name. */
-static bool parse_bdf(const char *s)
+static void free_alloc(struct bar_alloc *a)
 {
-	unsigned int first;
-
-	if (!parse_hex(&s, UINT_MAX, &first))
-		return false;
-	if (*s == ':' && strchr(s + 1, ':')) {
-		s++;
-		stub.domain = first;
-		if (!parse_hex(&s, 0xff, &stub.bus))
-			return false;
-	} else {
-		stub.domain = 0;
-		stub.bus = first;
-		if (first > 0xff)
-			return false;
-	}
-	return *s++ == ':' && parse_hex(&s, 0x1f, &stub.dev) &&
-	       *s++ == '.' && parse_hex(&s, 7, &stub.fn) && !*s;
-}
-
-/* The BDF of .../<bdf>/resource<N>, the sysfs layout. */
-static bool bdf_of_resource(const char *path)
-{
-	char *copy = strdup(path);
-	bool ok;
-
-	if (!copy)
-		return false;
-	ok = parse_bdf(basename(dirname(copy)));
-	if (!ok)
-		stub_debug("%s: the directory name is not a PCI address", path);
-	free(copy);
-	return ok;
-}
-
-/* P2PMR_ROCM_STUB_OFFSET: whole granules, so the heap is aligned too. */
-static bool parse_offset(const char *s, unsigned long long *off)
-{
-	char *end;
-
-	errno = 0;
-	*off = strtoull(s, &end, 0);
-	if (errno || *end || *off % STUB_GRANULE) {
-		stub_debug("P2PMR_ROCM_STUB_OFFSET=%s: not a multiple of 2 MiB",
-			   s);
-		return false;
-	}
-	return true;
-}
-
-/* Map the BAR whole; false (and no GPU agent) when it cannot be had. */
-static bool open_bar(void)
-{
-	const char *path = getenv("P2PMR_ROCM_STUB_RESOURCE");
-	const char *off_env = getenv("P2PMR_ROCM_STUB_OFFSET");
-	unsigned long long off = 0;
-	struct stat st;
-	void *bar;
-	int fd;
-
-	if (!path || !*path) {
-		stub_debug("P2PMR_ROCM_STUB_RESOURCE is not set: no GPU agent");
-		return false;
-	}
-	if (!bdf_of_resource(path))
-		return false;
-	if (off_env && *off_env && !parse_offset(off_env, &off))
-		return false;
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		stub_debug("%s: %m", path);
-		return false;
-	}
-	if (fstat(fd, &st) < 0 || st.st_size <= 0 ||
-	    (unsigned long long)st.st_size <= off) {
-		stub_debug("%s: empty, or no room after offset %#llx", path,
-			   off);
-		close(fd);
-		return false;
-	}
-	bar = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (bar == MAP_FAILED) {
-		stub_debug("%s: mmap: %m", path);
-		close(fd);
-		return false;
-	}
-	stub.res_fd = fd;
-	stub.bar = bar;
-	stub.bar_size = st.st_size;
-	stub.heap_start = off;
-	/* Only whole granules: a smaller tail can hold no allocation. */
-	stub.heap_end = stub.bar_size & ~(uint64_t)(STUB_GRANULE - 1);
-	if (stub.heap_end < stub.heap_start)
-		stub.heap_end = stub.heap_start;
-	return true;
-}
-
-static void free_list(struct stub_alloc **list)
-{
-	struct stub_alloc *a;
-
-	while ((a = *list)) {
-		*list = a->next;
-		munmap((void *)a->base, a->span);
-		free(a);
-	}
+	free(a);
 }
 
 /*
@@ -332,140 +160,21 @@ static void free_list(struct stub_alloc **list)
  */
 static void close_all(void)
 {
-	free_list(&stub.gpu_allocs);
-	free_list(&stub.cpu_allocs);
-	if (stub.bar)
-		munmap(stub.bar, stub.bar_size);
-	if (stub.res_fd >= 0)
-		close(stub.res_fd);
-	stub.bar = NULL;
-	stub.res_fd = -1;
+	bar_heap_close(&stub.heap, free_alloc);
 	stub.has_gpu = false;
-}
-
-static bool p2pmr_present(void)
-{
-	return access("/dev/" P2PMR_DEVICE_NAME, F_OK) == 0;
 }
 
 /* Sizes of the pools, which are also their largest allocations. */
 static size_t pool_size(int i)
 {
 	if (i == AGENT_GPU)
-		return stub.heap_end - stub.heap_start;
+		return bar_heap_size(&stub.heap);
 	return (size_t)sysconf(_SC_PHYS_PAGES) * page_size();
 }
 
 static size_t pool_granule(int i)
 {
-	return i == AGENT_GPU ? STUB_GRANULE : page_size();
-}
-
-/*
- * The allocation holding p in its first bytes: the size asked for with
- * align 1, that size rounded up to align otherwise.
- */
-static struct stub_alloc *find_alloc(uintptr_t p, size_t align)
-{
-	struct stub_alloc *lists[] = { stub.gpu_allocs, stub.cpu_allocs };
-	struct stub_alloc *a;
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(lists); i++)
-		for (a = lists[i]; a; a = a->next)
-			if (p >= a->base &&
-			    p - a->base < round_up(a->size, align))
-				return a;
-	return NULL;
-}
-
-/*
- * Address space nobody can touch, 2 MiB aligned like the BAR offsets
- * behind it: reserve one granule more and trim both ends.
- */
-static void *reserve_va(size_t span)
-{
-	size_t len = span + STUB_GRANULE;
-	uintptr_t raw, start;
-	void *p;
-
-	p = mmap(NULL, len, PROT_NONE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	raw = (uintptr_t)p;
-	start = round_up(raw, STUB_GRANULE);
-	if (start > raw)
-		munmap(p, start - raw);
-	if (raw + len > start + span)
-		munmap((void *)(start + span), raw + len - (start + span));
-	return (void *)start;
-}
-
-/* First fit in the heap: the first allocation lands at heap_start. */
-static hsa_status_t alloc_gpu(struct stub_alloc *a)
-{
-	struct stub_alloc **link = &stub.gpu_allocs;
-	uint64_t at = stub.heap_start;
-	void *va;
-
-	a->span = round_up(a->size, STUB_GRANULE);
-	for (; *link; link = &(*link)->next) {
-		if ((*link)->bar_off - at >= a->span)
-			break;
-		at = (*link)->bar_off + (*link)->span;
-	}
-	if (at > stub.heap_end || stub.heap_end - at < a->span)
-		return HSA_STATUS_ERROR_OUT_OF_RESOURCES;
-	va = reserve_va(a->span);
-	if (!va)
-		return HSA_STATUS_ERROR_OUT_OF_RESOURCES;
-	a->base = (uintptr_t)va;
-	a->bar_off = at;
-	a->next = *link;
-	*link = a;
-	return HSA_STATUS_SUCCESS;
-}
-
-static hsa_status_t alloc_cpu(struct stub_alloc *a)
-{
-	void *p;
-
-	a->span = round_up(a->size, page_size());
-	p = mmap(NULL, a->span, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return HSA_STATUS_ERROR_OUT_OF_RESOURCES;
-	a->base = (uintptr_t)p;
-	a->next = stub.cpu_allocs;
-	stub.cpu_allocs = a;
-	return HSA_STATUS_SUCCESS;
-}
-
-/*
- * Where the CPU reaches [p, p + n): through the BAR mapping for GPU
- * memory, directly for host memory.  A range that leaves its GPU
- * allocation, or host memory that overlaps a device reservation (which
- * would fault), is an invalid argument.
- */
-static hsa_status_t resolve(uintptr_t p, size_t n, uint8_t **cpu)
-{
-	struct stub_alloc *a;
-
-	if (p + n < p)
-		return HSA_STATUS_ERROR_INVALID_ARGUMENT;
-	a = find_alloc(p, 1);
-	if (a && a->agent == AGENT_GPU) {
-		if (n > a->size - (p - a->base))
-			return HSA_STATUS_ERROR_INVALID_ARGUMENT;
-		*cpu = stub.bar + a->bar_off + (p - a->base);
-		return HSA_STATUS_SUCCESS;
-	}
-	for (a = stub.gpu_allocs; a; a = a->next)
-		if (p < a->base + a->span && a->base < p + n)
-			return HSA_STATUS_ERROR_INVALID_ARGUMENT;
-	*cpu = (uint8_t *)p;
-	return HSA_STATUS_SUCCESS;
+	return i == AGENT_GPU ? BAR_HEAP_GRANULE : page_size();
 }
 
 static const struct {
@@ -568,7 +277,7 @@ hsa_status_t hsa_init(void)
 	if (stub.refs == INT32_MAX)
 		return stub_leave(HSA_STATUS_ERROR_REFCOUNT_OVERFLOW);
 	if (!stub.refs++)
-		stub.has_gpu = open_bar();
+		stub.has_gpu = bar_heap_open(&stub.heap);
 	return stub_leave(HSA_STATUS_SUCCESS);
 }
 
@@ -610,7 +319,7 @@ hsa_status_t hsa_system_get_info(hsa_system_info_t attribute, void *value)
 		break;
 	case HSA_AMD_SYSTEM_INFO_DMABUF_SUPPORTED:
 		/* Exports are p2pmr's. */
-		*(bool *)value = p2pmr_present();
+		*(bool *)value = bar_heap_p2pmr_present();
 		break;
 	case HSA_AMD_SYSTEM_INFO_EXT_VERSION_MAJOR:
 		*(uint16_t *)value = HSA_AMD_INTERFACE_VERSION_MAJOR;
@@ -659,6 +368,7 @@ static void set_name(void *value, const char *name)
 hsa_status_t hsa_agent_get_info(hsa_agent_t agent, hsa_agent_info_t attribute,
 				void *value)
 {
+	const struct bar_heap_pci_addr *pci = &stub.heap.pci;
 	hsa_status_t ret = stub_enter();
 	bool gpu;
 	int i;
@@ -687,11 +397,11 @@ hsa_status_t hsa_agent_get_info(hsa_agent_t agent, hsa_agent_info_t attribute,
 		break;
 	case HSA_AMD_AGENT_INFO_BDFID:
 		/* The KFD's location id; 0 for the CPU, as there. */
-		*(uint32_t *)value = gpu ? stub.bus << 8 | stub.dev << 3 |
-					   stub.fn : 0;
+		*(uint32_t *)value = gpu ? pci->bus << 8 | pci->dev << 3 |
+					   pci->fn : 0;
 		break;
 	case HSA_AMD_AGENT_INFO_DOMAIN:
-		*(uint32_t *)value = gpu ? stub.domain : 0;
+		*(uint32_t *)value = gpu ? pci->domain : 0;
 		break;
 	default:
 		return stub_leave(HSA_STATUS_ERROR_INVALID_ARGUMENT);
@@ -781,7 +491,8 @@ hsa_status_t hsa_amd_memory_pool_allocate(hsa_amd_memory_pool_t memory_pool,
 					  void **ptr)
 {
 	hsa_status_t ret = stub_enter();
-	struct stub_alloc *a;
+	struct bar_alloc *a;
+	bool ok;
 	int i;
 
 	(void)flags;
@@ -797,12 +508,11 @@ hsa_status_t hsa_amd_memory_pool_allocate(hsa_amd_memory_pool_t memory_pool,
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return stub_leave(HSA_STATUS_ERROR_OUT_OF_RESOURCES);
-	a->size = size;
-	a->agent = i;
-	ret = i == AGENT_GPU ? alloc_gpu(a) : alloc_cpu(a);
-	if (ret) {
+	ok = i == AGENT_GPU ? bar_heap_alloc(&stub.heap, a, size) :
+			      bar_heap_alloc_host(&stub.heap, a, size);
+	if (!ok) {
 		free(a);
-		return stub_leave(ret);
+		return stub_leave(HSA_STATUS_ERROR_OUT_OF_RESOURCES);
 	}
 	*ptr = (void *)a->base;
 	return stub_leave(HSA_STATUS_SUCCESS);
@@ -816,29 +526,30 @@ hsa_status_t hsa_amd_memory_pool_allocate(hsa_amd_memory_pool_t memory_pool,
 hsa_status_t hsa_amd_memory_pool_free(void *ptr)
 {
 	hsa_status_t ret = stub_enter();
-	struct stub_alloc **link, *a;
+	struct bar_alloc *a;
 
 	if (ret)
 		return stub_leave(ret);
 	if (!ptr)
 		return stub_leave(HSA_STATUS_SUCCESS);
-	a = find_alloc((uintptr_t)ptr, 1);
+	a = bar_heap_find(&stub.heap, (uintptr_t)ptr, 1);
 	if (!a || a->base != (uintptr_t)ptr)
 		return stub_leave(HSA_STATUS_ERROR_INVALID_ALLOCATION);
-	link = a->agent == AGENT_GPU ? &stub.gpu_allocs : &stub.cpu_allocs;
-	while (*link != a)
-		link = &(*link)->next;
-	*link = a->next;
-	munmap((void *)a->base, a->span);
+	bar_heap_release(&stub.heap, a);
 	free(a);
 	return stub_leave(HSA_STATUS_SUCCESS);
 }
 
-/* Synchronous, through the BAR mapping for GPU memory. */
+/*
+ * Synchronous, through the BAR mapping for GPU memory.  A range that
+ * leaves its GPU allocation, or host memory that overlaps a device
+ * reservation (which would fault), is an invalid argument.
+ */
 hsa_status_t hsa_memory_copy(void *dst, const void *src, size_t size)
 {
 	hsa_status_t ret = stub_enter();
 	uint8_t *d, *s;
+	bool gpu;
 
 	if (ret)
 		return stub_leave(ret);
@@ -846,11 +557,9 @@ hsa_status_t hsa_memory_copy(void *dst, const void *src, size_t size)
 		return stub_leave(HSA_STATUS_ERROR_INVALID_ARGUMENT);
 	if (!size)
 		return stub_leave(HSA_STATUS_SUCCESS);
-	ret = resolve((uintptr_t)dst, size, &d);
-	if (!ret)
-		ret = resolve((uintptr_t)src, size, &s);
-	if (ret)
-		return stub_leave(ret);
+	if (!bar_heap_resolve(&stub.heap, (uintptr_t)dst, size, &d, &gpu) ||
+	    !bar_heap_resolve(&stub.heap, (uintptr_t)src, size, &s, &gpu))
+		return stub_leave(HSA_STATUS_ERROR_INVALID_ARGUMENT);
 	memmove(d, s, size);
 	return stub_leave(HSA_STATUS_SUCCESS);
 }
@@ -870,7 +579,7 @@ hsa_status_t hsa_amd_pointer_info(const void *ptr,
 {
 	hsa_amd_pointer_info_t out = { 0 };
 	hsa_status_t ret = stub_enter();
-	struct stub_alloc *a;
+	struct bar_alloc *a;
 	int owner = -1;
 
 	if (ret)
@@ -879,9 +588,9 @@ hsa_status_t hsa_amd_pointer_info(const void *ptr,
 		return stub_leave(HSA_STATUS_ERROR_INVALID_ARGUMENT);
 	out.size = info->size < sizeof(out) ? info->size : sizeof(out);
 	out.type = HSA_EXT_POINTER_TYPE_UNKNOWN;
-	a = find_alloc((uintptr_t)ptr, 1);
+	a = bar_heap_find(&stub.heap, (uintptr_t)ptr, 1);
 	if (a) {
-		owner = a->agent;
+		owner = alloc_agent(a);
 		out.type = HSA_EXT_POINTER_TYPE_HSA;
 		out.agentBaseAddress = (void *)a->base;
 		/* The CPU cannot reach GPU memory: no host address. */
@@ -918,47 +627,34 @@ hsa_status_t hsa_amd_pointer_info(const void *ptr,
 hsa_status_t hsa_amd_portable_export_dmabuf(const void *ptr, size_t size,
 					    int *dmabuf, uint64_t *offset)
 {
-	struct p2pmr_export_fd exp = { .size = sizeof(exp) };
 	hsa_status_t ret = stub_enter();
 	size_t page = page_size();
-	struct stub_alloc *a;
+	struct bar_alloc *a;
 	uint64_t off, extent;
-	int dev_fd;
+	bool opened;
+	int fd;
 
 	if (ret)
 		return stub_leave(ret);
 	if (!ptr || !dmabuf || !offset || !size)
 		return stub_leave(HSA_STATUS_ERROR_INVALID_ARGUMENT);
-	a = find_alloc((uintptr_t)ptr, page);
+	a = bar_heap_find(&stub.heap, (uintptr_t)ptr, page);
 	if (!a)
 		return stub_leave(HSA_STATUS_ERROR_INVALID_ALLOCATION);
 	off = (uintptr_t)ptr - a->base;
 	extent = round_up(a->size, page);
 	if (size > extent - off)
 		return stub_leave(HSA_STATUS_ERROR_INVALID_ALLOCATION);
-	if (a->agent != AGENT_GPU)
+	if (alloc_agent(a) != AGENT_GPU)
 		return stub_leave(HSA_STATUS_ERROR_INVALID_AGENT);
 
-	dev_fd = open("/dev/" P2PMR_DEVICE_NAME, O_RDWR | O_CLOEXEC);
-	if (dev_fd < 0) {
-		stub_debug("/dev/" P2PMR_DEVICE_NAME ": %m");
-		return stub_leave(HSA_STATUS_ERROR);
-	}
-	exp.resource_fd = stub.res_fd;
-	exp.open_flags = O_RDWR | O_CLOEXEC;
-	exp.offset = a->bar_off;
-	exp.length = extent;
-	if (ioctl(dev_fd, P2PMR_IOCTL_EXPORT_FD, &exp) < 0) {
-		ret = errno == ENOTTY || errno == EOPNOTSUPP ?
+	fd = bar_heap_export(&stub.heap, a, 0, extent, &opened);
+	if (fd < 0) {
+		ret = !opened || errno == ENOTTY || errno == EOPNOTSUPP ?
 		      HSA_STATUS_ERROR : HSA_STATUS_ERROR_OUT_OF_RESOURCES;
-		stub_debug("P2PMR_IOCTL_EXPORT_FD at %#llx+%#llx: %m",
-			   (unsigned long long)exp.offset,
-			   (unsigned long long)exp.length);
-		close(dev_fd);
 		return stub_leave(ret);
 	}
-	close(dev_fd);
-	*dmabuf = exp.out_dmabuf_fd;
+	*dmabuf = fd;
 	*offset = off;
 	return stub_leave(HSA_STATUS_SUCCESS);
 }

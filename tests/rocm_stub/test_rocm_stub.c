@@ -9,12 +9,9 @@
  * device pointers, the real runtime's return codes.
  */
 #include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,14 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "hsa.h"
+#include "stub_fixture.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MIB		(1UL << 20)
@@ -39,14 +34,9 @@
 /* (bus << 8) | (device << 3) | function of BDF. */
 #define BDFID		(0x2b << 8 | 3 << 3 | 0)
 
-/* Sized so that each name fits in the next. */
-static char tmpdir[PATH_MAX - 64];
-static char devdir[PATH_MAX - 32];
-static char resource[PATH_MAX];
-/* A resource file whose directory is no PCI address. */
-static char not_bdf[PATH_MAX];
-/* The test's own view of the BAR file. */
-static int res_fd = -1;
+#define ENV		"P2PMR_ROCM_STUB"
+
+static struct fixture_bar bar;
 static size_t page;
 
 /* The agents and their pools, found by each initialised test. */
@@ -56,30 +46,6 @@ static hsa_amd_memory_pool_t cpu_pool, gpu_pool;
 #define assert_hsa(call, expect) \
 	assert_int_equal((int)(call), (int)(expect))
 
-static bool p2pmr_present(void)
-{
-	return access("/dev/p2pmr", F_OK) == 0;
-}
-
-static void fill(uint8_t *buf, size_t n, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		buf[i] = (uint8_t)(i * 131 + seed * 7 + (i >> 8));
-}
-
-/* The bytes at BAR offset off, as the file behind the BAR has them. */
-static void assert_file_has(uint64_t off, const uint8_t *expect, size_t n)
-{
-	uint8_t *buf = malloc(n);
-
-	assert_non_null(buf);
-	assert_int_equal(pread(res_fd, buf, n, off), (ssize_t)n);
-	assert_memory_equal(buf, expect, n);
-	free(buf);
-}
-
 /* Write a pattern of len bytes at p and find it at BAR offset off. */
 static void assert_lands_at(void *p, uint64_t off, size_t len,
 			    unsigned int seed)
@@ -87,9 +53,9 @@ static void assert_lands_at(void *p, uint64_t off, size_t len,
 	uint8_t buf[4096];
 
 	assert_true(len <= sizeof(buf));
-	fill(buf, len, seed);
+	fixture_fill(buf, len, seed);
 	assert_hsa(hsa_memory_copy(p, buf, len), HSA_STATUS_SUCCESS);
-	assert_file_has(off, buf, len);
+	assert_bar_has(&bar, off, buf, len);
 }
 
 static void *gpu_alloc(size_t size)
@@ -100,14 +66,6 @@ static void *gpu_alloc(size_t size)
 		   HSA_STATUS_SUCCESS);
 	assert_non_null(p);
 	return p;
-}
-
-static void setenv_or_unset(const char *name, const char *value)
-{
-	if (value)
-		setenv(name, value, 1);
-	else
-		unsetenv(name);
 }
 
 static hsa_status_t count_agent(hsa_agent_t agent, void *data)
@@ -121,6 +79,17 @@ static hsa_status_t count_agent(hsa_agent_t agent, void *data)
 	return HSA_STATUS_SUCCESS;
 }
 
+/* GPU agents after hsa_init() (-1: it or the iteration failed). */
+static int child_gpus(void)
+{
+	int count[2] = { 0, 0 };
+
+	if (!hsa_init() && !hsa_iterate_agents(count_agent, count) &&
+	    count[0] == 1)
+		return count[1];
+	return -1;
+}
+
 /*
  * hsa_init() in a child with the given environment: how many GPU agents
  * it found (-1: hsa_init() or the iteration failed); what it wrote on
@@ -129,40 +98,8 @@ static hsa_status_t count_agent(hsa_agent_t agent, void *data)
 static int gpus_in_child(const char *res, const char *off, bool debug,
 			 char *err, size_t errlen)
 {
-	int res_pipe[2], err_pipe[2];
-	int gpus = -1, count[2] = { 0, 0 };
-	ssize_t n, got = 0;
-	int status;
-	pid_t pid;
-
-	assert_int_equal(pipe(res_pipe), 0);
-	assert_int_equal(pipe(err_pipe), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		dup2(err_pipe[1], STDERR_FILENO);
-		setenv_or_unset("P2PMR_ROCM_STUB_RESOURCE", res);
-		setenv_or_unset("P2PMR_ROCM_STUB_OFFSET", off);
-		setenv_or_unset("P2PMR_ROCM_STUB_DEBUG", debug ? "1" : NULL);
-		if (!hsa_init() && !hsa_iterate_agents(count_agent, count) &&
-		    count[0] == 1)
-			gpus = count[1];
-		if (write(res_pipe[1], &gpus, sizeof(gpus)) != sizeof(gpus))
-			_exit(1);
-		_exit(0);
-	}
-	close(res_pipe[1]);
-	close(err_pipe[1]);
-	assert_int_equal(read(res_pipe[0], &gpus, sizeof(gpus)),
-			 sizeof(gpus));
-	while ((n = read(err_pipe[0], err + got, errlen - 1 - got)) > 0)
-		got += n;
-	err[got] = '\0';
-	close(res_pipe[0]);
-	close(err_pipe[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && !WEXITSTATUS(status));
-	return gpus;
+	return fixture_in_child(ENV, res, off, debug, child_gpus, err,
+				errlen);
 }
 
 /* Before hsa_init(): nothing but the status strings works. */
@@ -216,28 +153,28 @@ static void test_no_gpu(void **state)
 			 0);
 	assert_non_null(strstr(err, "P2PMR_ROCM_STUB_RESOURCE"));
 
-	snprintf(missing, sizeof(missing), "%s/resource0", devdir);
+	snprintf(missing, sizeof(missing), "%s/resource0", bar.devdir);
 	assert_int_equal(gpus_in_child(missing, NULL, false, err,
 				       sizeof(err)), 0);
 	assert_string_equal(err, "");
 	assert_int_equal(gpus_in_child(missing, NULL, true, err,
 				       sizeof(err)), 0);
 	assert_non_null(strstr(err, "resource0"));
-	assert_int_equal(gpus_in_child(not_bdf, NULL, true, err,
+	assert_int_equal(gpus_in_child(bar.not_bdf, NULL, true, err,
 				       sizeof(err)), 0);
 	assert_non_null(strstr(err, "PCI address"));
 	/* The heap starts on a granule, inside the BAR. */
-	assert_int_equal(gpus_in_child(resource, "4096", true, err,
+	assert_int_equal(gpus_in_child(bar.path, "4096", true, err,
 				       sizeof(err)), 0);
 	assert_non_null(strstr(err, "P2PMR_ROCM_STUB_OFFSET"));
-	assert_int_equal(gpus_in_child(resource, "0x4000000", false, err,
+	assert_int_equal(gpus_in_child(bar.path, "0x4000000", false, err,
 				       sizeof(err)), 0);
-	assert_int_equal(gpus_in_child(resource, "2M", false, err,
+	assert_int_equal(gpus_in_child(bar.path, "2M", false, err,
 				       sizeof(err)), 0);
 
-	assert_int_equal(gpus_in_child(resource, "0x200000", false, err,
+	assert_int_equal(gpus_in_child(bar.path, "0x200000", false, err,
 				       sizeof(err)), 1);
-	assert_int_equal(gpus_in_child(resource, NULL, true, err,
+	assert_int_equal(gpus_in_child(bar.path, NULL, true, err,
 				       sizeof(err)), 1);
 	assert_string_equal(err, "");
 }
@@ -280,9 +217,7 @@ static int init_setup(void **state)
 
 	(void)state;
 	snprintf(off, sizeof(off), "%lu", HEAP_OFF);
-	setenv("P2PMR_ROCM_STUB_RESOURCE", resource, 1);
-	setenv("P2PMR_ROCM_STUB_OFFSET", off, 1);
-	unsetenv("P2PMR_ROCM_STUB_DEBUG");
+	fixture_setenv(ENV, bar.path, off, false);
 	cpu.handle = gpu.handle = 0;
 	cpu_pool.handle = gpu_pool.handle = 0;
 	if (hsa_init() || hsa_iterate_agents(find_agents, NULL) ||
@@ -389,7 +324,7 @@ static void test_agents(void **state)
 
 	assert_hsa(hsa_system_get_info(HSA_AMD_SYSTEM_INFO_DMABUF_SUPPORTED,
 				       &dmabuf), HSA_STATUS_SUCCESS);
-	assert_int_equal(dmabuf, p2pmr_present());
+	assert_int_equal(dmabuf, fixture_p2pmr_present());
 	assert_hsa(hsa_system_get_info(HSA_AMD_SYSTEM_INFO_EXT_VERSION_MINOR,
 				       &ver), HSA_STATUS_SUCCESS);
 	assert_int_equal(ver, HSA_AMD_INTERFACE_VERSION_MINOR);
@@ -561,17 +496,17 @@ static void test_copies(void **state)
 	c = gpu_alloc(MIB);
 
 	/* Round trip, read back from the file too. */
-	fill(src, sizeof(src), 9);
+	fixture_fill(src, sizeof(src), 9);
 	assert_hsa(hsa_memory_copy(a + 100, src, sizeof(src)),
 		   HSA_STATUS_SUCCESS);
-	assert_file_has(HEAP_OFF + 100, src, sizeof(src));
+	assert_bar_has(&bar, HEAP_OFF + 100, src, sizeof(src));
 	assert_hsa(hsa_memory_copy(dst, a + 100, sizeof(dst)),
 		   HSA_STATUS_SUCCESS);
 	assert_memory_equal(dst, src, sizeof(src));
 
 	/* The mapping is shared: the file's bytes are the device's. */
-	fill(expect, sizeof(expect), 10);
-	assert_int_equal(pwrite(res_fd, expect, sizeof(expect),
+	fixture_fill(expect, sizeof(expect), 10);
+	assert_int_equal(pwrite(bar.fd, expect, sizeof(expect),
 				HEAP_OFF + 2 * MIB), sizeof(expect));
 	assert_hsa(hsa_memory_copy(dst, c, sizeof(dst)), HSA_STATUS_SUCCESS);
 	assert_memory_equal(dst, expect, sizeof(expect));
@@ -579,7 +514,7 @@ static void test_copies(void **state)
 	/* Device to device. */
 	assert_hsa(hsa_memory_copy(c + 4096, a + 100, sizeof(src)),
 		   HSA_STATUS_SUCCESS);
-	assert_file_has(HEAP_OFF + 2 * MIB + 4096, src, sizeof(src));
+	assert_bar_has(&bar, HEAP_OFF + 2 * MIB + 4096, src, sizeof(src));
 
 	/* CPU-pool memory, both ways, and host to host. */
 	assert_hsa(hsa_amd_memory_pool_allocate(cpu_pool, 100, 0,
@@ -587,9 +522,9 @@ static void test_copies(void **state)
 		   HSA_STATUS_SUCCESS);
 	assert_hsa(hsa_memory_copy(host, a + 100, 100), HSA_STATUS_SUCCESS);
 	assert_memory_equal(host, src, 100);
-	fill(host, 100, 12);
+	fixture_fill(host, 100, 12);
 	assert_hsa(hsa_memory_copy(a, host, 100), HSA_STATUS_SUCCESS);
-	assert_file_has(HEAP_OFF, host, 100);
+	assert_bar_has(&bar, HEAP_OFF, host, 100);
 	assert_hsa(hsa_memory_copy(dst, host, 100), HSA_STATUS_SUCCESS);
 	assert_memory_equal(dst, host, 100);
 	assert_hsa(hsa_amd_memory_pool_free(host), HSA_STATUS_SUCCESS);
@@ -609,55 +544,19 @@ static void test_copies(void **state)
 	assert_hsa(hsa_memory_copy(a, src, 0), HSA_STATUS_SUCCESS);
 }
 
-/* The "---p" of the mapping that holds addr in /proc/self/maps. */
-static bool mapped_prot_none(uintptr_t addr, size_t len)
-{
-	unsigned long start, end;
-	char line[512], perms[8];
-	bool found = false;
-	FILE *f;
-
-	f = fopen("/proc/self/maps", "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3)
-			continue;
-		if (addr >= start && addr + len <= end) {
-			found = !strcmp(perms, "---p");
-			break;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
 static void test_device_pointer_faults(void **state)
 {
 	uint8_t *a;
-	int status;
-	pid_t pid;
 
 	(void)state;
 	a = gpu_alloc(3 * MIB);
 	/* The whole reservation, granule-rounded. */
-	assert_true(mapped_prot_none((uintptr_t)a, 4 * MIB));
-
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		/* cmocka catches SIGSEGV; the child must die of it. */
-		signal(SIGSEGV, SIG_DFL);
-		/* An atomic store: the compiler cannot drop it. */
-		__atomic_store_n(a + 4096, 1, __ATOMIC_SEQ_CST);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFSIGNALED(status));
-	assert_int_equal(WTERMSIG(status), SIGSEGV);
+	assert_true(fixture_prot_none((uintptr_t)a, 4 * MIB));
+	assert_store_faults(a + 4096);
 
 	/* Freed: the address space goes too. */
 	assert_hsa(hsa_amd_memory_pool_free(a), HSA_STATUS_SUCCESS);
-	assert_false(mapped_prot_none((uintptr_t)a, 4 * MIB));
+	assert_false(fixture_prot_none((uintptr_t)a, 4 * MIB));
 }
 
 static void *null_alloc(size_t size)
@@ -842,12 +741,12 @@ static void test_export_arguments(void **state)
 
 	assert_hsa(hsa_amd_portable_close_dmabuf(-1),
 		   HSA_STATUS_ERROR_RESOURCE_FREE);
-	fd = dup(res_fd);
+	fd = dup(bar.fd);
 	assert_true(fd >= 0);
 	assert_hsa(hsa_amd_portable_close_dmabuf(fd), HSA_STATUS_SUCCESS);
 	fd = -1;
 
-	if (p2pmr_present()) {
+	if (fixture_p2pmr_present()) {
 		print_message("skip: /dev/p2pmr exists on this host\n");
 		skip();
 	}
@@ -883,7 +782,7 @@ static void test_refcount(void **state)
 	assert_hsa(hsa_amd_pointer_info(a, &info, NULL, NULL, NULL),
 		   HSA_STATUS_ERROR_NOT_INITIALIZED);
 	assert_hsa(hsa_shut_down(), HSA_STATUS_ERROR_NOT_INITIALIZED);
-	assert_false(mapped_prot_none((uintptr_t)a, 2 * MIB));
+	assert_false(fixture_prot_none((uintptr_t)a, 2 * MIB));
 
 	/* A new first reference reads the environment again. */
 	setenv("P2PMR_ROCM_STUB_OFFSET", "0x200000", 1);
@@ -907,7 +806,7 @@ static void *hammer(void *arg)
 	uint8_t *p;
 	int i;
 
-	fill(buf, sizeof(buf), (uintptr_t)arg);
+	fixture_fill(buf, sizeof(buf), (uintptr_t)arg);
 	for (i = 0; i < ROUNDS; i++) {
 		if (hsa_amd_memory_pool_allocate(gpu_pool, MIB, 0,
 						 (void **)&p))
@@ -1016,46 +915,8 @@ static void test_symbols(void **state)
 	assert_null(dlsym(RTLD_DEFAULT, "stub_enter"));
 	assert_null(dlsym(RTLD_DEFAULT, "stub"));
 	assert_null(dlsym(RTLD_DEFAULT, "find_alloc"));
-}
-
-static void make_fixture(void)
-{
-	int fd;
-
-	page = sysconf(_SC_PAGESIZE);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/rocm_stub.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	snprintf(devdir, sizeof(devdir), "%s/%s", tmpdir, BDF);
-	snprintf(resource, sizeof(resource), "%s/resource2", devdir);
-	snprintf(not_bdf, sizeof(not_bdf), "%s/resource2", tmpdir);
-	if (mkdir(devdir, 0700)) {
-		perror(devdir);
-		exit(1);
-	}
-	res_fd = open(resource, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (res_fd < 0 || ftruncate(res_fd, BAR_SIZE)) {
-		perror(resource);
-		exit(1);
-	}
-	fd = open(not_bdf, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || ftruncate(fd, BAR_SIZE)) {
-		perror(not_bdf);
-		exit(1);
-	}
-	close(fd);
-}
-
-static void remove_fixture(void)
-{
-	close(res_fd);
-	unlink(resource);
-	unlink(not_bdf);
-	rmdir(devdir);
-	rmdir(tmpdir);
+	/* Nor of the code it shares with the CUDA stand-in. */
+	assert_null(dlsym(RTLD_DEFAULT, "bar_heap_find"));
 }
 
 #define INIT_TEST(f) \
@@ -1080,8 +941,9 @@ int main(void)
 	};
 	int failed;
 
-	make_fixture();
+	page = sysconf(_SC_PAGESIZE);
+	fixture_bar_create(&bar, "rocm_stub", BDF, BAR_SIZE);
 	failed = cmocka_run_group_tests_name("rocm_stub", tests, NULL, NULL);
-	remove_fixture();
+	fixture_bar_remove(&bar);
 	return failed ? 1 : 0;
 }

@@ -606,18 +606,23 @@ static int classify(const void *addr, size_t length,
 	return 0;
 }
 
-/* Host memory by the mappings may be a GPU runtime's allocation. */
-static void gpu_classify(const void *addr, size_t length,
-			 struct p2pmr_mem_info *info)
+/*
+ * Host memory by the mappings may be a GPU runtime's allocation; a range
+ * running past one is refused as a partial overlap is.
+ */
+static int gpu_classify(const void *addr, size_t length,
+			struct p2pmr_mem_info *info)
 {
 	struct p2pmr_gpu_range gpu;
+	int err = p2pmr_gpu_find(addr, length, &gpu);
 
-	if (p2pmr_gpu_find(addr, length, &gpu))
-		return;
+	if (err && err != EINVAL)
+		return 0;
 	info->type = P2PMR_MEM_DEVICE;
-	info->flags = P2PMR_MEM_CONTAINED;
+	info->flags = err ? 0 : P2PMR_MEM_CONTAINED;
 	info->map_start = gpu.base;
 	info->map_length = gpu.size;
+	return err;
 }
 
 int p2pmr_classify(const void *addr, size_t length,
@@ -632,7 +637,7 @@ int p2pmr_classify(const void *addr, size_t length,
 		return err;
 	err = classify(addr, length, &full, CHECK_HITS, 0);
 	if (!err && full.type == P2PMR_MEM_HOST)
-		gpu_classify(addr, length, &full);
+		err = gpu_classify(addr, length, &full);
 	p2pmr_copy_out(info, info_len, &full, sizeof(full));
 	return err;
 }

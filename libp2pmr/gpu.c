@@ -90,7 +90,7 @@ static int range_check(const struct p2pmr_gpu_runtime *rt, uintptr_t ptr,
 {
 	if (ptr >= base && ptr - base < size && length <= size - (ptr - base))
 		return 0;
-	p2pmr_err("reg_mr: 0x%" PRIxPTR " + 0x%zx runs past its %s allocation 0x%" PRIx64 " + 0x%" PRIx64 ": register each allocation on its own",
+	p2pmr_err("0x%" PRIxPTR " + 0x%zx runs past its %s allocation 0x%" PRIx64 " + 0x%" PRIx64 ": register each allocation on its own",
 		  ptr, length, rt->name, base, size);
 	return EINVAL;
 }

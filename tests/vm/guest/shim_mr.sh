@@ -46,6 +46,30 @@ t=$P2PMR_BUILD_DIR/tests/guest/shim_mr_test
 [ -x "$t" ] || p2pmr_fail "$t is not built"
 p2pmr_log "$dev on $(nic_netdev); BAR $res; shim $shim"
 
+# device_mrs <cmd> <runtime> <library> <offset> <seed>: shim_mr_test
+# <cmd> on the stand-in of tests/<cmd>_stub, whose device memory is the
+# BAR from <offset> on; the registrations must go through the runtime's
+# dma-buf export and the one past the allocation be explained.
+device_mrs() {
+	local cmd=$1 rt=$2 lib=$3 off=$4 seed=$5 stub prefix out rc
+
+	stub=$P2PMR_BUILD_DIR/tests/${cmd}_stub
+	prefix=P2PMR_${cmd^^}_STUB
+	[ -e "$stub/$lib" ] || p2pmr_fail "$stub/$lib is not built"
+	out=$(env P2PMR_DEBUG=2 LD_LIBRARY_PATH="$stub" "${prefix}_RESOURCE=$res" \
+		"${prefix}_OFFSET=$off" LD_PRELOAD="$shim" \
+		"$t" "$cmd" -d "$dev" -P "$res" -o "$off" -l 0x100000 \
+		-s "$seed" 2>&1)
+	rc=$?
+	echo "$out" | tail -n 60
+	[ $rc -eq 0 ] || p2pmr_fail "ibv_reg_mr on $rt device memory"
+	echo "$out" | grep -q "is $rt device memory" ||
+		p2pmr_fail "the registrations did not go through $rt"
+	echo "$out" | grep -q "runs past its $rt allocation" ||
+		p2pmr_fail "the refused range past the allocation was not explained"
+	echo "ok the registrations went through $rt's dma-buf export"
+}
+
 case "$case" in
 mixed)
 	LD_PRELOAD=$shim "$t" mixed -d "$dev" -P "$res" \
@@ -113,35 +137,10 @@ dmabuf)
 		p2pmr_fail "ibv_reg_mr on dma-buf mappings of the CMB"
 	;;
 cuda)
-	stub=$P2PMR_BUILD_DIR/tests/cuda_stub
-	[ -e "$stub/libcuda.so.1" ] || p2pmr_fail "$stub/libcuda.so.1 is not built"
-	out=$(P2PMR_DEBUG=2 LD_LIBRARY_PATH=$stub P2PMR_CUDA_STUB_RESOURCE=$res \
-		P2PMR_CUDA_STUB_OFFSET=0x1400000 LD_PRELOAD=$shim \
-		"$t" cuda -d "$dev" -P "$res" -o 0x1400000 -l 0x100000 -s 71 2>&1)
-	rc=$?
-	echo "$out" | tail -n 60
-	[ $rc -eq 0 ] || p2pmr_fail "ibv_reg_mr on CUDA device memory"
-	echo "$out" | grep -q "is CUDA device memory" ||
-		p2pmr_fail "the registrations did not go through CUDA"
-	echo "$out" | grep -q "runs past its CUDA allocation" ||
-		p2pmr_fail "the refused range past the allocation was not explained"
-	echo "ok the registrations went through CUDA's dma-buf export"
+	device_mrs cuda CUDA libcuda.so.1 0x1400000 71
 	;;
 rocm)
-	stub=$P2PMR_BUILD_DIR/tests/rocm_stub
-	[ -e "$stub/libhsa-runtime64.so.1" ] ||
-		p2pmr_fail "$stub/libhsa-runtime64.so.1 is not built"
-	out=$(P2PMR_DEBUG=2 LD_LIBRARY_PATH=$stub P2PMR_ROCM_STUB_RESOURCE=$res \
-		P2PMR_ROCM_STUB_OFFSET=0x1800000 LD_PRELOAD=$shim \
-		"$t" rocm -d "$dev" -P "$res" -o 0x1800000 -l 0x100000 -s 81 2>&1)
-	rc=$?
-	echo "$out" | tail -n 60
-	[ $rc -eq 0 ] || p2pmr_fail "ibv_reg_mr on ROCm device memory"
-	echo "$out" | grep -q "is ROCm device memory" ||
-		p2pmr_fail "the registrations did not go through ROCm"
-	echo "$out" | grep -q "runs past its ROCm allocation" ||
-		p2pmr_fail "the refused range past the allocation was not explained"
-	echo "ok the registrations went through ROCm's dma-buf export"
+	device_mrs rocm ROCm libhsa-runtime64.so.1 0x1800000 81
 	;;
 atomic)
 	out=$(P2PMR_DEBUG=1 LD_PRELOAD=$shim "$t" refuse -d "$dev" -P "$res" \

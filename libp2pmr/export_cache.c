@@ -61,8 +61,7 @@
 
 struct export_slot {
 	uint64_t start, end;	/* the mapping; end == 0: unused */
-	uint64_t gpu_id;	/* a GPU allocation's buffer id; 0: a BAR */
-	struct p2pmr_gpu_range gpu;	/* with gpu_id: the allocation */
+	struct p2pmr_gpu_range gpu;	/* a GPU allocation; id 0: a BAR */
 	uint64_t offset;	/* of start within the dma-buf */
 	int fd;			/* -1 for a mapping that is not exported */
 	int err;		/* why not */
@@ -97,7 +96,7 @@ static void slot_release_locked(struct export_slot *s)
 		s->dead = true;
 		return;
 	}
-	if (s->fd >= 0 && s->gpu_id)
+	if (s->fd >= 0 && s->gpu.id)
 		p2pmr_gpu_close(&s->gpu, s->fd);
 	else if (s->fd >= 0)
 		close(s->fd);
@@ -113,7 +112,7 @@ static struct export_slot *slot_find_locked(uint64_t start, uint64_t end,
 
 	for (s = slots; s < slots + EXPORT_CACHE_SLOTS; s++) {
 		if (s->end && !s->dead && s->start == start && s->end == end &&
-		    s->gpu_id == gpu_id) {
+		    s->gpu.id == gpu_id) {
 			*found = true;
 			return s;
 		}
@@ -147,11 +146,10 @@ static void slot_fill_locked(struct export_slot *s, uint64_t start,
 	s->end = end;
 	s->flush_gen = gen;
 	if (gpu) {
-		s->gpu_id = gpu->id;
 		s->gpu = *gpu;
 		/* allocations these addresses held before are gone */
 		for (o = slots; o < slots + EXPORT_CACHE_SLOTS; o++)
-			if (o != s && o->end && o->gpu_id && !o->dead &&
+			if (o != s && o->end && o->gpu.id && !o->dead &&
 			    o->start < end && start < o->end)
 				slot_release_locked(o);
 		s->fd = p2pmr_gpu_export(gpu, start, end - start, &s->offset);
@@ -238,8 +236,9 @@ int p2pmr_export_cache_get_gpu(const struct p2pmr_gpu_range *alloc,
 
 	if (!alloc->id)
 		return ENOSYS;
+	/* the whole pages of the allocation, as each registration's are */
 	return cache_get(alloc->base,
-			 (alloc->base + alloc->size + page - 1) & ~(page - 1),
+			 (alloc->base + alloc->size) & ~(page - 1),
 			 alloc, start, end, ce);
 }
 

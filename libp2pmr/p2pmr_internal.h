@@ -230,9 +230,9 @@ int p2pmr_export_cache_get(uint64_t map_start, uint64_t map_end,
 struct p2pmr_gpu_range;
 /*
  * The same for the page-aligned [start, end) of the GPU allocation
- * @alloc, whose id the caller has just read: its export is the whole
- * allocation, made by the GPU driver.  ENOSYS for an allocation without
- * an id.
+ * @alloc, whose id the caller has just read: its export is the
+ * allocation's whole pages, made by the GPU driver.  ENOSYS for an
+ * allocation without an id.
  */
 int p2pmr_export_cache_get_gpu(const struct p2pmr_gpu_range *alloc,
 			       uint64_t start, uint64_t end,

@@ -10,6 +10,8 @@
  * p2pmr_revoke.c    PCI bus notifier: revoke on unbind/bind/removal and
  *                   wait for importers that cannot be revoked
  * p2pmr_dmabuf_va.c the dma-buf behind a CPU mapping of one
+ * p2pmr_watch.c     watches of user ranges (WATCH_VA, UNWATCH) and the
+ *                   watch page userspace maps to read their counters
  * p2pmr_peer.c      peer-memory client of the OFED RDMA core, built only
  *                   when a peer-memory API is available (CONFIG_P2PMR_PEER_MEM)
  */
@@ -44,6 +46,7 @@
  * @vmaps: kernel virtual mappings (vmap)
  * @cpu_mmaps: userspace VMAs mapping a dma-buf
  * @revoked: exports revoked but not yet released
+ * @watches: watches (WATCH_VA) not yet ended
  * @peer_regs: peer-memory ranges acquired and not yet released
  * @peer_pages: peer-memory ranges taken (get_pages) and not yet put
  * @peer_mappings: peer-memory ranges DMA-mapped and not yet unmapped
@@ -57,6 +60,7 @@ struct p2pmr_stats {
 	atomic_long_t vmaps;
 	atomic_long_t cpu_mmaps;
 	atomic_long_t revoked;
+	atomic_long_t watches;
 	atomic_long_t peer_regs;
 	atomic_long_t peer_pages;
 	atomic_long_t peer_mappings;
@@ -156,6 +160,8 @@ dma_addr_t p2pmr_p2p_bus_addr(struct pci_dev *pdev, unsigned int bar);
  * @owner_comm: its name then, for logs that say who holds a device
  * @lock: protects @attachments, the vmap and CPU mapping state
  * @attachments: struct p2pmr_attachment list
+ * @watches: struct p2pmr_watch list: watches made with this dma-buf,
+ *	each holding a reference on it; revocation moves their counters
  * @vaddr: kernel mapping, made by the first vmap and kept until the
  *	export is revoked (and no longer vmapped) or released
  * @nr_vmas: live userspace VMAs; each holds a reference on the dma-buf
@@ -187,6 +193,7 @@ struct p2pmr_export {
 
 	struct mutex lock;
 	struct list_head attachments;
+	struct list_head watches;
 	void __iomem *vaddr;
 	unsigned int nr_vmas;
 	bool memtype_reserved;
@@ -235,6 +242,19 @@ int p2pmr_sgt_fill(struct sg_table *sgt, struct pci_dev *pdev,
 void p2pmr_sgt_unmap(struct sg_table *sgt, enum p2pmr_p2p_path path,
 		     struct device *dev, enum dma_data_direction dir);
 void p2pmr_sgt_free(struct sg_table *sgt);
+
+struct p2pmr_watch;
+struct p2pmr_watch *p2pmr_watch_begin(struct file *file, u64 addr,
+				      u64 length, struct dma_buf *dmabuf);
+u32 p2pmr_watch_slot(const struct p2pmr_watch *w);
+u64 p2pmr_watch_seq(const struct p2pmr_watch *w);
+void p2pmr_watch_commit(struct p2pmr_watch *w);
+void p2pmr_watch_abort(struct p2pmr_watch *w);
+int p2pmr_unwatch(struct file *file, u32 slot);
+void p2pmr_watches_revoked(struct p2pmr_export *exp);
+void p2pmr_watches_device_removed(void);
+int p2pmr_watch_mmap(struct file *file, struct vm_area_struct *vma);
+void p2pmr_watch_release(struct file *file);
 
 int p2pmr_revoke_init(void);
 void p2pmr_revoke_exit(void);

@@ -18,6 +18,7 @@
  *
  * Locking, outermost first:
  *
+ *   watch table->lock	a WATCH_VA or UNWATCH (p2pmr_watch.c)
  *   p2pmr_exports_lock	the list of live exports; never held across
  *				an importer's move_notify or a fence wait
  *   mmap_lock		held by the mm around mmap, fault, VMA
@@ -27,7 +28,8 @@
  *				map_dma_buf and unmap_dma_buf (p2pmr is a
  *				dynamic exporter), and by 6.2+ around vmap
  *   dmabuf->lock		held by the 6.1 core around vmap and vunmap
- *   export->lock		attachments, vmap and CPU mapping state
+ *   export->lock		attachments, watches, vmap and CPU mapping
+ *				state
  *
  * @revoked is written once, with dmabuf->resv and export->lock both
  * held, so map, pin, vmap, mmap and faults read it under the lock they
@@ -531,9 +533,13 @@ static void p2pmr_dmabuf_release(struct dma_buf *dmabuf)
 	exp->dmabuf = NULL;
 	mutex_unlock(&p2pmr_exports_lock);
 
-	/* VMAs, vmaps and importers all hold references on the dma-buf. */
+	/*
+	 * VMAs, vmaps, importers and watches all hold references on the
+	 * dma-buf.
+	 */
 	WARN_ON_ONCE(exp->nr_vmas || atomic_read(&exp->nr_vmaps) ||
-		     !list_empty(&exp->attachments));
+		     !list_empty(&exp->attachments) ||
+		     !list_empty(&exp->watches));
 
 	if (exp->vaddr)
 		iounmap(exp->vaddr);
@@ -760,6 +766,7 @@ struct dma_buf *p2pmr_export_create(const struct p2pmr_resource *res,
 	INIT_LIST_HEAD(&exp->node);
 	mutex_init(&exp->lock);
 	INIT_LIST_HEAD(&exp->attachments);
+	INIT_LIST_HEAD(&exp->watches);
 	init_waitqueue_head(&exp->wq);
 	exp->id = atomic64_inc_return(&p2pmr_last_export_id);
 	exp->pdev = pdev;
@@ -827,6 +834,13 @@ bool p2pmr_export_revoke(struct p2pmr_export *exp)
 	}
 	mutex_lock(&exp->lock);
 	WRITE_ONCE(exp->revoked, true);
+	/*
+	 * After @revoked, so that a WATCH_VA that reads a watch's counter
+	 * before this bump then sees @revoked in its check; before the
+	 * importers let go, so that the counter moves before the change
+	 * takes effect.
+	 */
+	p2pmr_watches_revoked(exp);
 	mutex_unlock(&exp->lock);
 	dma_buf_invalidate_mappings(dmabuf);
 	/* Importers that fence their DMA finish what they queued. */

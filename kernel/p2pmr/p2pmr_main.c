@@ -38,11 +38,13 @@ static struct dentry *p2pmr_debugfs_dir;
 
 /**
  * struct p2pmr_ucmd - one ioctl call
+ * @file: the /dev/p2pmr file it was made on
  * @ubuffer: the caller's struct
  * @user_size: its size field
  * @cmd: the kernel copy, sizeof the kernel's struct
  */
 struct p2pmr_ucmd {
+	struct file *file;
 	void __user *ubuffer;
 	u32 user_size;
 	void *cmd;
@@ -203,79 +205,200 @@ static int p2pmr_ioctl_export_va(struct p2pmr_ucmd *ucmd)
 	return ret;
 }
 
-static void p2pmr_check_va_identity(struct p2pmr_check_va *cmd,
-				    struct pci_dev *pdev, unsigned int bar,
-				    u32 out_flags)
+/**
+ * struct p2pmr_va_answer - what CHECK_VA and WATCH_VA tell about a range
+ * @offset: offset of the range within the dma-buf (0 without one)
+ * @bar_offset: offset of the range within the BAR
+ * @bar: the BAR number
+ * @flags: P2PMR_EXPORT_OUT_*
+ * @pci_domain: PCI domain of the BAR's device
+ * @pci_bus: its bus number
+ * @pci_devfn: its device and function
+ */
+struct p2pmr_va_answer {
+	u64 offset;
+	u64 bar_offset;
+	u32 bar;
+	u32 flags;
+	u32 pci_domain;
+	u8 pci_bus;
+	u8 pci_devfn;
+};
+
+/* Both structs name their outputs alike. */
+#define P2PMR_VA_ANSWER_COPY(_cmd, _a)				\
+	do {							\
+		(_cmd)->out_offset = (_a)->offset;		\
+		(_cmd)->out_bar_offset = (_a)->bar_offset;	\
+		(_cmd)->out_bar = (_a)->bar;			\
+		(_cmd)->out_flags = (_a)->flags;		\
+		(_cmd)->out_pci_domain = (_a)->pci_domain;	\
+		(_cmd)->out_pci_bus = (_a)->pci_bus;		\
+		(_cmd)->out_pci_devfn = (_a)->pci_devfn;	\
+	} while (0)
+
+static void p2pmr_va_answer_identity(struct p2pmr_va_answer *a,
+				     struct pci_dev *pdev, unsigned int bar,
+				     u32 out_flags)
 {
-	cmd->out_bar = bar;
-	cmd->out_flags = out_flags;
-	cmd->out_pci_domain = pci_domain_nr(pdev->bus);
-	cmd->out_pci_bus = pdev->bus->number;
-	cmd->out_pci_devfn = pdev->devfn;
+	a->bar = bar;
+	a->flags = out_flags;
+	a->pci_domain = pci_domain_nr(pdev->bus);
+	a->pci_bus = pdev->bus->number;
+	a->pci_devfn = pdev->devfn;
 }
 
-/* CHECK_VA without a dma-buf: which BAR is behind the range, if any. */
-static int p2pmr_check_va_identify(struct p2pmr_check_va *cmd)
+/* CHECK_VA's inputs other than the range; @what names the ioctl. */
+static int p2pmr_va_check_args(const char *what, u32 flags, bool reserved)
+{
+	if (flags || reserved) {
+		p2pmr_refuse("%s: flags %#x and the __reserved fields must be 0\n",
+			     what, flags);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The p2pmr dma-buf of a CHECK_VA or WATCH_VA, referenced, or NULL for
+ * dmabuf_fd -1.
+ */
+static struct dma_buf *p2pmr_va_check_dmabuf(const char *what, s32 fd)
+{
+	struct dma_buf *dmabuf;
+
+	if (fd == -1)
+		return NULL;
+	dmabuf = dma_buf_get(fd);
+	if (IS_ERR(dmabuf)) {
+		p2pmr_refuse("%s: dmabuf_fd %d is not %s\n", what, fd,
+			     PTR_ERR(dmabuf) == -EBADF ?
+			     "an open file" : "a dma-buf");
+		return ERR_PTR(PTR_ERR(dmabuf) == -EBADF ? -EBADF : -EINVAL);
+	}
+	if (!p2pmr_export_from_dmabuf(dmabuf)) {
+		p2pmr_refuse("%s: dmabuf_fd %d is not a p2pmr dma-buf\n", what,
+			     fd);
+		dma_buf_put(dmabuf);
+		return ERR_PTR(-EINVAL);
+	}
+	return dmabuf;
+}
+
+/*
+ * The check itself: with a dma-buf, whether the range still lies in a
+ * mapping of what it covers; without one, which BAR is behind the range,
+ * if any.
+ */
+static int p2pmr_va_check(u64 addr, u64 length, struct dma_buf *dmabuf,
+			  struct p2pmr_va_answer *a)
 {
 	struct p2pmr_resource res;
+	struct p2pmr_export *exp;
 	u64 offset;
 	int ret;
 
-	ret = p2pmr_resource_from_va(cmd->addr, cmd->length, P2PMR_VA_QUIET,
-				     &res, &offset);
+	if (!dmabuf) {
+		ret = p2pmr_resource_from_va(addr, length, P2PMR_VA_QUIET,
+					     &res, &offset);
+		if (ret)
+			return ret;
+		a->offset = 0;
+		a->bar_offset = offset;
+		p2pmr_va_answer_identity(a, res.pdev, res.bar,
+					 p2pmr_export_out_flags(&res));
+		p2pmr_resource_put(&res);
+		return 0;
+	}
+
+	exp = p2pmr_export_from_dmabuf(dmabuf);
+	ret = p2pmr_export_match_va(exp, addr, length, &offset);
 	if (ret)
 		return ret;
-	cmd->out_offset = 0;
-	cmd->out_bar_offset = offset;
-	p2pmr_check_va_identity(cmd, res.pdev, res.bar,
-				p2pmr_export_out_flags(&res));
-	p2pmr_resource_put(&res);
+	a->offset = offset;
+	a->bar_offset = exp->offset + offset;
+	p2pmr_va_answer_identity(a, exp->pdev, exp->bar,
+				 p2pmr_out_flags(exp->wc, exp->prefetchable));
 	return 0;
 }
 
 static int p2pmr_ioctl_check_va(struct p2pmr_ucmd *ucmd)
 {
 	struct p2pmr_check_va *cmd = ucmd->cmd;
-	struct p2pmr_export *exp;
+	struct p2pmr_va_answer a;
 	struct dma_buf *dmabuf;
-	u64 offset;
 	int ret;
 
-	if (cmd->flags || cmd->__reserved || cmd->__reserved2) {
-		p2pmr_refuse("CHECK_VA: flags %#x and the __reserved fields must be 0\n",
-			     cmd->flags);
+	ret = p2pmr_va_check_args("CHECK_VA", cmd->flags,
+				  cmd->__reserved || cmd->__reserved2);
+	if (ret)
+		return ret;
+	dmabuf = p2pmr_va_check_dmabuf("CHECK_VA", cmd->dmabuf_fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+
+	ret = p2pmr_va_check(cmd->addr, cmd->length, dmabuf, &a);
+	if (!ret) {
+		P2PMR_VA_ANSWER_COPY(cmd, &a);
+		ret = p2pmr_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+	if (dmabuf)
+		dma_buf_put(dmabuf);
+	return ret;
+}
+
+/*
+ * CHECK_VA with the range watched from before the check on: see
+ * p2pmr_watch.c.  A watch whose check fails, or whose answer cannot be
+ * written back, ends here: userspace never learns its slot.
+ */
+static int p2pmr_ioctl_watch_va(struct p2pmr_ucmd *ucmd)
+{
+	struct p2pmr_watch_va *cmd = ucmd->cmd;
+	struct p2pmr_va_answer a;
+	struct p2pmr_watch *w;
+	struct dma_buf *dmabuf;
+	int ret;
+
+	ret = p2pmr_va_check_args("WATCH_VA", cmd->flags, cmd->__reserved);
+	if (ret)
+		return ret;
+	dmabuf = p2pmr_va_check_dmabuf("WATCH_VA", cmd->dmabuf_fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+
+	w = p2pmr_watch_begin(ucmd->file, cmd->addr, cmd->length, dmabuf);
+	if (IS_ERR(w)) {
+		ret = PTR_ERR(w);
+		goto out_put;
+	}
+	ret = p2pmr_va_check(cmd->addr, cmd->length, dmabuf, &a);
+	if (!ret) {
+		P2PMR_VA_ANSWER_COPY(cmd, &a);
+		cmd->out_slot = p2pmr_watch_slot(w);
+		cmd->out_seq = p2pmr_watch_seq(w);
+		ret = p2pmr_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+	if (ret)
+		p2pmr_watch_abort(w);
+	else
+		p2pmr_watch_commit(w);
+out_put:
+	if (dmabuf)
+		dma_buf_put(dmabuf);
+	return ret;
+}
+
+static int p2pmr_ioctl_unwatch(struct p2pmr_ucmd *ucmd)
+{
+	struct p2pmr_unwatch *cmd = ucmd->cmd;
+
+	if (cmd->flags || cmd->__reserved) {
+		p2pmr_refuse("UNWATCH: flags %#x and __reserved %#x must be 0\n",
+			     cmd->flags, cmd->__reserved);
 		return -EINVAL;
 	}
-	if (cmd->dmabuf_fd == -1) {
-		ret = p2pmr_check_va_identify(cmd);
-		return ret ? ret : p2pmr_ucmd_respond(ucmd, sizeof(*cmd));
-	}
-
-	dmabuf = dma_buf_get(cmd->dmabuf_fd);
-	if (IS_ERR(dmabuf)) {
-		p2pmr_refuse("CHECK_VA: dmabuf_fd %d is not %s\n",
-			     cmd->dmabuf_fd, PTR_ERR(dmabuf) == -EBADF ?
-			     "an open file" : "a dma-buf");
-		return PTR_ERR(dmabuf) == -EBADF ? -EBADF : -EINVAL;
-	}
-	exp = p2pmr_export_from_dmabuf(dmabuf);
-	if (!exp) {
-		p2pmr_refuse("CHECK_VA: dmabuf_fd %d is not a p2pmr dma-buf\n",
-			     cmd->dmabuf_fd);
-		ret = -EINVAL;
-		goto out_put;
-	}
-	ret = p2pmr_export_match_va(exp, cmd->addr, cmd->length, &offset);
-	if (ret)
-		goto out_put;
-	cmd->out_offset = offset;
-	cmd->out_bar_offset = exp->offset + offset;
-	p2pmr_check_va_identity(cmd, exp->pdev, exp->bar,
-				p2pmr_out_flags(exp->wc, exp->prefetchable));
-	ret = p2pmr_ucmd_respond(ucmd, sizeof(*cmd));
-out_put:
-	dma_buf_put(dmabuf);
-	return ret;
+	return p2pmr_unwatch(ucmd->file, cmd->slot);
 }
 
 static int p2pmr_ioctl_va_dmabuf(struct p2pmr_ucmd *ucmd)
@@ -443,6 +566,10 @@ static const struct p2pmr_ioctl_op p2pmr_ioctl_ops[] = {
 		       struct p2pmr_check_va, __reserved2),
 	P2PMR_IOCTL_OP(P2PMR_IOCTL_VA_DMABUF, p2pmr_ioctl_va_dmabuf,
 		       struct p2pmr_va_dmabuf, __reserved),
+	P2PMR_IOCTL_OP(P2PMR_IOCTL_WATCH_VA, p2pmr_ioctl_watch_va,
+		       struct p2pmr_watch_va, __reserved),
+	P2PMR_IOCTL_OP(P2PMR_IOCTL_UNWATCH, p2pmr_ioctl_unwatch,
+		       struct p2pmr_unwatch, __reserved),
 };
 
 union p2pmr_ucmd_buffer {
@@ -451,6 +578,8 @@ union p2pmr_ucmd_buffer {
 	struct p2pmr_query_p2p query_p2p;
 	struct p2pmr_check_va check_va;
 	struct p2pmr_va_dmabuf va_dmabuf;
+	struct p2pmr_watch_va watch_va;
+	struct p2pmr_unwatch unwatch;
 };
 
 static long p2pmr_fops_ioctl(struct file *filp, unsigned int cmd,
@@ -469,6 +598,7 @@ static long p2pmr_fops_ioctl(struct file *filp, unsigned int cmd,
 	if (op->ioctl_num != cmd)
 		return -ENOTTY;
 
+	ucmd.file = filp;
 	ucmd.ubuffer = (void __user *)arg;
 	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
 		return -EFAULT;
@@ -496,10 +626,29 @@ static long p2pmr_fops_ioctl(struct file *filp, unsigned int cmd,
 	return op->execute(&ucmd);
 }
 
+static int p2pmr_fops_open(struct inode *inode, struct file *filp)
+{
+	/*
+	 * misc_open() left the miscdevice here; the file's watch table
+	 * takes its place on first use (p2pmr_watch.c).
+	 */
+	filp->private_data = NULL;
+	return 0;
+}
+
+static int p2pmr_fops_release(struct inode *inode, struct file *filp)
+{
+	p2pmr_watch_release(filp);
+	return 0;
+}
+
 static const struct file_operations p2pmr_fops = {
 	.owner = THIS_MODULE,
+	.open = p2pmr_fops_open,
+	.release = p2pmr_fops_release,
 	.unlocked_ioctl = p2pmr_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = p2pmr_watch_mmap,
 	.llseek = noop_llseek,
 };
 
@@ -523,6 +672,7 @@ static const struct p2pmr_counter {
 	P2PMR_COUNTER(vmaps),
 	P2PMR_COUNTER(cpu_mmaps),
 	P2PMR_COUNTER(revoked),
+	P2PMR_COUNTER(watches),
 }, p2pmr_peer_counters[] = {
 	P2PMR_COUNTER(peer_regs),
 	P2PMR_COUNTER(peer_pages),
@@ -583,6 +733,8 @@ static int __init p2pmr_init(void)
 	BUILD_BUG_ON(sizeof(struct p2pmr_export_fd) != 48);
 	BUILD_BUG_ON(sizeof(struct p2pmr_export_va) != 56);
 	BUILD_BUG_ON(sizeof(struct p2pmr_query_p2p) != 40);
+	BUILD_BUG_ON(sizeof(struct p2pmr_watch_va) != 72);
+	BUILD_BUG_ON(sizeof(struct p2pmr_unwatch) != 16);
 
 	p2pmr_debugfs_init();
 

@@ -181,6 +181,7 @@ static int p2pmr_pci_notify(struct notifier_block *nb, unsigned long action,
 		p2pmr_revoke_and_wait(pdev, "driver bind");
 		break;
 	case BUS_NOTIFY_DEL_DEVICE:
+		p2pmr_watches_device_removed();
 		p2pmr_revoke_and_wait(pdev, "removal");
 		break;
 	default:

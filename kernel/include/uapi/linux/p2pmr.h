@@ -79,6 +79,9 @@
  *		cover
  * EIO		the device does not decode memory (Memory Space Enable is
  *		off in its PCI command register)
+ * ENOSPC	WATCH_VA: every slot of the fd's watch page is in use
+ * EXDEV	WATCH_VA, UNWATCH: the fd's watches belong to another
+ *		process's address space (open /dev/p2pmr anew after fork())
  *
  * An export holds its device out of runtime suspend; one that cannot be
  * resumed fails the export with the errno of the resume (logged).
@@ -132,6 +135,8 @@ enum {
 	P2PMR_CMD_QUERY_P2P,
 	P2PMR_CMD_CHECK_VA,
 	P2PMR_CMD_VA_DMABUF,
+	P2PMR_CMD_WATCH_VA,
+	P2PMR_CMD_UNWATCH,
 };
 
 /*
@@ -353,6 +358,93 @@ struct p2pmr_va_dmabuf {
 };
 
 #define P2PMR_IOCTL_VA_DMABUF	_IO(P2PMR_TYPE, P2PMR_CMD_VA_DMABUF)
+
+/**
+ * struct p2pmr_watch_va - ioctl(P2PMR_IOCTL_WATCH_VA)
+ * @size: sizeof(struct p2pmr_watch_va)
+ * @flags: must be 0
+ * @addr: start of the range in the caller's address space, page aligned
+ * @length: length of the range, page aligned, nonzero
+ * @dmabuf_fd: a p2pmr dma-buf the range should lie in, or -1
+ * @out_slot: index of the range's counter in the watch page
+ * @out_seq: the counter's value when the watch began
+ * @out_offset: as for struct p2pmr_check_va
+ * @out_bar_offset: as for struct p2pmr_check_va
+ * @out_bar: as for struct p2pmr_check_va
+ * @out_flags: as for struct p2pmr_check_va
+ * @out_pci_domain: as for struct p2pmr_check_va
+ * @out_pci_bus: as for struct p2pmr_check_va
+ * @out_pci_devfn: as for struct p2pmr_check_va
+ * @__reserved: must be 0
+ *
+ * CHECK_VA, and keep watching the range: the answer then holds for as
+ * long as the counter at @out_slot of the watch page still reads @out_seq,
+ * so a caller that keeps exports (or classifications) per mapping can
+ * reuse them with one load from memory instead of a system call.
+ *
+ * The watch page is mmap() of this /dev/p2pmr fd at offset 0, one page,
+ * MAP_SHARED and PROT_READ (a writable or private mapping is refused):
+ * an array of __u64 counters, page size / 8 of them, read with atomic
+ * loads.  The kernel adds to a slot's counter, before the
+ * change takes effect, whenever [addr, addr + length) may come to map
+ * something else: any page table invalidation of the range (munmap(),
+ * mmap(MAP_FIXED) over it, mremap(), mprotect(), madvise(MADV_DONTNEED),
+ * a zap by the kernel such as the removal of the device's resource file)
+ * and the revocation of the dma-buf of @dmabuf_fd.  Some changes it counts
+ * leave the answer true (mprotect() back and forth): ask CHECK_VA or
+ * watch again then.  A counter never returns to an earlier value while its
+ * watch lives.  The count is taken before the check: a change racing the
+ * call moves the counter past @out_seq.
+ *
+ * Watches belong to the open file and to the address space of the process
+ * that made the first one (the child of a fork() has another: it opens
+ * /dev/p2pmr anew).  They end with UNWATCH or when the file is released;
+ * they hold the dma-buf of @dmabuf_fd (one reference, not an fd).
+ *
+ * Errors besides those of CHECK_VA: ENOSPC every slot is in use; EXDEV
+ * the fd's watches belong to another address space.
+ */
+struct p2pmr_watch_va {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 length;
+	__s32 dmabuf_fd;
+	__u32 out_slot;
+	__aligned_u64 out_seq;
+	__aligned_u64 out_offset;
+	__aligned_u64 out_bar_offset;
+	__u32 out_bar;
+	__u32 out_flags;
+	__u32 out_pci_domain;
+	__u8 out_pci_bus;
+	__u8 out_pci_devfn;
+	__u16 __reserved;
+};
+
+#define P2PMR_IOCTL_WATCH_VA	_IO(P2PMR_TYPE, P2PMR_CMD_WATCH_VA)
+
+/**
+ * struct p2pmr_unwatch - ioctl(P2PMR_IOCTL_UNWATCH)
+ * @size: sizeof(struct p2pmr_unwatch)
+ * @flags: must be 0
+ * @slot: the out_slot of a watch this fd made
+ * @__reserved: must be 0
+ *
+ * End a watch; its slot may be handed out again.  Its counter moves on,
+ * so that no copy of the ended watch's @out_seq matches a later watch of
+ * the slot.  Errors besides the
+ * general ones: EINVAL @slot is not a live watch of this fd; EXDEV the
+ * fd's watches belong to another address space.
+ */
+struct p2pmr_unwatch {
+	__u32 size;
+	__u32 flags;
+	__u32 slot;
+	__u32 __reserved;
+};
+
+#define P2PMR_IOCTL_UNWATCH	_IO(P2PMR_TYPE, P2PMR_CMD_UNWATCH)
 
 /**
  * enum p2pmr_p2p_path - how an importer would reach the BAR

@@ -24,7 +24,12 @@
  *	"read" prints "READ 0x<8 bytes at offset 0>" or "READ SIGBUS",
  *	"check" (--by-va) prints "CHECK <errno name>" of a CHECK_VA of the
  *	resource mapping against the dma-buf,
- *	"close" unmaps and closes the dma-buf and prints "CLOSED".
+ *	"close" unmaps and closes the dma-buf and prints "CLOSED",
+ *	"watch" (--by-va) prints "WATCH <errno name> <errno name>" of a
+ *	WATCH_VA of the resource mapping against the dma-buf and of one
+ *	without it, on a /dev/p2pmr fd of its own, and "watched" then
+ *	prints "WATCHED dmabuf=<moved|same> va=<moved|same>", whether the
+ *	counter of each has moved since.
  *
  *   p2pmr_uapi_test query [--by-dmabuf] RES IMPORTER-BDF
  *	Print how IMPORTER-BDF (dddd:bb:dd.f) would reach RES's BAR:
@@ -128,6 +133,8 @@ static const char *errname(int e)
 	case EREMOTEIO: return "EREMOTEIO";
 	case ENOENT: return "ENOENT";
 	case ESTALE: return "ESTALE";
+	case ENOSPC: return "ENOSPC";
+	case EXDEV: return "EXDEV";
 	default:
 		snprintf(buf, sizeof(buf), "errno %d", e);
 		return buf;
@@ -731,6 +738,455 @@ static void rows_check_va(const struct bar *b, int rfd)
 	close(dmabuf);
 }
 
+/* ---- WATCH_VA, UNWATCH, the watch page --------------------------------- */
+
+static int wioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) ? errno : 0;
+}
+
+static struct p2pmr_watch_va wva_args(const void *addr, uint64_t len, int fd)
+{
+	struct p2pmr_watch_va a = {
+		.size = sizeof(a),
+		.addr = (uintptr_t)addr,
+		.length = len,
+		.dmabuf_fd = fd,
+	};
+
+	return a;
+}
+
+static int unwatch(int wfd, uint32_t slot)
+{
+	struct p2pmr_unwatch u = { .size = sizeof(u), .slot = slot };
+
+	return wioctl(wfd, P2PMR_IOCTL_UNWATCH, &u);
+}
+
+/* A debugfs counter of p2pmr, or -1 without debugfs. */
+static long counter_read(const char *want)
+{
+	char name[64];
+	long value;
+	FILE *f;
+
+	f = fopen(COUNTERS_PATH, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", name, &value) == 2)
+		if (!strcmp(name, want)) {
+			fclose(f);
+			return value;
+		}
+	fclose(f);
+	return -1;
+}
+
+/* The counter of @slot, read as userspace must: an atomic load. */
+static uint64_t wload(const uint64_t *wp, uint32_t slot)
+{
+	return __atomic_load_n(&wp[slot], __ATOMIC_ACQUIRE);
+}
+
+/* WATCH_VA answers as CHECK_VA does, and its counter reads out_seq. */
+static bool watch_like_check(const uint64_t *wp, const struct p2pmr_watch_va *w,
+			     const struct p2pmr_check_va *c)
+{
+	return w->out_offset == c->out_offset &&
+	       w->out_bar_offset == c->out_bar_offset &&
+	       w->out_bar == c->out_bar && w->out_flags == c->out_flags &&
+	       w->out_pci_domain == c->out_pci_domain &&
+	       w->out_pci_bus == c->out_pci_bus &&
+	       w->out_pci_devfn == c->out_pci_devfn &&
+	       wload(wp, w->out_slot) == w->out_seq;
+}
+
+/*
+ * A range CHECK_VA refuses: WATCH_VA refuses it with the same errno and
+ * leaves no watch behind.
+ */
+static void watch_refused_row(const char *name, int wfd, int expect,
+			      const void *addr, uint64_t len, int fd)
+{
+	struct p2pmr_check_va c = cva_args(addr, len, fd);
+	struct p2pmr_watch_va w = wva_args(addr, len, fd);
+	long before = counter_read("watches");
+	int cgot, wgot;
+	long after;
+
+	cgot = xioctl(P2PMR_IOCTL_CHECK_VA, &c);
+	wgot = wioctl(wfd, P2PMR_IOCTL_WATCH_VA, &w);
+	after = counter_read("watches");
+	if (!wgot)
+		unwatch(wfd, w.out_slot);
+	row(cgot == expect && wgot == expect && after == before,
+	    "WATCH_VA %s: expected %s as CHECK_VA, got %s (CHECK_VA %s), watches %ld -> %ld",
+	    name, errname(expect), errname(wgot), errname(cgot), before,
+	    after);
+}
+
+/*
+ * Watch [addr, addr + len) of a resource mapping, without a dma-buf;
+ * bails if it fails, it is the premise of a row.
+ */
+static struct p2pmr_watch_va watch_or_bail(int wfd, const void *addr,
+					   uint64_t len, int fd)
+{
+	struct p2pmr_watch_va w = wva_args(addr, len, fd);
+
+	if (wioctl(wfd, P2PMR_IOCTL_WATCH_VA, &w))
+		bail("WATCH_VA of %p + %#" PRIx64 ": %s", addr, len,
+		     strerror(errno));
+	return w;
+}
+
+/* A change to a watched range moves its counter past out_seq. */
+static void watch_moved_row(const char *name, const uint64_t *wp,
+			    const struct p2pmr_watch_va *w)
+{
+	uint64_t now = wload(wp, w->out_slot);
+
+	row(now > w->out_seq, "WATCH_VA: %s moves the counter (slot %u: %" PRIu64 " -> %" PRIu64 ")",
+	    name, w->out_slot, (uint64_t)w->out_seq, now);
+}
+
+static void watch_still_row(const char *name, const uint64_t *wp,
+			    const struct p2pmr_watch_va *w)
+{
+	uint64_t now = wload(wp, w->out_slot);
+
+	row(now == w->out_seq, "WATCH_VA: %s leaves the counter (slot %u: %" PRIu64 " -> %" PRIu64 ")",
+	    name, w->out_slot, (uint64_t)w->out_seq, now);
+}
+
+/*
+ * The child of a fork() inherits the fd but not its watches' address
+ * space: WATCH_VA and UNWATCH refuse with EXDEV, a new open works, and
+ * the watch page is not mapped in the child.  Exit status: bit per
+ * failed check.
+ */
+static int watch_child(int wfd, const uint64_t *wp, uint32_t slot,
+		       const void *m)
+{
+	struct p2pmr_watch_va w = wva_args(m, page, -1);
+	int fd, ret = 0;
+	void *p;
+
+	if (wioctl(wfd, P2PMR_IOCTL_WATCH_VA, &w) != EXDEV)
+		ret |= 1;
+	if (unwatch(wfd, slot) != EXDEV)
+		ret |= 2;
+	fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	w = wva_args(m, page, -1);
+	if (fd < 0 || wioctl(fd, P2PMR_IOCTL_WATCH_VA, &w))
+		ret |= 4;
+	close_if(fd);
+	/* Only where nothing is mapped (VM_DONTCOPY). */
+	p = mmap((void *)wp, page, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p != wp)
+		ret |= 8;
+	return ret;
+}
+
+static void rows_watch_mmap(int wfd)
+{
+	void *p;
+
+	p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, wfd, 0);
+	row_errno("mmap of the watch page PROT_WRITE", EACCES,
+		  p == MAP_FAILED ? errno : 0);
+	if (p != MAP_FAILED)
+		munmap(p, page);
+	p = mmap(NULL, page, PROT_READ, MAP_PRIVATE, wfd, 0);
+	row_errno("mmap of the watch page MAP_PRIVATE", EINVAL,
+		  p == MAP_FAILED ? errno : 0);
+	if (p != MAP_FAILED)
+		munmap(p, page);
+	p = mmap(NULL, page, PROT_READ, MAP_SHARED, wfd, page);
+	row_errno("mmap of the watch page at offset one page", EINVAL,
+		  p == MAP_FAILED ? errno : 0);
+	if (p != MAP_FAILED)
+		munmap(p, page);
+	p = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, wfd, 0);
+	row_errno("mmap of two pages of the watch page", EINVAL,
+		  p == MAP_FAILED ? errno : 0);
+	if (p != MAP_FAILED)
+		munmap(p, 2 * page);
+}
+
+/*
+ * WATCH_VA is CHECK_VA plus a counter that moves whenever the range may
+ * come to map something else.  Each change is made to a watch of its
+ * own, on a mapping of 16 pages of the BAR:
+ *   0 refusals  1-2 dma-buf form  2 identify form  3 ENOSPC and fork
+ *   4-5 MAP_FIXED  6 mprotect  7 madvise  8-9 mremap  10 unrelated munmap
+ *   12-13 munmap
+ */
+static void rows_watch_va(const struct bar *b, int rfd)
+{
+	struct p2pmr_watch_va w, w2, wa;
+	unsigned int nslots = page / 8, n, i;
+	struct p2pmr_export_va v;
+	struct p2pmr_check_va c;
+	long watches0, watches;
+	int got, dmabuf, wfd, status;
+	uint64_t *wp, seq;
+	uint32_t *slots;
+	void *m, *r, *anon;
+	pid_t pid;
+
+	if (b->size < (uint64_t)(16 * page)) {
+		skip("WATCH_VA", "the BAR is smaller than 16 pages");
+		return;
+	}
+	watches0 = counter_read("watches");
+	wfd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	if (wfd < 0)
+		bail("%s: %s", DEV_PATH, strerror(errno));
+
+	rows_watch_mmap(wfd);
+	wp = mmap(NULL, page, PROT_READ, MAP_SHARED, wfd, 0);
+	if (wp == MAP_FAILED)
+		bail("mmap of the watch page: %s", strerror(errno));
+	for (n = 0, i = 0; i < nslots; i++)
+		n += !!wload(wp, i);
+	row(!n, "the watch page maps %u counters, all zero (%u not)", nslots,
+	    n);
+	got = mprotect(wp, page, PROT_READ | PROT_WRITE) ? errno : 0;
+	row_errno("mprotect of the watch page to PROT_WRITE", EACCES, got);
+
+	m = map_res(rfd, 0, 16 * page, PROT_READ | PROT_WRITE, MAP_SHARED);
+	if (m == MAP_FAILED)
+		bail("mmap %s: %s", b->path, strerror(errno));
+	v = eva_args(m, 16 * page, O_RDWR | O_CLOEXEC);
+	if (xioctl(P2PMR_IOCTL_EXPORT_VA, &v))
+		bail("EXPORT_VA of 16 pages: %s", strerror(errno));
+	dmabuf = v.out_dmabuf_fd;
+
+	/* The two forms answer as CHECK_VA. */
+	w = wva_args((char *)m + page, 2 * page, dmabuf);
+	got = wioctl(wfd, P2PMR_IOCTL_WATCH_VA, &w);
+	c = cva_args((char *)m + page, 2 * page, dmabuf);
+	xioctl(P2PMR_IOCTL_CHECK_VA, &c);
+	row(!got && watch_like_check(wp, &w, &c) &&
+	    w.out_offset == (uint64_t)page,
+	    "WATCH_VA of pages 1-2 with the dma-buf: %s, slot %u seq %" PRIu64 ", offset %#llx, answers as CHECK_VA",
+	    errname(got), w.out_slot, (uint64_t)w.out_seq,
+	    (unsigned long long)w.out_offset);
+	w2 = wva_args((char *)m + 2 * page, page, -1);
+	got = wioctl(wfd, P2PMR_IOCTL_WATCH_VA, &w2);
+	c = cva_args((char *)m + 2 * page, page, -1);
+	xioctl(P2PMR_IOCTL_CHECK_VA, &c);
+	row(!got && watch_like_check(wp, &w2, &c) &&
+	    w2.out_slot != w.out_slot &&
+	    w2.out_bar_offset == 2 * (uint64_t)page,
+	    "WATCH_VA of page 2 without a dma-buf: %s, slot %u, BAR offset %#llx, answers as CHECK_VA",
+	    errname(got), w2.out_slot, (unsigned long long)w2.out_bar_offset);
+	watches = counter_read("watches");
+	row(watches0 < 0 || watches == watches0 + 2,
+	    "debugfs counts the two watches (%ld -> %ld)", watches0, watches);
+
+	/* Changes elsewhere leave them. */
+	anon = mmap(NULL, page, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (anon == MAP_FAILED)
+		bail("mmap anonymous: %s", strerror(errno));
+	munmap(anon, page);
+	if (munmap((char *)m + 10 * page, page))
+		bail("munmap of page 10: %s", strerror(errno));
+	watch_still_row("munmap() of host memory and of another page of the mapping",
+			wp, &w);
+	watch_still_row("the same munmap()s, for the watch without a dma-buf",
+			wp, &w2);
+	got = unwatch(wfd, w2.out_slot);
+	watches = counter_read("watches");
+	row(!got && wload(wp, w2.out_slot) > w2.out_seq &&
+	    (watches0 < 0 || watches == watches0 + 1),
+	    "UNWATCH of slot %u: %s, its counter moves on (%" PRIu64 " -> %" PRIu64 "), watches %ld",
+	    w2.out_slot, errname(got), (uint64_t)w2.out_seq,
+	    wload(wp, w2.out_slot), watches);
+
+	/* Each change of a range, to a watch of its own. */
+	wa = watch_or_bail(wfd, (char *)m + 12 * page, 2 * page, -1);
+	munmap((char *)m + 12 * page, 2 * page);
+	watch_moved_row("munmap() of the range", wp, &wa);
+	unwatch(wfd, wa.out_slot);
+
+	wa = watch_or_bail(wfd, (char *)m + 4 * page, 2 * page, dmabuf);
+	r = mmap((char *)m + 4 * page, 2 * page, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, rfd, 4 * page);
+	if (r != (char *)m + 4 * page)
+		bail("mmap MAP_FIXED: %s", strerror(errno));
+	watch_moved_row("mmap(MAP_FIXED) of the same BAR pages over the range",
+			wp, &wa);
+	unwatch(wfd, wa.out_slot);
+
+	wa = watch_or_bail(wfd, (char *)m + 6 * page, page, dmabuf);
+	if (mprotect((char *)m + 6 * page, page, PROT_READ))
+		bail("mprotect: %s", strerror(errno));
+	watch_moved_row("mprotect(PROT_READ) of the range", wp, &wa);
+	watch_still_row("mprotect() of page 6 for the watch of pages 1-2",
+			wp, &w);
+	mprotect((char *)m + 6 * page, page, PROT_READ | PROT_WRITE);
+	unwatch(wfd, wa.out_slot);
+
+	/*
+	 * madvise(MADV_DONTNEED) refuses PFN maps (a BAR mapping) with
+	 * EINVAL and then changes nothing; where it zaps, the counter must
+	 * move.
+	 */
+	wa = watch_or_bail(wfd, (char *)m + 7 * page, page, dmabuf);
+	got = madvise((char *)m + 7 * page, page, MADV_DONTNEED) ? errno : 0;
+	if (got) {
+		c = cva_args((char *)m + 7 * page, page, dmabuf);
+		row(got == EINVAL && wload(wp, wa.out_slot) == wa.out_seq &&
+		    !xioctl(P2PMR_IOCTL_CHECK_VA, &c),
+		    "WATCH_VA: madvise(MADV_DONTNEED) of the range refused (%s): the counter stays and CHECK_VA still holds",
+		    errname(got));
+	} else {
+		watch_moved_row("madvise(MADV_DONTNEED) of the range", wp,
+				&wa);
+	}
+	unwatch(wfd, wa.out_slot);
+
+	anon = mmap(NULL, 2 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	if (anon == MAP_FAILED)
+		bail("mmap anonymous: %s", strerror(errno));
+	wa = watch_or_bail(wfd, (char *)m + 8 * page, 2 * page, dmabuf);
+	r = mremap((char *)m + 8 * page, 2 * page, 2 * page,
+		   MREMAP_MAYMOVE | MREMAP_FIXED, anon);
+	if (r != anon)
+		bail("mremap: %s", strerror(errno));
+	watch_moved_row("mremap() of the range elsewhere", wp, &wa);
+	munmap(anon, 2 * page);
+	unwatch(wfd, wa.out_slot);
+	watch_still_row("all of the above, for the watch of pages 1-2", wp,
+			&w);
+
+	/* Argument checks and CHECK_VA's refusals. */
+	w2 = wva_args(m, page, dmabuf);
+	w2.flags = 1;
+	row_errno("WATCH_VA unknown flags", EINVAL,
+		  wioctl(wfd, P2PMR_IOCTL_WATCH_VA, &w2));
+	w2 = wva_args(m, page, dmabuf);
+	w2.__reserved = 1;
+	row_errno("WATCH_VA nonzero __reserved", EINVAL,
+		  wioctl(wfd, P2PMR_IOCTL_WATCH_VA, &w2));
+	watch_refused_row("dmabuf_fd not open", wfd, EBADF, m, page, 1000);
+	watch_refused_row("dmabuf_fd of the resource file", wfd, EINVAL, m,
+			  page, rfd);
+	watch_refused_row("unaligned length", wfd, EINVAL, m, page + 1,
+			  dmabuf);
+	watch_refused_row("zero length", wfd, EINVAL, m, 0, -1);
+	watch_refused_row("overflowing range", wfd, EOVERFLOW, m,
+			  -(uint64_t)page, -1);
+	watch_refused_row("range extends past its mapping", wfd, EINVAL, m,
+			  17 * page, dmabuf);
+	v = eva_args(m, page, O_RDWR | O_CLOEXEC);
+	if (xioctl(P2PMR_IOCTL_EXPORT_VA, &v))
+		bail("EXPORT_VA of 1 page: %s", strerror(errno));
+	watch_refused_row("past the end of a smaller dma-buf", wfd, ESTALE,
+			  (char *)m + page, page, v.out_dmabuf_fd);
+	close(v.out_dmabuf_fd);
+	if (mprotect(m, page, PROT_READ))
+		bail("mprotect: %s", strerror(errno));
+	watch_refused_row("of a piece made read-only", wfd, EACCES, m, page,
+			  dmabuf);
+	mprotect(m, page, PROT_READ | PROT_WRITE);
+	watch_refused_row("of an unmapped page", wfd, EFAULT,
+			  (char *)m + 10 * page, page, dmabuf);
+	anon = mmap(NULL, page, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (anon == MAP_FAILED)
+		bail("mmap anonymous: %s", strerror(errno));
+	watch_refused_row("of host memory", wfd, EINVAL, anon, page, -1);
+	munmap(anon, page);
+
+	/* UNWATCH */
+	row_errno("UNWATCH of a slot past the page", EINVAL,
+		  unwatch(wfd, nslots));
+	row_errno("UNWATCH of a free slot", EINVAL,
+		  unwatch(wfd, w.out_slot == 5 ? 6 : 5));
+	{
+		struct p2pmr_unwatch u = {
+			.size = sizeof(u), .flags = 1, .slot = w.out_slot,
+		};
+
+		row_errno("UNWATCH unknown flags", EINVAL,
+			  wioctl(wfd, P2PMR_IOCTL_UNWATCH, &u));
+	}
+
+	/* Every slot, then ENOSPC; a freed slot is handed out again. */
+	slots = calloc(nslots, sizeof(*slots));
+	if (!slots)
+		bail("out of memory");
+	w2 = wva_args((char *)m + 3 * page, page, -1);
+	for (n = 0; n < nslots; n++) {
+		w2 = wva_args((char *)m + 3 * page, page, -1);
+		if (wioctl(wfd, P2PMR_IOCTL_WATCH_VA, &w2))
+			break;
+		slots[n] = w2.out_slot;
+	}
+	got = errno;
+	row(n == nslots - 1 && got == ENOSPC,
+	    "WATCH_VA: %u more watches beside one fill the %u slots, then %s (expected ENOSPC)",
+	    n, nslots, errname(got));
+	if (n) {
+		seq = wload(wp, slots[0]);
+		got = unwatch(wfd, slots[0]);
+		row(!got && wload(wp, slots[0]) > seq,
+		    "UNWATCH of slot %u: %s, its counter moves on (%" PRIu64 " -> %" PRIu64 ")",
+		    slots[0], errname(got), seq, wload(wp, slots[0]));
+		row_errno("UNWATCH of it again", EINVAL,
+			  unwatch(wfd, slots[0]));
+		w2 = wva_args((char *)m + 3 * page, page, -1);
+		got = wioctl(wfd, P2PMR_IOCTL_WATCH_VA, &w2);
+		row(!got && w2.out_slot == slots[0] &&
+		    w2.out_seq == wload(wp, slots[0]) && w2.out_seq > seq,
+		    "WATCH_VA after it: %s, slot %u again, seq %" PRIu64 " (above %" PRIu64 ")",
+		    errname(got), w2.out_slot, (uint64_t)w2.out_seq, seq);
+	}
+	for (i = 0; i < n; i++)
+		unwatch(wfd, slots[i]);
+	free(slots);
+
+	/* fork() */
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		bail("fork: %s", strerror(errno));
+	if (!pid)
+		_exit(watch_child(wfd, wp, w.out_slot, (char *)m + 3 * page));
+	if (waitpid(pid, &status, 0) != pid)
+		bail("waitpid: %s", strerror(errno));
+	got = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	row(!(got & 1), "WATCH_VA in a forked child on the inherited fd: EXDEV");
+	row(!(got & 2), "UNWATCH in a forked child on the inherited fd: EXDEV");
+	row(!(got & 4), "WATCH_VA in a forked child on its own open of /dev/p2pmr");
+	row(!(got & 8), "the watch page is not mapped in a forked child");
+	watch_still_row("the child's watches and exit, for the parent's watch",
+			wp, &w);
+
+	/* The file's release ends its watches, after the page's munmap(). */
+	close(wfd);
+	watches = counter_read("watches");
+	row(watches0 < 0 || watches == watches0 + 1,
+	    "close() of the fd with the watch page mapped keeps its watch (%ld -> %ld)",
+	    watches0, watches);
+	watch_still_row("close() of the fd, while the page is mapped", wp, &w);
+	munmap(wp, page);
+	watches = counter_read("watches");
+	row(watches0 < 0 || watches == watches0,
+	    "munmap() of the watch page of a closed fd ends its watches (%ld -> %ld)",
+	    watches0, watches);
+
+	munmap(m, 16 * page);
+	close(dmabuf);
+}
+
 static struct p2pmr_va_dmabuf vdb_args(const void *addr, uint64_t len)
 {
 	struct p2pmr_va_dmabuf a = {
@@ -1230,6 +1686,7 @@ static int cmd_errno(int argc, char **argv)
 	rows_files(&b, io_path);
 	rows_va(&b, rfd);
 	rows_check_va(&b, rfd);
+	rows_watch_va(&b, rfd);
 	rows_va_dmabuf(&b, rfd);
 	rows_va_dmabuf_heap();
 	rows_unprivileged(&b, rfd);
@@ -1369,6 +1826,10 @@ static void probe_sigbus(int sig)
 
 static int cmd_hold(int argc, char **argv)
 {
+	/* static: not clobbered by the SIGBUS probe's siglongjmp() */
+	static struct p2pmr_watch_va wd, wv;
+	static uint64_t *wp = MAP_FAILED;
+	static int wfd = -1;
 	bool by_va = false, do_mmap = true;
 	volatile uint64_t *volatile m = NULL;
 	char line[64], num[16];
@@ -1447,6 +1908,28 @@ static int cmd_hold(int argc, char **argv)
 
 			printf("CHECK %s\n", !resmap ? "NOT_MAPPED" :
 			       errname(xioctl(P2PMR_IOCTL_CHECK_VA, &c)));
+		} else if (!strncmp(line, "watched", 7)) {
+			printf("WATCHED dmabuf=%s va=%s\n", wp == MAP_FAILED ?
+			       "none" : wload(wp, wd.out_slot) > wd.out_seq ?
+			       "moved" : "same", wp == MAP_FAILED ? "none" :
+			       wload(wp, wv.out_slot) > wv.out_seq ?
+			       "moved" : "same");
+		} else if (!strncmp(line, "watch", 5)) {
+			if (wfd < 0)
+				wfd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+			if (wp == MAP_FAILED)
+				wp = mmap(NULL, page, PROT_READ, MAP_SHARED,
+					  wfd, 0);
+			if (!resmap || wp == MAP_FAILED) {
+				printf("WATCH NOT_MAPPED\n");
+			} else {
+				wd = wva_args(resmap, len, dmabuf);
+				wv = wva_args(resmap, len, -1);
+				printf("WATCH %s", errname(wioctl(wfd,
+				       P2PMR_IOCTL_WATCH_VA, &wd)));
+				printf(" %s\n", errname(wioctl(wfd,
+				       P2PMR_IOCTL_WATCH_VA, &wv)));
+			}
 		} else if (!strncmp(line, "close", 5)) {
 			if (m)
 				munmap((void *)m, len);
@@ -1464,6 +1947,9 @@ static int cmd_hold(int argc, char **argv)
 	close_if(dmabuf);
 	if (resmap)
 		munmap(resmap, len);
+	if (wp != MAP_FAILED)
+		munmap(wp, page);
+	close_if(wfd);
 	return 0;
 }
 

@@ -541,7 +541,7 @@ p2pmr_counter() {
 p2pmr_expect_idle() {
 	local name value
 
-	for name in exports attachments mappings pins vmaps cpu_mmaps \
+	for name in exports attachments mappings pins vmaps cpu_mmaps watches \
 		    peer_regs peer_pages peer_mappings peer_invalidated; do
 		value=$(p2pmr_counter $name)
 		case $name in peer_*) [ -n "$value" ] || continue ;; esac

@@ -53,6 +53,9 @@ uapi_test fill "$res" 0x100000 0x1000 31 || p2pmr_fail "initial fill"
 start_holder nopin --by-va
 holder_says read "READ 0x"
 holder_says check "CHECK success"
+holder_says watch "WATCH success success"
+expect_counter watches 2
+holder_says watched "WATCHED dmabuf=same va=same"
 expect_counter exports 1
 expect_counter attachments 1
 expect_counter mappings 1
@@ -76,6 +79,8 @@ holder_says read "READ SIGBUS"
 echo "ok - the CPU mapping of the revoked dma-buf raises SIGBUS"
 holder_says check "CHECK ENODEV"
 echo "ok - CHECK_VA of the mapping against the revoked dma-buf: ENODEV"
+holder_says watched "WATCHED dmabuf=moved va=moved"
+echo "ok - the removal moved the counters of watches of the mapping"
 
 holder_says close CLOSED
 exec 3>&-
@@ -91,6 +96,29 @@ uapi_test fill "$res" 0x2000 0x1000 32 ||
 	p2pmr_fail "the rescanned device's BAR lacks what its export wrote"
 p2pmr_expect_idle
 echo "ok - after rescan $near is exportable again"
+
+# --- 1b. a revocation alone moves the counters of watches of its dma-buf
+# Binding pci-stub revokes the export but leaves the resource mapping
+# (pci-stub claims no region): only the watch made with the dma-buf moves.
+importer_holder "$res" true --by-va --no-mmap
+holder_says watch "WATCH success success"
+modprobe pci_stub || p2pmr_fail "modprobe pci_stub"
+echo pci-stub >"/sys/bus/pci/devices/$near/driver_override" &&
+	echo "$near" >/sys/bus/pci/drivers_probe ||
+	p2pmr_fail "cannot bind pci-stub to $near"
+expect_counter revoked 1
+holder_says check "CHECK ENODEV"
+holder_says watched "WATCHED dmabuf=moved va=same"
+echo "ok - revoking a dma-buf moves the counter of its watch, not of the" \
+	"mapping's other watch"
+echo "$near" >/sys/bus/pci/drivers/pci-stub/unbind ||
+	p2pmr_fail "cannot unbind pci-stub from $near"
+echo >"/sys/bus/pci/devices/$near/driver_override"
+holder_says close CLOSED
+exec 3>&-
+wait $holder
+p2pmr_expect_idle
+echo "ok - counters back to zero after the watching holder exited"
 
 # --- 2. pinned importer holds the removal -----------------------------
 near=$(pci_near_ivshmem)

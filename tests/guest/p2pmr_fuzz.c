@@ -12,7 +12,8 @@
  * can be repeated: ioctls of /dev/p2pmr with random and boundary structs,
  * fds, ranges and addresses; mmap, munmap, reads and writes of the
  * dma-bufs it obtained (at most FZ_BUFS live) and of mappings of the
- * resource files; attach, map, unmap, pin, unpin and detach through the
+ * resource files; watches of ranges (WATCH_VA, UNWATCH, at most
+ * FZ_WATCHES live) and mappings of their watch page; attach, map, unmap, pin, unpin and detach through the
  * test importer's debugfs ctl file.  A second thread (unless
  * --no-disrupt) disrupts at random intervals: it removes and rescans the
  * near BAR's device, binds and unbinds pci-stub to it, and tries to
@@ -28,6 +29,8 @@
  * - a valid request refused although nothing was disrupted since the
  *   objects it uses were made;
  * - wrong out_* fields of a successful export;
+ * - a watch whose counter did not move when the fuzzer unmapped its range
+ *   or ended it, or that reused a slot still live;
  * - a CPU access raising SIGBUS although nothing was disrupted since the
  *   mapping was made, or (with --pattern) reading anything but the
  *   testbed pattern of that seed at the BAR offset read: the caller fills
@@ -87,6 +90,8 @@
 #define FZ_DESC_LEN	200
 #define FZ_MAX_ERRNO	256
 #define FZ_IDLE_SECS	10	/* for async release at the end */
+#define FZ_WATCHES	64	/* live watches kept */
+#define FZ_WPAGES	2	/* mappings of the watch page kept */
 
 /* ---- PRNG -------------------------------------------------------------- */
 
@@ -151,6 +156,15 @@ struct fz_slot {
 	bool pinned;
 };
 
+/* A watch of fz.dev. */
+struct fz_watch {
+	bool live;
+	uint32_t slot;
+	uint64_t seq;
+	uint64_t addr;
+	uint64_t len;
+};
+
 /* Operations, each a small function below; the table is at the end. */
 struct fz_op {
 	const char *name;
@@ -189,6 +203,8 @@ static struct {
 	struct fz_buf bufs[FZ_BUFS];
 	struct fz_map maps[FZ_MAPS];
 	struct fz_slot slots[FZ_SLOTS];
+	struct fz_watch watches[FZ_WATCHES];
+	uint64_t *wpages[FZ_WPAGES];	/* of fz.dev; NULL: none */
 
 	/* scratch for ioctl structs: two pages, a guard, a read-only one */
 	uint8_t *arg;
@@ -326,7 +342,8 @@ static bool ioctl_errno_known(int e)
 	switch (e) {
 	case ENOTTY: case EFAULT: case EINVAL: case E2BIG: case EOVERFLOW:
 	case EOPNOTSUPP: case EBADF: case EACCES: case EPERM: case EBUSY:
-	case ENODEV: case ENOMEM: case EMFILE: case ESTALE:
+	case ENODEV: case ENOMEM: case EMFILE: case ESTALE: case ENOSPC:
+	case EXDEV:
 		return true;
 	default:
 		return false;
@@ -418,13 +435,48 @@ static struct fz_buf *buf_random(void)
 	return NULL;
 }
 
+/* The counter of a watch slot, from a mapping of the watch page; or 0. */
+static uint64_t watch_count(uint32_t slot)
+{
+	unsigned int i;
+
+	for (i = 0; i < FZ_WPAGES; i++)
+		if (fz.wpages[i])
+			return __atomic_load_n(&fz.wpages[i][slot],
+					       __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+static bool watch_page_mapped(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < FZ_WPAGES; i++)
+		if (fz.wpages[i])
+			return true;
+	return false;
+}
+
 static void map_drop(struct fz_map *m)
 {
+	struct fz_watch *w;
+	unsigned int i;
+
 	if (!m->addr)
 		return;
 	if (munmap(m->addr, m->len))
 		fz_fail("munmap(%p, %#zx): %s", m->addr, m->len,
 			strerror(errno));
+	/* munmap() of a watched range moves its counter. */
+	for (i = 0; i < FZ_WATCHES && watch_page_mapped(); i++) {
+		w = &fz.watches[i];
+		if (w->live && w->addr < (uintptr_t)m->addr + m->len &&
+		    (uintptr_t)m->addr < w->addr + w->len &&
+		    watch_count(w->slot) <= w->seq)
+			fz_fail("munmap(%p, %#zx) left the counter of the watch of %#" PRIx64 " + %#" PRIx64 " in slot %u at %" PRIu64,
+				m->addr, m->len, w->addr, w->len, w->slot,
+				w->seq);
+	}
 	m->addr = NULL;
 }
 
@@ -986,6 +1038,34 @@ static void op_export_va(void)
 }
 
 /*
+ * What CHECK_VA and WATCH_VA answer for a range at @addr in mapping @one:
+ * where the fuzzer knows it is, in the BAR and in the dma-buf @b (NULL:
+ * none kept, or @neg: dmabuf_fd -1).
+ */
+static void check_va_answer(const char *what, uint64_t addr,
+			    uint64_t out_offset, uint64_t out_bar_offset,
+			    const struct fz_map *one, const struct fz_buf *b,
+			    bool neg)
+{
+	uint64_t want = one->bar_off + (addr - (uintptr_t)one->addr);
+
+	if (out_bar_offset != want)
+		fz_fail("%s out_bar_offset %#" PRIx64 ", the mapping is at BAR offset %#" PRIx64,
+			what, out_bar_offset, want);
+	/* a dma-buf whose BAR offset is unknown has no known resource */
+	if (b && b->bar_off != UINT64_MAX && b->res != one->res)
+		fz_fail("%s accepted a dma-buf of resource %d for a mapping of resource %d",
+			what, b->res, one->res);
+	if (b && b->bar_off != UINT64_MAX &&
+	    out_offset != out_bar_offset - b->bar_off)
+		fz_fail("%s out_offset %#" PRIx64 " in a dma-buf of BAR offset %#" PRIx64 ", range at %#" PRIx64,
+			what, out_offset, b->bar_off, want);
+	if (neg && out_offset)
+		fz_fail("%s without a dma-buf: out_offset %#" PRIx64, what,
+			out_offset);
+}
+
+/*
  * CHECK_VA, against a kept dma-buf, no dma-buf (-1, identify), or an fd
  * that is no p2pmr dma-buf.  It may succeed only where EXPORT_VA may (one
  * writable shared resource mapping covers the range), and a success must
@@ -1006,7 +1086,6 @@ static void op_check_va(void)
 	enum fz_fd_kind kind;
 	struct fz_frame f;
 	unsigned int i;
-	uint64_t want;
 
 	if (dev_fd() < 0)
 		return;
@@ -1048,21 +1127,8 @@ static void op_check_va(void)
 		return;
 
 	memcpy(&c, f.ptr, sizeof(c));
-	want = one->bar_off + (c.addr - (uintptr_t)one->addr);
-	if (c.out_bar_offset != want)
-		fz_fail("CHECK_VA out_bar_offset %#" PRIx64 ", the mapping is at BAR offset %#" PRIx64,
-			(uint64_t)c.out_bar_offset, want);
-	/* a dma-buf whose BAR offset is unknown has no known resource */
-	if (b && b->bar_off != UINT64_MAX && b->res != one->res)
-		fz_fail("CHECK_VA accepted a dma-buf of resource %d for a mapping of resource %d",
-			b->res, one->res);
-	if (b && b->bar_off != UINT64_MAX &&
-	    c.out_offset != c.out_bar_offset - b->bar_off)
-		fz_fail("CHECK_VA out_offset %#" PRIx64 " in a dma-buf of BAR offset %#" PRIx64 ", range at %#" PRIx64,
-			(uint64_t)c.out_offset, b->bar_off, want);
-	if (kind == FD_NEG && c.out_offset)
-		fz_fail("CHECK_VA without a dma-buf: out_offset %#" PRIx64,
-			(uint64_t)c.out_offset);
+	check_va_answer("CHECK_VA", c.addr, c.out_offset, c.out_bar_offset,
+			one, b, kind == FD_NEG);
 }
 
 static int parse_bdf(const char *s, unsigned int *domain, unsigned int *bus,
@@ -1253,10 +1319,11 @@ static void op_bad_ioctl(void)
 		   rng_below(&fz.rng, 64));
 	if (rng_one_in(&fz.rng, 2))
 		req = _IOC(_IOC_NONE, P2PMR_TYPE,
-			   P2PMR_CMD_BASE + 5 + rng_below(&fz.rng, 8), 0);
+			   P2PMR_CMD_UNWATCH + 1 + rng_below(&fz.rng, 8), 0);
 	if (req == P2PMR_IOCTL_EXPORT_FD || req == P2PMR_IOCTL_EXPORT_VA ||
 	    req == P2PMR_IOCTL_QUERY_P2P || req == P2PMR_IOCTL_CHECK_VA ||
-	    req == P2PMR_IOCTL_VA_DMABUF)
+	    req == P2PMR_IOCTL_VA_DMABUF || req == P2PMR_IOCTL_WATCH_VA ||
+	    req == P2PMR_IOCTL_UNWATCH)
 		return;
 	fz_desc("req %#lx", req);
 	ret = ioctl(fz.dev, req, buf);
@@ -1266,6 +1333,247 @@ static void op_bad_ioctl(void)
 	if (err != ENOTTY)
 		fz_fail("unknown ioctl %#lx: %s, not ENOTTY", req,
 			errname(err));
+}
+
+/* ---- operations: watches ------------------------------------------------- */
+
+static struct fz_watch *watch_of_slot(uint32_t slot)
+{
+	unsigned int i;
+
+	for (i = 0; i < FZ_WATCHES; i++)
+		if (fz.watches[i].live && fz.watches[i].slot == slot)
+			return &fz.watches[i];
+	return NULL;
+}
+
+static struct fz_watch *watch_random(void)
+{
+	unsigned int i, start = rng_below(&fz.rng, FZ_WATCHES);
+
+	for (i = 0; i < FZ_WATCHES; i++)
+		if (fz.watches[(start + i) % FZ_WATCHES].live)
+			return &fz.watches[(start + i) % FZ_WATCHES];
+	return NULL;
+}
+
+/* An UNWATCH the fuzzer does itself; the counter must move on. */
+static void watch_end(struct fz_watch *w)
+{
+	struct p2pmr_unwatch u = { .size = sizeof(u), .slot = w->slot };
+	uint64_t before = watch_count(w->slot);
+
+	if (ioctl(fz.dev, P2PMR_IOCTL_UNWATCH, &u))
+		fz_fail("UNWATCH of live slot %u: %s", w->slot,
+			errname(errno));
+	if (watch_page_mapped() && watch_count(w->slot) <= before)
+		fz_fail("UNWATCH of slot %u left its counter at %" PRIu64,
+			w->slot, before);
+	w->live = false;
+}
+
+/*
+ * fz.dev is about to close: its watches end with it, and its page must
+ * be unmapped first, or the file (and p2pmr.ko) stays held.
+ */
+static void watches_drop(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < FZ_WPAGES; i++) {
+		if (fz.wpages[i] && munmap(fz.wpages[i], fz.page))
+			fz_fail("munmap of the watch page: %s",
+				strerror(errno));
+		fz.wpages[i] = NULL;
+	}
+	for (i = 0; i < FZ_WATCHES; i++)
+		fz.watches[i].live = false;
+}
+
+/*
+ * WATCH_VA: CHECK_VA's inputs and oracle, plus a slot that is not live
+ * already and a counter that has not gone past out_seq unless the range
+ * was disturbed.
+ */
+static void op_watch_va(void)
+{
+	static const uint8_t kinds[] = {
+		FD_NEG, FD_NEG, FD_DMABUF, FD_DMABUF, FD_DMABUF, FD_CLOSED,
+		FD_DEVNULL, FD_RES_RW, FD_P2PMR, FD_HUGE,
+	};
+	struct p2pmr_watch_va a = { .size = sizeof(a) };
+	int ri = rng_below(&fz.rng, fz.nr_res), fd, tmp, ret, err;
+	bool bad_flags = false, bad_fd, covered;
+	struct fz_map *one = NULL;
+	struct fz_buf *b = NULL;
+	struct fz_watch *w = NULL;
+	enum fz_fd_kind kind;
+	struct fz_frame f;
+	unsigned int i;
+
+	if (dev_fd() < 0)
+		return;
+	/* Room for one more, so that ENOSPC cannot happen. */
+	for (i = 0; i < FZ_WATCHES && fz.watches[i].live; i++)
+		;
+	if (i == FZ_WATCHES) {
+		fz_desc("unwatch to make room: ");
+		w = watch_random();
+		watch_end(w);
+	} else {
+		w = &fz.watches[i];
+	}
+	pick_va(&a.addr, &a.length);
+	kind = pick_fd(kinds[rng_below(&fz.rng, sizeof(kinds))], &fz.res[ri],
+		       &fd, &tmp);
+	if (kind == FD_NEG)
+		fd = -1;
+	for (i = 0; kind == FD_DMABUF && i < FZ_BUFS; i++)
+		if (fz.bufs[i].fd == fd)
+			b = &fz.bufs[i];
+	a.dmabuf_fd = fd;
+	bad_fd = kind != FD_NEG && kind != FD_DMABUF;
+	if (rng_one_in(&fz.rng, 12)) {
+		a.flags = 1U << rng_below(&fz.rng, 32);
+		bad_flags = true;
+	}
+	if (rng_one_in(&fz.rng, 16)) {
+		a.__reserved = 1 + rng_below(&fz.rng, UINT16_MAX);
+		bad_flags = true;
+	}
+	a.out_slot = rng_next(&fz.rng);
+	a.out_seq = rng_next(&fz.rng);
+	fz_desc(" addr %#" PRIx64 " len %#" PRIx64 " fd %s flags %#x rsv %#x",
+		(uint64_t)a.addr, (uint64_t)a.length, fd_kind_names[kind],
+		a.flags, a.__reserved);
+	frame(&f, &a, sizeof(a));
+
+	covered = !(a.addr % fz.page) && !(a.length % fz.page) &&
+		  va_covered(a.addr, a.length, &one);
+	ret = do_ioctl(P2PMR_IOCTL_WATCH_VA, f.ptr, &err);
+	judge(&f, ret, err, bad_flags || bad_fd || !covered,
+	      bad_flags ? EINVAL : 0, false);
+	close_if(&tmp);
+	if (ret)
+		return;
+
+	memcpy(&a, f.ptr, sizeof(a));
+	if (a.out_slot >= fz.page / 8)
+		fz_fail("WATCH_VA out_slot %u past the watch page", a.out_slot);
+	if (watch_of_slot(a.out_slot))
+		fz_fail("WATCH_VA handed out slot %u, which is live",
+			a.out_slot);
+	if (watch_page_mapped() && watch_count(a.out_slot) < a.out_seq)
+		fz_fail("WATCH_VA out_seq %" PRIu64 " is ahead of the counter %" PRIu64,
+			(uint64_t)a.out_seq, watch_count(a.out_slot));
+	if (one)
+		check_va_answer("WATCH_VA", a.addr, a.out_offset,
+				a.out_bar_offset, one, b, kind == FD_NEG);
+	w->live = true;
+	w->slot = a.out_slot;
+	w->seq = a.out_seq;
+	w->addr = a.addr;
+	w->len = a.length;
+}
+
+/* UNWATCH of a live slot, a free one, or one past the page. */
+static void op_unwatch(void)
+{
+	struct p2pmr_unwatch u = { .size = sizeof(u) };
+	struct fz_watch *w = watch_random();
+	bool bad_flags = false;
+	struct fz_frame f;
+	int ret, err;
+
+	if (dev_fd() < 0)
+		return;
+	switch (rng_below(&fz.rng, w ? 8 : 2)) {
+	case 0:
+		u.slot = rng_below(&fz.rng, fz.page / 8);
+		break;
+	case 1:
+		u.slot = rng_one_in(&fz.rng, 2) ? fz.page / 8 :
+			 (uint32_t)rng_next(&fz.rng);
+		break;
+	default:
+		u.slot = w->slot;
+		break;
+	}
+	w = watch_of_slot(u.slot);
+	if (rng_one_in(&fz.rng, 12)) {
+		u.flags = 1U << rng_below(&fz.rng, 32);
+		bad_flags = true;
+	}
+	if (rng_one_in(&fz.rng, 16)) {
+		u.__reserved = 1 + rng_below(&fz.rng, UINT32_MAX);
+		bad_flags = true;
+	}
+	fz_desc(" slot %u%s flags %#x rsv %#x", u.slot, w ? " (live)" : "",
+		u.flags, u.__reserved);
+	frame(&f, &u, sizeof(u));
+	/* Nothing to write back: a read-only struct does. */
+	f.readonly = false;
+	f.must_refuse = f.must_errno != 0;
+	ret = do_ioctl(P2PMR_IOCTL_UNWATCH, f.ptr, &err);
+	judge(&f, ret, err, bad_flags || !w, bad_flags || !w ? EINVAL : 0,
+	      !bad_flags && w);
+	if (ret)
+		return;
+	if (watch_page_mapped() && watch_count(w->slot) <= w->seq)
+		fz_fail("UNWATCH of slot %u left its counter at %" PRIu64,
+			w->slot, w->seq);
+	w->live = false;
+}
+
+/*
+ * mmap() of the watch page: one page at offset 0, MAP_SHARED, PROT_READ;
+ * anything else is refused.  A kept mapping cannot be made writable.
+ */
+static void op_mmap_watch(void)
+{
+	static const int wprots[] = {
+		PROT_READ, PROT_READ, PROT_READ, PROT_WRITE,
+		PROT_READ | PROT_WRITE,
+	};
+	static const long lens[] = { 1, 1, 1, 1, 2, 0 };
+	int prot = wprots[rng_below(&fz.rng, 5)], err = 0, want;
+	bool priv = rng_one_in(&fz.rng, 6);
+	size_t len = lens[rng_below(&fz.rng, 6)] * fz.page;
+	off_t off = rng_one_in(&fz.rng, 6) ? fz.page : 0;
+	unsigned int i;
+	void *p;
+
+	if (dev_fd() < 0)
+		return;
+	if (len && rng_one_in(&fz.rng, 4))
+		len -= fz.page / 2;	/* mmap() rounds up to the page */
+	for (i = 0; i < FZ_WPAGES && fz.wpages[i]; i++)
+		;
+	if (i == FZ_WPAGES) {
+		i = rng_below(&fz.rng, FZ_WPAGES);
+		fz_desc("munmap %p, ", (void *)fz.wpages[i]);
+		munmap(fz.wpages[i], fz.page);
+		fz.wpages[i] = NULL;
+	}
+	fz_desc("len %#zx off %#jx prot %d %s", len, (intmax_t)off, prot,
+		priv ? "private" : "shared");
+	p = mmap(NULL, len, prot, priv ? MAP_PRIVATE : MAP_SHARED, fz.dev,
+		 off);
+	if (p == MAP_FAILED)
+		err = errno;
+	count_errno(err);
+	fz_desc(" -> %s", errname(err));
+	want = !len || len > (size_t)fz.page || off || priv ? EINVAL :
+	       prot & PROT_WRITE ? EACCES : 0;
+	if (err != want)
+		fz_fail("mmap of the watch page: %s, expected %s",
+			errname(err), errname(want));
+	if (err)
+		return;
+	if (!mprotect(p, fz.page, PROT_READ | PROT_WRITE) || errno != EACCES)
+		fz_fail("mprotect of the watch page to PROT_WRITE: %s",
+			errname(errno));
+	fz.wpages[i] = p;
 }
 
 /* ---- operations: CPU mappings -------------------------------------------- */
@@ -1682,6 +1990,7 @@ static void release_all(void)
 		map_drop(&fz.maps[i]);
 	for (i = 0; i < FZ_BUFS; i++)
 		buf_close(&fz.bufs[i]);
+	watches_drop();
 	close_if(&fz.dev);
 }
 
@@ -1928,6 +2237,9 @@ static struct fz_op ops[] = {
 	{ .name = "check_va", .fn = op_check_va, .weight = 60 },
 	{ .name = "va_dmabuf", .fn = op_va_dmabuf, .weight = 60 },
 	{ .name = "bad_ioctl", .fn = op_bad_ioctl, .weight = 20 },
+	{ .name = "watch_va", .fn = op_watch_va, .weight = 60 },
+	{ .name = "unwatch", .fn = op_unwatch, .weight = 30 },
+	{ .name = "mmap_watch", .fn = op_mmap_watch, .weight = 15 },
 	{ .name = "mmap_dmabuf", .fn = op_mmap_dmabuf, .weight = 100 },
 	{ .name = "mmap_res", .fn = op_mmap_res, .weight = 50 },
 	{ .name = "munmap", .fn = op_munmap, .weight = 80 },

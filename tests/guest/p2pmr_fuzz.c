@@ -220,6 +220,8 @@ static struct {
 	unsigned long checked_refuse;	/* invalid requests judged */
 	unsigned long checked_succeed;	/* valid, undisturbed ones */
 	unsigned long checked_words;	/* words read against the pattern */
+	unsigned long watches_made;	/* WATCH_VA successes */
+	unsigned long watches_moved;	/* counters seen moving */
 
 	/*
 	 * Shared with the disruption thread.  seq is odd while a disruption
@@ -476,6 +478,9 @@ static void map_drop(struct fz_map *m)
 			fz_fail("munmap(%p, %#zx) left the counter of the watch of %#" PRIx64 " + %#" PRIx64 " in slot %u at %" PRIu64,
 				m->addr, m->len, w->addr, w->len, w->slot,
 				w->seq);
+		if (w->live && w->addr < (uintptr_t)m->addr + m->len &&
+		    (uintptr_t)m->addr < w->addr + w->len)
+			fz.watches_moved++;
 	}
 	m->addr = NULL;
 }
@@ -1369,6 +1374,7 @@ static void watch_end(struct fz_watch *w)
 	if (watch_page_mapped() && watch_count(w->slot) <= before)
 		fz_fail("UNWATCH of slot %u left its counter at %" PRIu64,
 			w->slot, before);
+	fz.watches_moved += watch_page_mapped();
 	w->live = false;
 }
 
@@ -1469,6 +1475,7 @@ static void op_watch_va(void)
 	if (one)
 		check_va_answer("WATCH_VA", a.addr, a.out_offset,
 				a.out_bar_offset, one, b, kind == FD_NEG);
+	fz.watches_made++;
 	w->live = true;
 	w->slot = a.out_slot;
 	w->seq = a.out_seq;
@@ -1522,6 +1529,7 @@ static void op_unwatch(void)
 	if (watch_page_mapped() && watch_count(w->slot) <= w->seq)
 		fz_fail("UNWATCH of slot %u left its counter at %" PRIu64,
 			w->slot, w->seq);
+	fz.watches_moved += watch_page_mapped();
 	w->live = false;
 }
 
@@ -2284,6 +2292,8 @@ static void summary(void)
 	       (unsigned long)atomic_load(&fz.unloads));
 	printf("p2pmr_fuzz:   judged: %lu invalid requests refused, %lu valid ones served, %lu words read back\n",
 	       fz.checked_refuse, fz.checked_succeed, fz.checked_words);
+	printf("p2pmr_fuzz:   watches: %lu made, %lu counters checked to move\n",
+	       fz.watches_made, fz.watches_moved);
 	for (e = 0; e < FZ_MAX_ERRNO; e++)
 		if (fz.errnos[e])
 			printf("p2pmr_fuzz:   result %-12s %8lu\n",

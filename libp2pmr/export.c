@@ -73,8 +73,21 @@ int p2pmr_dev_fd(void)
 	return dev_fd_get(false);
 }
 
+int p2pmr_dev_open(void)
+{
+	int fd;
+
+	pthread_mutex_lock(&dev_lock);
+	fd = open(dev_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		p2pmr_dbg("cannot open %s: %s", dev_path, strerror(errno));
+	pthread_mutex_unlock(&dev_lock);
+	return fd;
+}
+
 void p2pmr_set_dev_path(const char *path)
 {
+	p2pmr_watch_reset();
 	pthread_mutex_lock(&dev_lock);
 	if (dev_fd >= 0)
 		close(dev_fd);

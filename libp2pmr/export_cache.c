@@ -15,17 +15,26 @@
  * an allocator reusing the address), made read-only, split, or the
  * dma-buf revoked by the kernel.  None of that tells the library, and
  * /proc/self/maps costs milliseconds in a large process and can be stale
- * the moment it is read.  So the kernel is asked, for every use, with
+ * the moment it is read.  So the kernel is asked, with
  * P2PMR_IOCTL_CHECK_VA: is [start, end) now a writable shared mapping of
  * the very resource file this dma-buf was exported from, mapping a part of
  * the BAR the dma-buf covers, and the dma-buf not revoked?  That is the
  * proof EXPORT_VA itself makes (without its lockdown, claim and decode
- * checks, which the dma-buf's map repeats), in one ioctl of constant cost,
- * against the caller's own address space: a child after fork() is
- * answered for its own mappings.  Registering the dma-buf later is what
- * ibv_reg_mr() of host memory is too: a use of what the range mapped when
- * it was checked.
+ * checks, which the dma-buf's map repeats), against the caller's own
+ * address space: a child after fork() is answered for its own mappings.
+ * Registering the dma-buf later is what ibv_reg_mr() of host memory is
+ * too: a use of what the range mapped when it was checked.
  *
+ * The question costs a system call, most of a 4 KiB registration, so it
+ * is asked once per mapping: the whole mapping is checked when exported,
+ * with a watch (P2PMR_IOCTL_WATCH_VA, watch.c), and while the watch's
+ * counter has not moved, no page table entry of the mapping was
+ * invalidated and the dma-buf was not revoked, so the answer stands for
+ * every range inside it.  A counter that moved (or a watch of the parent,
+ * in a child) is watched again, which checks the whole mapping anew; if
+ * that fails, the range alone is checked with CHECK_VA, which gives the
+ * precise answer.  Where the kernel has no watches, every use is checked.
+
  * A failed check drops the entry (the caller then exports the range on
  * its own, which gives the kernel's precise refusal); a mapping the kernel
  * will not export whole (a piece read-only, a part claimed) is remembered
@@ -65,6 +74,7 @@ struct export_slot {
 	uint64_t offset;	/* of start within the dma-buf */
 	int fd;			/* -1 for a mapping that is not exported */
 	int err;		/* why not */
+	struct p2pmr_watch watch;	/* of [start, end), none for GPUs */
 	uint64_t flush_gen;	/* of that answer */
 	unsigned int users;	/* between get and put */
 	bool dead;		/* dropped while in use: close at last put */
@@ -96,6 +106,7 @@ static void slot_release_locked(struct export_slot *s)
 		s->dead = true;
 		return;
 	}
+	p2pmr_watch_end(&s->watch);
 	if (s->fd >= 0 && s->gpu.id)
 		p2pmr_gpu_close(&s->gpu, s->fd);
 	else if (s->fd >= 0)
@@ -131,6 +142,34 @@ static struct export_slot *slot_find_locked(uint64_t start, uint64_t end,
 }
 
 /*
+ * Watch the whole mapping of @s, exported.  Return: whether it is now
+ * known, without asking, to be what the export covers.  Caller holds the
+ * lock (a second thread waits rather than watching it twice).
+ */
+static bool slot_watch_locked(struct export_slot *s)
+{
+	struct p2pmr_check_va check;
+
+	p2pmr_watch_end(&s->watch);
+	if (p2pmr_watch_va((void *)(uintptr_t)s->start, s->end - s->start,
+			   s->fd, &s->watch, &check))
+		return false;
+	s->offset = check.out_offset;
+	return true;
+}
+
+/*
+ * Whether the slot's answer stands: its watch has not moved, or a new
+ * watch finds the whole mapping still what it was.  Caller holds the lock.
+ */
+static bool slot_intact_locked(struct export_slot *s)
+{
+	if (p2pmr_watch_intact(&s->watch))
+		return true;
+	return s->watch.epoch && slot_watch_locked(s);
+}
+
+/*
  * Export [start, end) whole into @s, or record why not.  Caller holds the
  * lock: an export per mapping is rare, and a second thread wanting the
  * same mapping waits for this one rather than exporting it twice.
@@ -156,6 +195,8 @@ static void slot_fill_locked(struct export_slot *s, uint64_t start,
 	} else {
 		s->fd = p2pmr_export_va_probe((void *)(uintptr_t)start,
 					      end - start);
+		if (s->fd >= 0)
+			slot_watch_locked(s);
 	}
 	if (s->fd < 0) {
 		s->err = errno;
@@ -173,7 +214,7 @@ static int cache_get(uint64_t map_start, uint64_t map_end,
 	struct p2pmr_check_va check;
 	struct export_slot *s;
 	int fd, err, cancel_state;
-	bool found;
+	bool found, intact;
 
 	if (!cache_enabled())
 		return ENOSYS;
@@ -196,12 +237,13 @@ static int cache_get(uint64_t map_start, uint64_t map_end,
 	s->users++;
 	s->last_use = ++use_clock;
 	fd = s->fd;
+	/* GPUs: the caller has just read the allocation's id */
+	intact = gpu_id || slot_intact_locked(s);
+	check.out_offset = s->offset + (start - map_start);
 	pthread_mutex_unlock(&cache_lock);
 
-	/* the caller has just read the allocation's id */
 	err = 0;
-	check.out_offset = s->offset + (start - map_start);
-	if (!gpu_id)
+	if (!intact)
 		err = p2pmr_check_va((void *)(uintptr_t)start, end - start,
 				     fd, &check);
 	if (err) {

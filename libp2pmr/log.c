@@ -33,23 +33,38 @@ static void fork_prepare(void)
 {
 	p2pmr_cache_fork_lock();
 	p2pmr_export_cache_fork_lock();
+	p2pmr_watch_fork_lock();
 	p2pmr_dev_fork_lock();
 	p2pmr_mr_fork_lock();
 	pthread_mutex_lock(&log_lock);
 }
 
-static void fork_done(void)
+static void fork_done(bool child)
 {
 	pthread_mutex_unlock(&log_lock);
 	p2pmr_mr_fork_unlock();
 	p2pmr_dev_fork_unlock();
+	if (child)
+		p2pmr_watch_fork_child();
+	else
+		p2pmr_watch_fork_unlock();
 	p2pmr_export_cache_fork_unlock();
 	p2pmr_cache_fork_unlock();
 }
 
+static void fork_parent(void)
+{
+	fork_done(false);
+}
+
+static void fork_child(void)
+{
+	fork_done(true);
+}
+
 __attribute__((constructor)) static void p2pmr_init(void)
 {
-	pthread_atfork(fork_prepare, fork_done, fork_done);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 const char *p2pmr_version(void)

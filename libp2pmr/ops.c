@@ -5,6 +5,7 @@
  * /dev/p2pmr.  The library always calls through it.
  */
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include <infiniband/verbs.h>
 
@@ -34,6 +35,8 @@ static const struct p2pmr_ops real_ops = {
 	.reg_dmabuf_mr = ibv_reg_dmabuf_mr,
 	.dereg_mr = ibv_dereg_mr,
 	.ioctl = real_ioctl,
+	.mmap = mmap,
+	.munmap = munmap,
 };
 
 const struct p2pmr_ops *p2pmr_ops = &real_ops;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <p2pmr/p2pmr.h>
 
@@ -192,6 +193,46 @@ int p2pmr_va_dmabuf(const void *addr, size_t length, bool read_only,
 		    uint64_t *offset);
 /* Whether the kernel takes the range as one shared dma-buf mapping. */
 bool p2pmr_va_dmabuf_is(const void *addr, size_t length);
+/* A new fd of /dev/p2pmr, O_CLOEXEC; -1 and errno (logged at debug). */
+int p2pmr_dev_open(void);
+
+/*
+ * Watches (watch.c)
+ */
+
+/**
+ * struct p2pmr_watch - a range the kernel watches; all zeros: none
+ * @epoch: the watch table's, never reused in a process or its children
+ * @slot: its counter in the table
+ * @seq: the counter's value while the range is as checked
+ */
+struct p2pmr_watch {
+	uint64_t epoch;
+	uint32_t slot;
+	uint64_t seq;
+};
+
+/*
+ * P2PMR_IOCTL_WATCH_VA: CHECK_VA of the page-aligned range (@out filled
+ * in as it would be), and @w watching it from then on.  Logged at debug
+ * level only.  Return: 0, or the errno; ENOTTY where the kernel (or this
+ * process) has no watches: ask CHECK_VA instead.
+ */
+int p2pmr_watch_va(const void *addr, size_t length, int dmabuf_fd,
+		   struct p2pmr_watch *w, struct p2pmr_check_va *out);
+/*
+ * Whether what @w checked still holds: no change of the range and no
+ * revocation since.  A few loads, no lock, no system call; false for no
+ * watch, and in a child for its parent's watches.
+ */
+bool p2pmr_watch_intact(const struct p2pmr_watch *w);
+/* End @w (a system call), and zero it. */
+void p2pmr_watch_end(struct p2pmr_watch *w);
+/* Tests: close the watch table and forget that the kernel had none. */
+void p2pmr_watch_reset(void);
+void p2pmr_watch_fork_lock(void);
+void p2pmr_watch_fork_unlock(void);
+void p2pmr_watch_fork_child(void);
 
 /*
  * Could @mr be a dma-buf MR (libibverbs' or libp2pmr's own)?  One load
@@ -304,6 +345,9 @@ struct p2pmr_ops {
 					int access);
 	int (*dereg_mr)(struct ibv_mr *mr);
 	int (*ioctl)(int fd, unsigned long request, void *arg);
+	void *(*mmap)(void *addr, size_t length, int prot, int flags, int fd,
+		      off_t offset);
+	int (*munmap)(void *addr, size_t length);
 };
 
 extern const struct p2pmr_ops *p2pmr_ops;

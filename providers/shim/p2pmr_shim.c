@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include <infiniband/verbs.h>
 
@@ -147,6 +148,8 @@ static struct p2pmr_ops shim_ops = {
 	.reg_mr = ops_reg_mr,
 	.reg_dmabuf_mr = ops_reg_dmabuf_mr,
 	.ioctl = ops_ioctl,
+	.mmap = mmap,
+	.munmap = munmap,
 };
 
 /* fork(): the child must not inherit mrs_lock held by another thread. */

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -288,11 +289,69 @@ static int va_dmabuf_ioctl(struct p2pmr_va_dmabuf *cmd)
 	return 0;
 }
 
+/*
+ * Watches: a module without them (mmap of the device fails) unless a test
+ * expects them; then the watch page is the test's, and it moves the
+ * counters.
+ */
+static bool watch_expected;
+static uint64_t *watch_page;
+static unsigned int unwatches;
+
+static void *mock_mmap(void *addr, size_t length, int prot, int flags, int fd,
+		       off_t offset)
+{
+	if (!watch_expected) {
+		errno = ENODEV;
+		return MAP_FAILED;
+	}
+	assert_int_equal(length, sysconf(_SC_PAGESIZE));
+	assert_int_equal(prot, PROT_READ);
+	assert_int_equal(flags, MAP_SHARED);
+	assert_int_equal(offset, 0);
+	watch_page = mmap(addr, length, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(watch_page != MAP_FAILED);
+	(void)fd;
+	return watch_page;
+}
+
+static int watch_va_ioctl(struct p2pmr_watch_va *cmd)
+{
+	int err;
+
+	assert_true(watch_expected);
+	assert_int_equal(cmd->size, sizeof(*cmd));
+	check_expected(cmd->addr);
+	check_expected(cmd->length);
+	check_expected(cmd->dmabuf_fd);
+	err = mock_type(int);
+	if (err)
+		return err;
+	cmd->out_slot = mock_type(unsigned int);
+	cmd->out_seq = watch_page[cmd->out_slot];
+	cmd->out_offset = 0;
+	return 0;
+}
+
+static int unwatch_ioctl(struct p2pmr_unwatch *cmd)
+{
+	assert_true(watch_expected);
+	assert_int_equal(cmd->size, sizeof(*cmd));
+	watch_page[cmd->slot]++;
+	unwatches++;
+	return 0;
+}
+
 static int p2pmr_dev_ioctl(unsigned long request, void *arg)
 {
 	struct p2pmr_export_va *cmd = arg;
 	int err;
 
+	if (request == P2PMR_IOCTL_WATCH_VA)
+		return watch_va_ioctl(arg);
+	if (request == P2PMR_IOCTL_UNWATCH)
+		return unwatch_ioctl(arg);
 	if (request == P2PMR_IOCTL_CHECK_VA)
 		return check_va_ioctl(arg);
 	if (request == P2PMR_IOCTL_VA_DMABUF)
@@ -333,6 +392,8 @@ static const struct p2pmr_ops mock_ops = {
 	.reg_dmabuf_mr = mock_reg_dmabuf_mr,
 	.dereg_mr = mock_dereg_mr,
 	.ioctl = mock_ioctl,
+	.mmap = mock_mmap,
+	.munmap = munmap,
 };
 
 static int setup(void **state)
@@ -383,6 +444,9 @@ static int each(void **state)
 	p2pmr_export_cache_set_enabled(0);
 	check_va_expected = false;
 	va_dmabuf_expected = false;
+	watch_expected = false;
+	unwatches = 0;
+	p2pmr_watch_reset();
 	return 0;
 }
 
@@ -1383,6 +1447,73 @@ static void test_export_cache_refused(void **state)
 	p2pmr_export_cache_set_enabled(0);
 }
 
+static void expect_watch(uint64_t addr, uint64_t length, int err,
+			 unsigned int slot)
+{
+	expect_value(watch_va_ioctl, cmd->addr, addr);
+	expect_value(watch_va_ioctl, cmd->length, length);
+	expect_any(watch_va_ioctl, cmd->dmabuf_fd);
+	will_return(watch_va_ioctl, err);
+	if (!err)
+		will_return(watch_va_ioctl, slot);
+}
+
+/*
+ * With watches, the mapping is checked once, when it is exported, and
+ * later registrations inside it ask nothing while the counter stands (any
+ * ioctl not expected fails the test).  A moved counter watches the
+ * mapping anew; if that fails, the range alone is checked, and a failed
+ * check drops the export (its watch ended).
+ */
+static void test_export_cache_watched(void **state)
+{
+	int whole;
+
+	(void)state;
+	p2pmr_export_cache_set_enabled(1);
+	check_va_expected = true;
+	watch_expected = true;
+
+	expect_export(X, 0x4000000, 0);
+	expect_watch(X, 0x4000000, 0, 7);
+	assert_ptr_equal(reg_at(0x1010, 0x1010), &provider_mr);
+	whole = exported_fd;
+	assert_non_null(watch_page);
+
+	/* nothing asked: no mock expects a call */
+	assert_ptr_equal(reg_at(0x8010, 0x8010), &provider_mr);
+	assert_ptr_equal(reg_at(0x3ffc010, 0x3ffc010), &provider_mr);
+	assert_int_equal(exported_fd, whole);
+
+	/* the counter moved: watched anew, the registration asks no more */
+	watch_page[7]++;
+	expect_watch(X, 0x4000000, 0, 9);
+	assert_ptr_equal(reg_at(0x8010, 0x8010), &provider_mr);
+	assert_int_equal(unwatches, 1);
+	assert_ptr_equal(reg_at(0x9010, 0x9010), &provider_mr);
+
+	/* moved, the mapping no longer whole: the range alone is checked */
+	watch_page[9]++;
+	expect_watch(X, 0x4000000, ESTALE, 0);
+	expect_check_va(X + 0x8000, 0x3000, whole, ESTALE, 0);
+	expect_export(X + 0x8000, 0x3000, 0);
+	assert_ptr_equal(reg_at(0x8010, 0x10), &provider_mr);
+	assert_int_equal(fcntl(whole, F_GETFD), -1);
+	assert_int_equal(p2pmr_export_cache_count(), 0);
+	assert_int_equal(unwatches, 2);
+	assert_exported_fd_closed();
+
+	/* a flush ends the watch of a kept export */
+	expect_export(X, 0x4000000, 0);
+	expect_watch(X, 0x4000000, 0, 3);
+	assert_ptr_equal(reg_at(0x1010, 0x1010), &provider_mr);
+	p2pmr_classify_flush();
+	assert_int_equal(unwatches, 3);
+	assert_int_equal(p2pmr_export_cache_count(), 0);
+	assert_exported_fd_closed();
+	p2pmr_export_cache_set_enabled(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1412,6 +1543,7 @@ int main(void)
 		cmocka_unit_test_setup(test_reg_dmabuf_known, each),
 		cmocka_unit_test_setup(test_export_cache, each),
 		cmocka_unit_test_setup(test_export_cache_refused, each),
+		cmocka_unit_test_setup(test_export_cache_watched, each),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

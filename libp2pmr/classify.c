@@ -10,8 +10,9 @@
  * - Misses (host memory) are answered from the table as it stands.
  * - Hits are checked: a hit on a mapping made by p2pmr_bar_open() is exact
  *   (the library made it and removes it before unmapping it); any other
- *   hit is checked by the kernel (P2PMR_IOCTL_CHECK_VA: is the range still
- *   a mapping of that BAR at that offset), and where it cannot tell, it is
+ *   hit is checked by the kernel (is the range still a mapping of that BAR
+ *   at that offset: once per mapping while a watch of it stands, else
+ *   P2PMR_IOCTL_CHECK_VA per hit), and where it cannot tell, it is
  *   answered only after /proc/self/maps has been read again, so a BAR that
  *   was unmapped, with host memory mapped at the same address, is reported
  *   as host memory.
@@ -501,13 +502,119 @@ enum classify_mode {
 	FRESH,
 };
 
+/* Mappings confirmed with a watch, kept at once. */
+#define CONFIRMED_MAX	16
+
+/*
+ * Hits the kernel confirmed with a watch over their whole mapping
+ * (watch.c): while the watch's counter stands, the mapping is what the
+ * kernel said, and a hit inside it is confirmed without a system call.
+ */
+static struct confirmed {
+	uint64_t start, end;		/* end == 0: unused */
+	struct p2pmr_check_va id;	/* the kernel's answer for start */
+	struct p2pmr_watch watch;
+	uint64_t last_use;
+} confirmed[CONFIRMED_MAX];
+static pthread_mutex_t confirmed_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t confirmed_clock;
+
+/* Caller holds confirmed_lock. */
+static void confirmed_drop_locked(struct confirmed *c)
+{
+	p2pmr_watch_end(&c->watch);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Whether the kernel's answer @c, for the address @at, is what the table
+ * says of the range from @start.
+ */
+static bool check_matches(const struct p2pmr_check_va *c, uint64_t at,
+			  const struct p2pmr_bar_map *map, uint64_t start)
+{
+	if (c->out_pci_domain != map->domain || c->out_pci_bus != map->bus ||
+	    c->out_pci_devfn != map->devfn || c->out_bar != map->bar ||
+	    !(c->out_flags & P2PMR_EXPORT_OUT_WC) !=
+	    !(map->flags & P2PMR_MEM_WC))
+		return false;
+	return map->flags & P2PMR_MEM_OFFSET_UNKNOWN ||
+	       c->out_bar_offset + (start - at) ==
+	       map->bar_offset + (start - map->start);
+}
+
+enum confirmation { UNKNOWN, CONFIRMED, REFUTED };
+
+static enum confirmation confirmed_lookup(uint64_t start, uint64_t end,
+					  const struct p2pmr_bar_map *map)
+{
+	enum confirmation res = UNKNOWN;
+	struct confirmed *c;
+
+	pthread_mutex_lock(&confirmed_lock);
+	for (c = confirmed; c < confirmed + CONFIRMED_MAX; c++) {
+		if (!c->end || start < c->start || c->end < end)
+			continue;
+		if (!p2pmr_watch_intact(&c->watch)) {
+			confirmed_drop_locked(c);
+			continue;
+		}
+		c->last_use = ++confirmed_clock;
+		res = check_matches(&c->id, c->start, map, start) ?
+		      CONFIRMED : REFUTED;
+		break;
+	}
+	pthread_mutex_unlock(&confirmed_lock);
+	return res;
+}
+
+/* Keep the watch @w over @map, which the kernel answered with @id. */
+static void confirmed_add(const struct p2pmr_bar_map *map,
+			  const struct p2pmr_check_va *id,
+			  struct p2pmr_watch *w)
+{
+	struct confirmed *c, *victim = confirmed;
+
+	pthread_mutex_lock(&confirmed_lock);
+	for (c = confirmed; c < confirmed + CONFIRMED_MAX; c++) {
+		if (!c->end) {
+			victim = c;
+			break;
+		}
+		if (c->last_use < victim->last_use)
+			victim = c;
+	}
+	if (victim->end)
+		confirmed_drop_locked(victim);
+	victim->start = map->start;
+	victim->end = map->end;
+	victim->id = *id;
+	victim->watch = *w;
+	victim->last_use = ++confirmed_clock;
+	pthread_mutex_unlock(&confirmed_lock);
+}
+
+static void confirmed_flush(void)
+{
+	struct confirmed *c;
+
+	pthread_mutex_lock(&confirmed_lock);
+	for (c = confirmed; c < confirmed + CONFIRMED_MAX; c++)
+		if (c->end)
+			confirmed_drop_locked(c);
+	pthread_mutex_unlock(&confirmed_lock);
+}
+
 /*
  * A hit on a mapping the library did not make, checked by the kernel
- * (P2PMR_IOCTL_CHECK_VA, one ioctl of constant cost) instead of a read of
- * /proc/self/maps: the range is still a mapping of that BAR, at that
- * offset, through the same kind of file.  CHECK_VA takes only writable
- * shared mappings, as an export does; a no, another answer, or no module
- * leaves the hit to the read, as before.
+ * instead of a read of /proc/self/maps: the range is still a mapping of
+ * that BAR, at that offset, through the same kind of file.  The first
+ * check watches the whole mapping (P2PMR_IOCTL_WATCH_VA), so that later
+ * hits in it cost no system call while the watch stands; where that is
+ * refused, the range alone is checked (P2PMR_IOCTL_CHECK_VA, one ioctl of
+ * constant cost).  Both take only writable shared mappings, as an export
+ * does; a no, another answer, or no module leaves the hit to the read, as
+ * before.
  */
 static bool hit_confirmed(uint64_t a, uint64_t e,
 			  const struct p2pmr_bar_map *map)
@@ -516,6 +623,7 @@ static bool hit_confirmed(uint64_t a, uint64_t e,
 	uint64_t page = p2pmr_page_size();
 	uint64_t start = a & ~(page - 1), end = (e + page - 1) & ~(page - 1);
 	struct p2pmr_check_va c;
+	struct p2pmr_watch w;
 
 	if (end < e)
 		return false;
@@ -524,15 +632,26 @@ static bool hit_confirmed(uint64_t a, uint64_t e,
 					  end - start);
 	if ((map->flags & rw) != rw)
 		return false;
+	switch (confirmed_lookup(start, end, map)) {
+	case CONFIRMED:
+		return true;
+	case REFUTED:
+		return false;
+	case UNKNOWN:
+		break;
+	}
+	if (!p2pmr_watch_va((void *)(uintptr_t)map->start,
+			    map->end - map->start, -1, &w, &c)) {
+		if (!check_matches(&c, map->start, map, map->start)) {
+			p2pmr_watch_end(&w);
+			return false;
+		}
+		confirmed_add(map, &c, &w);
+		return true;
+	}
 	if (p2pmr_check_va((void *)(uintptr_t)start, end - start, -1, &c))
 		return false;
-	if (c.out_pci_domain != map->domain || c.out_pci_bus != map->bus ||
-	    c.out_pci_devfn != map->devfn || c.out_bar != map->bar ||
-	    !(c.out_flags & P2PMR_EXPORT_OUT_WC) !=
-	    !(map->flags & P2PMR_MEM_WC))
-		return false;
-	return map->flags & P2PMR_MEM_OFFSET_UNKNOWN ||
-	       c.out_bar_offset == map->bar_offset + (start - map->start);
+	return check_matches(&c, start, map, start);
 }
 
 static int classify(const void *addr, size_t length,
@@ -657,6 +776,7 @@ int p2pmr_classify_fresh(const void *addr, size_t length,
 void p2pmr_classify_flush(void)
 {
 	__atomic_add_fetch(&cache.flush_gen, 1, __ATOMIC_SEQ_CST);
+	confirmed_flush();
 	/* the application's way to let go of the exports it made */
 	p2pmr_export_cache_drop(0, UINT64_MAX);
 }
@@ -749,9 +869,11 @@ void p2pmr_cache_reset(void)
 void p2pmr_cache_fork_lock(void)
 {
 	pthread_mutex_lock(&cache.lock);
+	pthread_mutex_lock(&confirmed_lock);
 }
 
 void p2pmr_cache_fork_unlock(void)
 {
+	pthread_mutex_unlock(&confirmed_lock);
 	pthread_mutex_unlock(&cache.lock);
 }

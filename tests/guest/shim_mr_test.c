@@ -433,13 +433,15 @@ static void write_bar_at(struct ctx *c, struct ibv_mr *src_mr, uint8_t *src,
  * offset (-o), L the length (-l), s the seed (-s), the BAR gets s at O,
  * s+1 at O+L, s+2 at O+2L (through a mapping of it made where offset 0
  * was mapped), s+4 at O+3L, s+5 at O+4L (from a child after fork());
- * s+3 goes to host memory that replaced the BAR mapping.
+ * s+3 goes to host memory that replaced the BAR mapping.  -n: that many
+ * more registrations in the first mapping, after the second range.
  */
 static int cmd_cache(struct ctx *c)
 {
 	uint64_t o = opt.offset, l = opt.length;
 	uint8_t *bar, *src, *part;
 	struct ibv_mr *src_mr, *mr;
+	unsigned int i;
 	int status;
 	pid_t pid;
 
@@ -455,6 +457,12 @@ static int cmd_cache(struct ctx *c)
 		     "first range of a mapping");
 	write_bar_at(c, src_mr, src, bar + o + l, o + l, opt.seed + 1, 0,
 		     "second range, the mapping's export reused");
+	/* -n more, for a count of the kernel's checks (shim_mr.sh cache) */
+	for (i = 0; i < opt.rounds; i++) {
+		mr = reg(c, bar + o + (i % 2) * l, l, true, "a range again");
+		dereg(mr, "a range again");
+	}
+	printf("ok %u more registrations in the mapping\n", opt.rounds);
 
 	/* another part of the BAR where the mapping was */
 	part = mmap(bar, l, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,

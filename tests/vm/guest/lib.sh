@@ -943,3 +943,30 @@ rxe_pkts() {
 
 	echo $(( $(cat "$c/sent_pkts") + $(cat "$c/rcvd_pkts") ))
 }
+
+# kprobe_count <name> <function>: count the calls of the kernel function
+# <function> in the kprobe event <name> (kprobe_hits reads it), without
+# filling the trace buffer.  Fails (status 1) where the kernel has no
+# kprobe events (CONFIG_KPROBE_EVENTS: Debian's kernels have them, the
+# debug kernel has none).
+kprobe_count() {
+	local tracing=/sys/kernel/tracing
+
+	[ -e $tracing/kprobe_events ] ||
+		mount -t tracefs nodev $tracing 2>/dev/null
+	[ -w $tracing/kprobe_events ] || return 1
+	echo "p:$1 $2" >>$tracing/kprobe_events ||
+		p2pmr_fail "cannot place a kprobe on $2"
+	echo 0 >$tracing/tracing_on
+	echo 1 >$tracing/events/kprobes/$1/enable
+}
+
+# kprobe_hits <name>: the calls the kprobe event <name> has counted
+kprobe_hits() {
+	local name n rest
+
+	while read -r name n rest; do
+		[ "$name" = "$1" ] && echo "$n" && return
+	done </sys/kernel/tracing/kprobe_profile
+	p2pmr_fail "no kprobe event $1"
+}

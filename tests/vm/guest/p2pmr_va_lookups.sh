@@ -12,7 +12,6 @@
 # kernels; the debug kernel has none).
 . "$(dirname "$0")/lib.sh"
 
-tracing=/sys/kernel/tracing
 probe=p2pmr_va_walk
 
 p2pmr_load
@@ -23,29 +22,18 @@ pages=$((size / 4096))
 [ "$pages" -ge 262144 ] ||
 	p2pmr_fail "near BAR is $size bytes; run with vm-run --near-bar-size 1024"
 
-[ -e $tracing/kprobe_events ] ||
-	mount -t tracefs nodev $tracing 2>/dev/null
-[ -w $tracing/kprobe_events ] ||
-	p2pmr_skip "this kernel has no kprobe events (CONFIG_KPROBE_EVENTS)"
 fn=
 for candidate in follow_pfnmap_start follow_pte; do
 	grep -qw "$candidate" /proc/kallsyms && { fn=$candidate; break; }
 done
 [ -n "$fn" ] ||
 	p2pmr_fail "neither follow_pfnmap_start nor follow_pte in /proc/kallsyms"
-echo "p:$probe $fn" >>$tracing/kprobe_events ||
-	p2pmr_fail "cannot place a kprobe on $fn"
-# Count hits without filling the trace buffer.
-echo 0 >$tracing/tracing_on
-echo 1 >$tracing/events/kprobes/$probe/enable
+kprobe_count $probe $fn ||
+	p2pmr_skip "this kernel has no kprobe events (CONFIG_KPROBE_EVENTS)"
 p2pmr_log "kprobe on $fn; near BAR $near: $pages pages"
 
 hits() {
-	local name n rest
-
-	while read -r name n rest; do
-		[ "$name" = $probe ] && echo "$n" && return
-	done <$tracing/kprobe_profile
+	kprobe_hits $probe
 }
 
 tool=$P2PMR_BUILD_DIR/tests/guest/p2pmr_uapi_test

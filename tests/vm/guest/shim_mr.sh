@@ -12,7 +12,8 @@
 #   off    P2PMR_SHIM=0, and no shim at all: ibv_reg_mr on the BAR fails
 #          with EFAULT, as on a stock system
 #   rereg  ibv_rereg_mr of a BAR MR fails with EOPNOTSUPP
-#   cache  libp2pmr's export cache (shim_mr_test cache): leaves seeds 51,
+#   cache  libp2pmr's export cache (shim_mr_test cache), and a count of
+#          the kernel's checks (kprobes): leaves seeds 51,
 #          52, 53, 55, 56 at BAR [12, 13), [13, 14), [14, 15), [15, 16),
 #          [16, 17) MiB (56 from a child after fork()); seed 54 goes to
 #          host memory mapped where the BAR was
@@ -113,9 +114,27 @@ bind)
 	echo "ok the bind-mounted BAR was found by asking the kernel"
 	;;
 cache)
+	# the kernel's checks of kept exports: one per mapping while its
+	# watch stands, not one per registration
+	probes=true
+	if kprobe_count p2pmr_check p2pmr_ioctl_check_va; then
+		kprobe_count p2pmr_watch p2pmr_ioctl_watch_va
+	else
+		probes=false
+		p2pmr_log "no kprobe events: the kernel's checks are not counted"
+	fi
 	LD_PRELOAD=$shim "$t" cache -d "$dev" -P "$res" \
-		-o 0xc00000 -l 0x100000 -s 51 ||
+		-o 0xc00000 -l 0x100000 -s 51 -n 100 ||
 		p2pmr_fail "the export cache"
+	if $probes; then
+		checks=$(kprobe_hits p2pmr_check)
+		watches=$(kprobe_hits p2pmr_watch)
+		[ "$watches" -ge 1 ] ||
+			p2pmr_fail "no WATCH_VA: the kept exports were not watched"
+		[ $((checks + watches)) -lt 50 ] ||
+			p2pmr_fail "$checks CHECK_VA and $watches WATCH_VA calls for 100 registrations in one kept export's mapping and a dozen others"
+		echo "ok the whole run asked the kernel $checks CHECK_VA and $watches WATCH_VA, 100 registrations in one mapping included"
+	fi
 	;;
 dmabuf)
 	out=$(P2PMR_DEBUG=1 LD_PRELOAD=$shim "$t" dmabuf -d "$dev" -P "$res" \

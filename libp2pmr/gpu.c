@@ -25,7 +25,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <link.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -41,6 +43,7 @@
  * @export: p2pmr_gpu_export() for it
  * @close: close a dma-buf fd @export made
  * @loaded: atomic: @bind succeeded
+ * @absent_at: atomic: loader_adds() when @lib was last found not loaded
  */
 struct p2pmr_gpu_runtime {
 	const char *name;
@@ -51,9 +54,33 @@ struct p2pmr_gpu_runtime {
 		      uint64_t length, uint64_t *offset);
 	void (*close)(int fd);
 	bool loaded;
+	unsigned long long absent_at;
 };
 
 static pthread_mutex_t bind_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int first_object_adds(struct dl_phdr_info *info, size_t size,
+			     void *data)
+{
+	if (size >= offsetof(struct dl_phdr_info, dlpi_adds) +
+		    sizeof(info->dlpi_adds))
+		*(unsigned long long *)data = info->dlpi_adds;
+	return 1;
+}
+
+/*
+ * How many objects the dynamic loader has loaded in the process so far,
+ * 0 if it does not say.  A runtime found not loaded is looked for again
+ * only once this grew: dlopen(RTLD_NOLOAD) costs microseconds, and every
+ * p2pmr_classify() of host memory asks whether it is GPU memory.
+ */
+static unsigned long long loader_adds(void)
+{
+	unsigned long long adds = 0;
+
+	dl_iterate_phdr(first_object_adds, &adds);
+	return adds;
+}
 
 /*
  * Whether @rt's library is loaded in the process, its entry points bound.
@@ -62,13 +89,19 @@ static pthread_mutex_t bind_lock = PTHREAD_MUTEX_INITIALIZER;
  */
 static bool runtime_loaded(struct p2pmr_gpu_runtime *rt)
 {
+	unsigned long long adds;
 	void *lib;
 
 	if (__atomic_load_n(&rt->loaded, __ATOMIC_ACQUIRE))
 		return true;
-	lib = dlopen(rt->lib, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
-	if (!lib)
+	adds = loader_adds();
+	if (adds && adds == __atomic_load_n(&rt->absent_at, __ATOMIC_RELAXED))
 		return false;
+	lib = dlopen(rt->lib, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+	if (!lib) {
+		__atomic_store_n(&rt->absent_at, adds, __ATOMIC_RELAXED);
+		return false;
+	}
 
 	pthread_mutex_lock(&bind_lock);
 	if (!rt->loaded) {

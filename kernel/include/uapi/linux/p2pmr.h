@@ -385,14 +385,14 @@ struct p2pmr_va_dmabuf {
  * The watch page is mmap() of this /dev/p2pmr fd at offset 0, one page,
  * MAP_SHARED and PROT_READ (a writable or private mapping is refused):
  * an array of __u64 counters, page size / 8 of them, read with atomic
- * loads.  The kernel adds to a slot's counter, before the
- * change takes effect, whenever [addr, addr + length) may come to map
- * something else: any page table invalidation of the range (munmap(),
- * mmap(MAP_FIXED) over it, mremap(), mprotect(), madvise(MADV_DONTNEED),
- * a zap by the kernel such as the removal of the device's resource file)
- * and the revocation of the dma-buf of @dmabuf_fd.  Some changes it counts
- * leave the answer true (mprotect() back and forth): ask CHECK_VA or
- * watch again then.  A counter never returns to an earlier value while its
+ * loads.  The kernel adds to a slot's counter, before the change takes
+ * effect, whenever [addr, addr + length) may come to map something else:
+ * any page table invalidation of the range (munmap(), mmap(MAP_FIXED)
+ * over it, mremap(), mprotect(), a zap by the kernel), the revocation of
+ * the dma-buf of @dmabuf_fd, and, for a watch without a dma-buf (whose
+ * device the kernel does not track), the removal of any PCI device.  Some
+ * changes it counts leave the answer true (mprotect() back and forth):
+ * ask CHECK_VA or watch again then.  A counter never returns to an earlier value while its
  * watch lives.  The count is taken before the check: a change racing the
  * call moves the counter past @out_seq.
  *

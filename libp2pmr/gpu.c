@@ -43,7 +43,6 @@
  * @export: p2pmr_gpu_export() for it
  * @close: close a dma-buf fd @export made
  * @loaded: atomic: @bind succeeded
- * @absent_at: atomic: loader_adds() when @lib was last found not loaded
  */
 struct p2pmr_gpu_runtime {
 	const char *name;
@@ -54,7 +53,6 @@ struct p2pmr_gpu_runtime {
 		      uint64_t length, uint64_t *offset);
 	void (*close)(int fd);
 	bool loaded;
-	unsigned long long absent_at;
 };
 
 static pthread_mutex_t bind_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -68,12 +66,7 @@ static int first_object_adds(struct dl_phdr_info *info, size_t size,
 	return 1;
 }
 
-/*
- * How many objects the dynamic loader has loaded in the process so far,
- * 0 if it does not say.  A runtime found not loaded is looked for again
- * only once this grew: dlopen(RTLD_NOLOAD) costs microseconds, and every
- * p2pmr_classify() of host memory asks whether it is GPU memory.
- */
+/* How many objects the dynamic loader has loaded so far; 0: unknown. */
 static unsigned long long loader_adds(void)
 {
 	unsigned long long adds = 0;
@@ -83,26 +76,16 @@ static unsigned long long loader_adds(void)
 }
 
 /*
- * Whether @rt's library is loaded in the process, its entry points bound.
- * The handle is never closed: the runtime stays loaded while its process
- * uses it, and the pointers must stay valid for concurrent callers.
+ * Bind @rt if its library is loaded in the process.  The handle is never
+ * closed: the runtime stays loaded while its process uses it, and the
+ * pointers must stay valid for concurrent callers.
  */
-static bool runtime_loaded(struct p2pmr_gpu_runtime *rt)
+static void runtime_bind(struct p2pmr_gpu_runtime *rt)
 {
-	unsigned long long adds;
-	void *lib;
+	void *lib = dlopen(rt->lib, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
 
-	if (__atomic_load_n(&rt->loaded, __ATOMIC_ACQUIRE))
-		return true;
-	adds = loader_adds();
-	if (adds && adds == __atomic_load_n(&rt->absent_at, __ATOMIC_RELAXED))
-		return false;
-	lib = dlopen(rt->lib, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
-	if (!lib) {
-		__atomic_store_n(&rt->absent_at, adds, __ATOMIC_RELAXED);
-		return false;
-	}
-
+	if (!lib)
+		return;
 	pthread_mutex_lock(&bind_lock);
 	if (!rt->loaded) {
 		if (rt->bind(lib))
@@ -114,7 +97,6 @@ static bool runtime_loaded(struct p2pmr_gpu_runtime *rt)
 	pthread_mutex_unlock(&bind_lock);
 	/* dlopen() took a reference; the process's own one keeps it */
 	dlclose(lib);
-	return __atomic_load_n(&rt->loaded, __ATOMIC_ACQUIRE);
 }
 
 /* The allocation must hold the whole range. */
@@ -392,14 +374,44 @@ static struct p2pmr_gpu_runtime runtimes[] = {
 	},
 };
 
+/* loader_adds() when the runtimes not bound were last looked for */
+static unsigned long long looked_at;
+
+/*
+ * Bind the runtimes the process has loaded.  dlopen(RTLD_NOLOAD) costs
+ * microseconds, and every p2pmr_classify() of host memory asks whether it
+ * is GPU memory: runtimes not found are looked for again only once the
+ * dynamic loader has loaded more objects, and not at all once every one
+ * is bound.
+ */
+static void runtimes_bind(void)
+{
+	struct p2pmr_gpu_runtime *rt;
+	unsigned long long adds;
+	bool all = true;
+
+	for (rt = runtimes; rt < runtimes + ARRAY_SIZE(runtimes); rt++)
+		all = all && __atomic_load_n(&rt->loaded, __ATOMIC_ACQUIRE);
+	if (all)
+		return;
+	adds = loader_adds();
+	if (adds && adds == __atomic_load_n(&looked_at, __ATOMIC_RELAXED))
+		return;
+	for (rt = runtimes; rt < runtimes + ARRAY_SIZE(runtimes); rt++)
+		if (!__atomic_load_n(&rt->loaded, __ATOMIC_ACQUIRE))
+			runtime_bind(rt);
+	__atomic_store_n(&looked_at, adds, __ATOMIC_RELAXED);
+}
+
 int p2pmr_gpu_find(const void *addr, size_t length,
 		   struct p2pmr_gpu_range *range)
 {
 	struct p2pmr_gpu_runtime *rt;
 	int err;
 
+	runtimes_bind();
 	for (rt = runtimes; rt < runtimes + ARRAY_SIZE(runtimes); rt++) {
-		if (!runtime_loaded(rt))
+		if (!__atomic_load_n(&rt->loaded, __ATOMIC_ACQUIRE))
 			continue;
 		err = rt->find((uintptr_t)addr, range);
 		if (err == ENOENT)

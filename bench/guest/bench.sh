@@ -37,7 +37,9 @@ mpi_bw() {
 	fi
 	[ -n "$quick" ] && { reps=3; iters=10; }
 	[ -n "${P2PMR_BENCH_SMOKE:-}" ] && { reps=1; iters=2; }
-	p2pmr_mpirun "$dev" -x LD_PRELOAD="$(p2pmr_shim)" \
+	# 7 x 20 windows of 16 x 1 MiB each way at ~15 MB/s under TCG take
+	# five minutes alone
+	P2PMR_MPIRUN_TIMEOUT=900 p2pmr_mpirun "$dev" -x LD_PRELOAD="$(p2pmr_shim)" \
 		-x P2PMR_DROP_REMOTE_ATOMIC=1 \
 		"$t" bw -P "$res" -r $reps -n $iters -o "$out" ||
 		p2pmr_fail "MPI bandwidth benchmark"

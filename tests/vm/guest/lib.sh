@@ -923,7 +923,8 @@ mpi_bar_tool() {
 # p2pmr_mpirun <rdma device> [mpirun arguments...]: two ranks, all of
 # their traffic on the RDMA device's port 1: both in this guest, or, in a
 # pair (after pair_up), rank 0 here and rank 1 in the peer; killed after
-# 300 s (status 124) rather than hang the guest.
+# P2PMR_MPIRUN_TIMEOUT seconds (default 300; status 124) rather than hang the
+# guest.
 p2pmr_mpirun() {
 	local dev=$1
 
@@ -932,7 +933,8 @@ p2pmr_mpirun() {
 	if [ -n "${P2PMR_PAIR_ROLE:-}" ]; then
 		pair_mpirun --host "$P2PMR_GUEST_NAME,$P2PMR_PEER_NAME" "$@"
 	else
-		timeout 300 mpirun --allow-run-as-root --oversubscribe "$@"
+		timeout "${P2PMR_MPIRUN_TIMEOUT:-300}" \
+			mpirun --allow-run-as-root --oversubscribe "$@"
 	fi
 }
 

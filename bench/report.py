@@ -87,7 +87,7 @@ def summarize(guest, host):
             s[f"classify_bar_ns_{where}"] = c["median"]
             lines.append(f"p2pmr_classify() of a BAR mapping ({where}): "
                          f"{c['median'] / 1000:.1f} us per call"
-                         + (" (one CHECK_VA ioctl; target <= 1 us: "
+                         + (" (target <= 1 us: "
                             f"{verdict(c['median'] <= 1000)})"
                             if where == "guest" else ""))
 

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -600,6 +601,133 @@ static void test_bar_hit_is_checked(void **state)
 	}
 }
 
+/*
+ * A module with watches, standing in for /dev/p2pmr: WATCH_VA of X's
+ * mapping answers DEV1's BAR 2 (or another BAR), in slot 5 of a watch page
+ * the test moves; CHECK_VA is a module without it (ENOTTY).
+ */
+static uint64_t *watch_page;
+static unsigned int watches_made, unwatches;
+static int watch_err;
+static bool watch_other_bar;
+
+static int watch_ioctl(int fd, unsigned long request, void *arg)
+{
+	struct p2pmr_watch_va *cmd = arg;
+
+	(void)fd;
+	if (request == P2PMR_IOCTL_UNWATCH) {
+		watch_page[((struct p2pmr_unwatch *)arg)->slot]++;
+		unwatches++;
+		return 0;
+	}
+	if (request != P2PMR_IOCTL_WATCH_VA) {
+		errno = ENOTTY;
+		return -1;
+	}
+	watches_made++;
+	assert_int_equal(cmd->addr, X);
+	assert_int_equal(cmd->length, X_LEN);
+	assert_int_equal(cmd->dmabuf_fd, -1);
+	if (watch_err) {
+		errno = watch_err;
+		return -1;
+	}
+	cmd->out_slot = 5;
+	cmd->out_seq = watch_page[5];
+	cmd->out_bar = watch_other_bar ? 0 : 2;
+	cmd->out_bar_offset = 0;
+	cmd->out_flags = P2PMR_EXPORT_OUT_WC;
+	cmd->out_pci_domain = 0;
+	cmd->out_pci_bus = 1;
+	cmd->out_pci_devfn = 0;
+	return 0;
+}
+
+static void *watch_mmap(void *addr, size_t length, int prot, int flags,
+			int fd, off_t offset)
+{
+	(void)prot;
+	(void)flags;
+	(void)fd;
+	(void)offset;
+	watch_page = mmap(addr, length, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return watch_page;
+}
+
+static void classify_x_is_bar(uint64_t reads)
+{
+	struct p2pmr_mem_info info;
+
+	assert_int_equal(p2pmr_classify((void *)(X + 0x1000), 4096, &info,
+					sizeof(info)), 0);
+	assert_int_equal(info.type, P2PMR_MEM_BAR);
+	assert_int_equal(info.bar, 2);
+	assert_int_equal(p2pmr_cache_read_count(), reads);
+}
+
+/*
+ * With watches, a hit is checked once for its whole mapping, and later
+ * hits are confirmed by the watch's counter: no system call, no read of
+ * /proc/self/maps, until the counter moves.  A moved counter watches
+ * anew; a refused watch, or one that names another BAR, leaves the hit to
+ * a read, as without watches.
+ */
+static void test_bar_hit_watched(void **state)
+{
+	struct p2pmr_ops ops = *p2pmr_ops;
+	struct p2pmr_mem_info info;
+	uint64_t reads;
+
+	(void)state;
+	ops.ioctl = watch_ioctl;
+	ops.mmap = watch_mmap;
+	p2pmr_set_ops(&ops);
+	p2pmr_set_dev_path("/dev/null");
+	watches_made = unwatches = 0;
+	watch_err = 0;
+	watch_other_bar = false;
+
+	assert_int_equal(p2pmr_classify((void *)HEAP, 1, &info,
+					sizeof(info)), 0);
+	reads = p2pmr_cache_read_count();
+	classify_x_is_bar(reads);
+	classify_x_is_bar(reads);
+	classify_x_is_bar(reads);
+	assert_int_equal(watches_made, 1);
+
+	/* the mapping changed: watched anew, still no read */
+	watch_page[5]++;
+	classify_x_is_bar(reads);
+	assert_int_equal(watches_made, 2);
+	assert_int_equal(unwatches, 1);
+	classify_x_is_bar(reads);
+
+	/* changed, and the kernel will not watch it: read again */
+	watch_page[5]++;
+	watch_err = ESTALE;
+	classify_x_is_bar(++reads);
+	assert_int_equal(watches_made, 3);
+
+	/* the kernel sees another BAR there: the read decides */
+	watch_err = 0;
+	watch_other_bar = true;
+	classify_x_is_bar(++reads);
+	assert_int_equal(watches_made, 4);
+	assert_int_equal(unwatches, 3);
+
+	/* the right BAR again: watched, no read; a flush ends the watch */
+	watch_other_bar = false;
+	classify_x_is_bar(reads);
+	assert_int_equal(watches_made, 5);
+	p2pmr_classify_flush();
+	assert_int_equal(unwatches, 4);
+
+	p2pmr_set_ops(NULL);
+	p2pmr_set_dev_path(NULL);
+}
+
 /* BAR unmapped, host memory mapped at its address: no flush needed. */
 static void test_bar_replaced_by_host(void **state)
 {
@@ -865,6 +993,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_arguments, reset),
 		cmocka_unit_test_setup(test_host_is_cached, reset),
 		cmocka_unit_test_setup(test_bar_hit_is_checked, reset),
+		cmocka_unit_test_setup(test_bar_hit_watched, reset),
 		cmocka_unit_test_setup(test_bar_replaced_by_host, reset),
 		cmocka_unit_test_setup(test_bar_mapped_later, reset),
 		cmocka_unit_test_setup(test_flush_is_lazy, reset),

@@ -1071,6 +1071,42 @@ static void check_va_answer(const char *what, uint64_t addr,
 }
 
 /*
+ * The inputs CHECK_VA and WATCH_VA share: a range (pick_va()), and a fd
+ * from @kinds to check it against: -1, one of the fuzzer's dma-bufs, or
+ * one that must be refused.
+ */
+struct va_pick {
+	enum fz_fd_kind kind;
+	int fd;
+	int tmp;		/* to close after the call */
+	struct fz_buf *b;	/* the fuzzer's dma-buf of @fd, if any */
+	bool bad_fd;
+	bool covered;		/* as va_covered(), for aligned ranges */
+	struct fz_map *one;	/* the one mapping covering the range */
+};
+
+static void pick_va_against(const uint8_t *kinds, size_t nr_kinds,
+			    __u64 *addr, __u64 *len, struct va_pick *p)
+{
+	int ri = rng_below(&fz.rng, fz.nr_res);
+	unsigned int i;
+
+	pick_va(addr, len);
+	p->kind = pick_fd(kinds[rng_below(&fz.rng, nr_kinds)], &fz.res[ri],
+			  &p->fd, &p->tmp);
+	if (p->kind == FD_NEG)
+		p->fd = -1;
+	p->b = NULL;
+	for (i = 0; p->kind == FD_DMABUF && i < FZ_BUFS; i++)
+		if (fz.bufs[i].fd == p->fd)
+			p->b = &fz.bufs[i];
+	p->bad_fd = p->kind != FD_NEG && p->kind != FD_DMABUF;
+	p->one = NULL;
+	p->covered = !(*addr % fz.page) && !(*len % fz.page) &&
+		     va_covered(*addr, *len, &p->one);
+}
+
+/*
  * CHECK_VA, against a kept dma-buf, no dma-buf (-1, identify), or an fd
  * that is no p2pmr dma-buf.  It may succeed only where EXPORT_VA may (one
  * writable shared resource mapping covers the range), and a success must
@@ -1084,26 +1120,15 @@ static void op_check_va(void)
 		FD_SOCKET, FD_RES_RW, FD_P2PMR, FD_HUGE,
 	};
 	struct p2pmr_check_va c = { .size = sizeof(c) };
-	int ri = rng_below(&fz.rng, fz.nr_res), fd, tmp, ret, err;
-	bool bad_flags = false, bad_fd, covered;
-	struct fz_map *one = NULL;
-	struct fz_buf *b = NULL;
-	enum fz_fd_kind kind;
+	bool bad_flags = false;
 	struct fz_frame f;
-	unsigned int i;
+	struct va_pick v;
+	int ret, err;
 
 	if (dev_fd() < 0)
 		return;
-	pick_va(&c.addr, &c.length);
-	kind = pick_fd(kinds[rng_below(&fz.rng, sizeof(kinds))], &fz.res[ri],
-		       &fd, &tmp);
-	if (kind == FD_NEG)
-		fd = -1;
-	for (i = 0; kind == FD_DMABUF && i < FZ_BUFS; i++)
-		if (fz.bufs[i].fd == fd)
-			b = &fz.bufs[i];
-	c.dmabuf_fd = fd;
-	bad_fd = kind != FD_NEG && kind != FD_DMABUF;
+	pick_va_against(kinds, sizeof(kinds), &c.addr, &c.length, &v);
+	c.dmabuf_fd = v.fd;
 	if (rng_one_in(&fz.rng, 12)) {
 		c.flags = 1U << rng_below(&fz.rng, 32);
 		bad_flags = true;
@@ -1118,22 +1143,20 @@ static void op_check_va(void)
 	}
 	c.out_offset = rng_next(&fz.rng);
 	fz_desc(" addr %#" PRIx64 " len %#" PRIx64 " fd %s flags %#x rsv %#x/%#x",
-		(uint64_t)c.addr, (uint64_t)c.length, fd_kind_names[kind],
+		(uint64_t)c.addr, (uint64_t)c.length, fd_kind_names[v.kind],
 		c.flags, c.__reserved, c.__reserved2);
 	frame(&f, &c, sizeof(c));
 
-	covered = !(c.addr % fz.page) && !(c.length % fz.page) &&
-		  va_covered(c.addr, c.length, &one);
 	ret = do_ioctl(P2PMR_IOCTL_CHECK_VA, f.ptr, &err);
-	judge(&f, ret, err, bad_flags || bad_fd || !covered,
+	judge(&f, ret, err, bad_flags || v.bad_fd || !v.covered,
 	      bad_flags ? EINVAL : 0, false);
-	close_if(&tmp);
-	if (ret || !one)
+	close_if(&v.tmp);
+	if (ret || !v.one)
 		return;
 
 	memcpy(&c, f.ptr, sizeof(c));
 	check_va_answer("CHECK_VA", c.addr, c.out_offset, c.out_bar_offset,
-			one, b, kind == FD_NEG);
+			v.one, v.b, v.kind == FD_NEG);
 }
 
 static int parse_bdf(const char *s, unsigned int *domain, unsigned int *bus,
@@ -1408,14 +1431,12 @@ static void op_watch_va(void)
 		FD_DEVNULL, FD_RES_RW, FD_P2PMR, FD_HUGE,
 	};
 	struct p2pmr_watch_va a = { .size = sizeof(a) };
-	int ri = rng_below(&fz.rng, fz.nr_res), fd, tmp, ret, err;
-	bool bad_flags = false, bad_fd, covered;
-	struct fz_map *one = NULL;
-	struct fz_buf *b = NULL;
 	struct fz_watch *w = NULL;
-	enum fz_fd_kind kind;
+	bool bad_flags = false;
 	struct fz_frame f;
+	struct va_pick v;
 	unsigned int i;
+	int ret, err;
 
 	if (dev_fd() < 0)
 		return;
@@ -1429,16 +1450,8 @@ static void op_watch_va(void)
 	} else {
 		w = &fz.watches[i];
 	}
-	pick_va(&a.addr, &a.length);
-	kind = pick_fd(kinds[rng_below(&fz.rng, sizeof(kinds))], &fz.res[ri],
-		       &fd, &tmp);
-	if (kind == FD_NEG)
-		fd = -1;
-	for (i = 0; kind == FD_DMABUF && i < FZ_BUFS; i++)
-		if (fz.bufs[i].fd == fd)
-			b = &fz.bufs[i];
-	a.dmabuf_fd = fd;
-	bad_fd = kind != FD_NEG && kind != FD_DMABUF;
+	pick_va_against(kinds, sizeof(kinds), &a.addr, &a.length, &v);
+	a.dmabuf_fd = v.fd;
 	if (rng_one_in(&fz.rng, 12)) {
 		a.flags = 1U << rng_below(&fz.rng, 32);
 		bad_flags = true;
@@ -1450,16 +1463,14 @@ static void op_watch_va(void)
 	a.out_slot = rng_next(&fz.rng);
 	a.out_seq = rng_next(&fz.rng);
 	fz_desc(" addr %#" PRIx64 " len %#" PRIx64 " fd %s flags %#x rsv %#x",
-		(uint64_t)a.addr, (uint64_t)a.length, fd_kind_names[kind],
+		(uint64_t)a.addr, (uint64_t)a.length, fd_kind_names[v.kind],
 		a.flags, a.__reserved);
 	frame(&f, &a, sizeof(a));
 
-	covered = !(a.addr % fz.page) && !(a.length % fz.page) &&
-		  va_covered(a.addr, a.length, &one);
 	ret = do_ioctl(P2PMR_IOCTL_WATCH_VA, f.ptr, &err);
-	judge(&f, ret, err, bad_flags || bad_fd || !covered,
+	judge(&f, ret, err, bad_flags || v.bad_fd || !v.covered,
 	      bad_flags ? EINVAL : 0, false);
-	close_if(&tmp);
+	close_if(&v.tmp);
 	if (ret)
 		return;
 
@@ -1472,9 +1483,10 @@ static void op_watch_va(void)
 	if (watch_page_mapped() && watch_count(a.out_slot) < a.out_seq)
 		fz_fail("WATCH_VA out_seq %" PRIu64 " is ahead of the counter %" PRIu64,
 			(uint64_t)a.out_seq, watch_count(a.out_slot));
-	if (one)
+	if (v.one)
 		check_va_answer("WATCH_VA", a.addr, a.out_offset,
-				a.out_bar_offset, one, b, kind == FD_NEG);
+				a.out_bar_offset, v.one, v.b,
+				v.kind == FD_NEG);
 	fz.watches_made++;
 	w->live = true;
 	w->slot = a.out_slot;

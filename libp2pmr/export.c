@@ -26,10 +26,26 @@ static int dev_fd = -1;		/* atomic: set once, under dev_lock */
 static const char *dev_path = P2PMR_DEV_PATH;
 
 /*
- * The fd of /dev/p2pmr, opened on first use.  @quiet: the caller only
+ * A new fd of the device node, or -1 with errno.  @quiet: the caller only
  * asks (the classification checking what it already knows), so a missing
- * module is an answer, not an error worth a log line.
+ * module is an answer, not an error worth a log line.  Caller holds
+ * dev_lock.
  */
+static int dev_open_locked(bool quiet)
+{
+	/* ioctls need no write access; the node is 0666 anyway */
+	int fd = open(dev_path, O_RDONLY | O_CLOEXEC), err = errno;
+
+	if (fd < 0)
+		p2pmr_log(quiet ? P2PMR_LOG_DEBUG : P2PMR_LOG_ERR,
+			  "cannot open %s: %s%s", dev_path, strerror(err),
+			  err == ENOENT ?
+			  " (is the p2pmr module loaded?)" : "");
+	errno = err;
+	return fd;
+}
+
+/* The fd of /dev/p2pmr, opened on first use; @quiet as above. */
 static int dev_fd_get(bool quiet)
 {
 	int fd = __atomic_load_n(&dev_fd, __ATOMIC_ACQUIRE);
@@ -43,18 +59,11 @@ static int dev_fd_get(bool quiet)
 	pthread_mutex_lock(&dev_lock);
 	fd = dev_fd;
 	if (fd < 0) {
-		/* ioctls need no write access; the node is 0666 anyway */
-		fd = open(dev_path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
+		fd = dev_open_locked(quiet);
+		if (fd >= 0)
 			__atomic_store_n(&dev_fd, fd, __ATOMIC_RELEASE);
-		} else {
+		else
 			err = errno;
-			p2pmr_log(quiet ? P2PMR_LOG_DEBUG : P2PMR_LOG_ERR,
-				  "cannot open %s: %s%s", dev_path,
-				  strerror(err),
-				  err == ENOENT ?
-				  " (is the p2pmr module loaded?)" : "");
-		}
 	}
 	pthread_mutex_unlock(&dev_lock);
 	pthread_setcancelstate(cancel_state, NULL);
@@ -75,13 +84,13 @@ int p2pmr_dev_fd(void)
 
 int p2pmr_dev_open(void)
 {
-	int fd;
+	int fd, err;
 
 	pthread_mutex_lock(&dev_lock);
-	fd = open(dev_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		p2pmr_dbg("cannot open %s: %s", dev_path, strerror(errno));
+	fd = dev_open_locked(true);
+	err = errno;
 	pthread_mutex_unlock(&dev_lock);
+	errno = err;
 	return fd;
 }
 

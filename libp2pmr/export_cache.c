@@ -34,7 +34,7 @@
  * in a child) is watched again, which checks the whole mapping anew; if
  * that fails, the range alone is checked with CHECK_VA, which gives the
  * precise answer.  Where the kernel has no watches, every use is checked.
-
+ *
  * A failed check drops the entry (the caller then exports the range on
  * its own, which gives the kernel's precise refusal); a mapping the kernel
  * will not export whole (a piece read-only, a part claimed) is remembered

@@ -40,31 +40,58 @@ p2pmr_log() {
 	echo "# $*"
 }
 
-_pci_ids() {
-	echo "$(cat "$1/vendor") $(cat "$1/device")"
-}
+# The helpers below spawn no process where a shell builtin does: on the
+# debug kernel (KASAN, lockdep, kmemleak) under TCG one fork and exec costs
+# about half a second.
 
-# _pci_find_id <"vendor device">: BDFs of the matching devices, sorted.
+# _pci_find_id <"vendor device">: BDFs of the matching devices, in order.
 _pci_find_id() {
-	local d
+	local d vendor device
 
 	for d in /sys/bus/pci/devices/*; do
-		[ "$(_pci_ids "$d")" = "$1" ] && basename "$d"
-	done | sort
+		read -r vendor <"$d/vendor" && read -r device <"$d/device" ||
+			continue
+		[ "$vendor $device" = "$1" ] && echo "${d##*/}"
+	done
+}
+
+# _pci_path <bdf>: the device's directory under /sys/devices, its
+# ancestors (bridges, then the host bridge) the directories above it.
+_pci_path() {
+	local here=$PWD path
+
+	cd -P "/sys/bus/pci/devices/$1" 2>/dev/null || return 1
+	path=$PWD
+	cd "$here" || return 1
+	echo "$path"
+}
+
+# _pcie_port_type <bdf>: the Device/Port Type field of the PCIe
+# Capabilities register (5 = switch upstream port), or nothing for a
+# device without one.  A device's type never changes: each is read once
+# per boot and kept in /run.
+_pcie_port_type() {
+	local cache=/run/p2pmr-pcie-type/$1 type
+
+	if [ -r "$cache" ]; then
+		read -r type <"$cache"
+	else
+		type=$(setpci -s "$1" CAP_EXP+2.w 2>/dev/null)
+		[ -n "$type" ] && type=$(( (0x$type >> 4) & 0xf ))
+		mkdir -p /run/p2pmr-pcie-type && echo "$type" >"$cache"
+	fi
+	echo "$type"
 }
 
 # pci_upstream_switch_port <bdf>: the BDF of the switch upstream port above
 # the device, or nothing when the device hangs off a root port.
 pci_upstream_switch_port() {
-	local path type
+	local path
 
-	path=$(readlink -f "/sys/bus/pci/devices/$1")
-	while path=$(dirname "$path"); [ -e "$path/config" ]; do
-		# PCIe Capabilities register, bits 7:4: 5 = switch upstream port.
-		type=$(setpci -s "$(basename "$path")" CAP_EXP+2.w 2>/dev/null)
-		[ -n "$type" ] && type=$(( (0x$type >> 4) & 0xf ))
-		if [ "$type" = 5 ]; then
-			basename "$path"
+	path=$(_pci_path "$1") || return 0
+	while path=${path%/*}; [ -e "$path/config" ]; do
+		if [ "$(_pcie_port_type "${path##*/}")" = 5 ]; then
+			echo "${path##*/}"
 			return 0
 		fi
 	done
@@ -75,23 +102,32 @@ pci_upstream_switch_port() {
 pci_root_port() {
 	local path
 
-	path=$(readlink -f "/sys/bus/pci/devices/$1")
-	while [ -e "$(dirname "$path")/config" ]; do
-		path=$(dirname "$path")
+	path=$(_pci_path "$1") || return 0
+	while [ -e "${path%/*}/config" ]; do
+		path=${path%/*}
 	done
-	basename "$path"
+	echo "${path##*/}"
 }
 
 pci_nic() {
-	_pci_find_id "$P2PMR_VIRTIO_NET_ID" | head -n 1
+	local d
+
+	for d in $(_pci_find_id "$P2PMR_VIRTIO_NET_ID"); do
+		echo "$d"
+		return 0
+	done
 }
 
 pci_nvme() {
-	local d
+	local d class
 
 	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/class")" = "$P2PMR_NVME_CLASS" ] && basename "$d"
-	done | head -n 1
+		read -r class <"$d/class" || continue
+		if [ "$class" = "$P2PMR_NVME_CLASS" ]; then
+			echo "${d##*/}"
+			return 0
+		fi
+	done
 }
 
 # pci_near_ivshmem: the ivshmem device behind the same switch as the NIC.
@@ -101,8 +137,11 @@ pci_near_ivshmem() {
 	sw=$(pci_upstream_switch_port "$(pci_nic)")
 	[ -n "$sw" ] || return 0
 	for d in $(_pci_find_id "$P2PMR_IVSHMEM_ID"); do
-		[ "$(pci_upstream_switch_port "$d")" = "$sw" ] && echo "$d"
-	done | head -n 1
+		if [ "$(pci_upstream_switch_port "$d")" = "$sw" ]; then
+			echo "$d"
+			return 0
+		fi
+	done
 }
 
 # pci_far_ivshmem: an ivshmem device on a root port of its own.
@@ -111,8 +150,11 @@ pci_far_ivshmem() {
 
 	sw=$(pci_upstream_switch_port "$(pci_nic)")
 	for d in $(_pci_find_id "$P2PMR_IVSHMEM_ID"); do
-		[ "$(pci_upstream_switch_port "$d")" != "$sw" ] && echo "$d"
-	done | head -n 1
+		if [ "$(pci_upstream_switch_port "$d")" != "$sw" ]; then
+			echo "$d"
+			return 0
+		fi
+	done
 }
 
 # pci_near_edu: the edu DMA engine behind the same switch as the NIC
@@ -123,8 +165,11 @@ pci_near_edu() {
 	sw=$(pci_upstream_switch_port "$(pci_nic)")
 	[ -n "$sw" ] || return 0
 	for d in $(_pci_find_id "$P2PMR_EDU_ID"); do
-		[ "$(pci_upstream_switch_port "$d")" = "$sw" ] && echo "$d"
-	done | head -n 1
+		if [ "$(pci_upstream_switch_port "$d")" = "$sw" ]; then
+			echo "$d"
+			return 0
+		fi
+	done
 }
 
 # pci_far_edu: an edu DMA engine below no switch, on a root port of its
@@ -133,16 +178,32 @@ pci_far_edu() {
 	local d
 
 	for d in $(_pci_find_id "$P2PMR_EDU_ID"); do
-		[ -z "$(pci_upstream_switch_port "$d")" ] && echo "$d"
-	done | head -n 1
+		if [ -z "$(pci_upstream_switch_port "$d")" ]; then
+			echo "$d"
+			return 0
+		fi
+	done
+}
+
+# _pci_resource <bdf> <bar>: the BAR's line of the device's sysfs
+# resource file: "start end flags".
+_pci_resource() {
+	local line n=0
+
+	while read -r line; do
+		if [ $n -eq "$2" ]; then
+			echo "$line"
+			return 0
+		fi
+		n=$((n + 1))
+	done <"/sys/bus/pci/devices/$1/resource"
 }
 
 # pci_bar_size <bdf> <bar>: size in bytes of a BAR (0 when absent).
 pci_bar_size() {
 	local start end
 
-	read -r start end _ < <(sed -n "$(($2 + 1))p" \
-		"/sys/bus/pci/devices/$1/resource")
+	read -r start end _ <<<"$(_pci_resource "$1" "$2")"
 	if [ "$((end))" -eq 0 ]; then
 		echo 0
 	else
@@ -152,8 +213,10 @@ pci_bar_size() {
 
 # pci_bar_flags <bdf> <bar>: the BAR's resource flags (IORESOURCE_*).
 pci_bar_flags() {
-	sed -n "$(($2 + 1))p" "/sys/bus/pci/devices/$1/resource" |
-		awk '{ print $3 }'
+	local flags
+
+	read -r _ _ flags _ <<<"$(_pci_resource "$1" "$2")"
+	echo "$flags"
 }
 
 # nic_netdev: the network interface of the testbed NIC.
@@ -533,7 +596,14 @@ importer_holder() {
 
 # p2pmr_counter <name>: one of p2pmr's live-object counters.
 p2pmr_counter() {
-	awk -v n="$1" '$1 == n { print $2 }' "$P2PMR_COUNTERS"
+	local name value
+
+	while read -r name value _; do
+		if [ "$name" = "$1" ]; then
+			echo "$value"
+			return 0
+		fi
+	done <"$P2PMR_COUNTERS"
 }
 
 # p2pmr_expect_idle: every p2pmr counter of live objects is zero (the
@@ -617,8 +687,10 @@ pci_bar_bus_addr() {
 
 # pci_bar_cpu_addr <bdf> <bar>: the BAR's CPU physical address.
 pci_bar_cpu_addr() {
-	printf '0x%016x\n' "$(sed -n "$(($2 + 1))p" \
-		"/sys/bus/pci/devices/$1/resource" | awk '{ print $1 }')"
+	local start
+
+	read -r start _ <<<"$(_pci_resource "$1" "$2")"
+	printf '0x%016x\n' "$start"
 }
 
 # pci_io_bar_resource: the sysfs file of some I/O-port BAR in the guest.
@@ -626,13 +698,14 @@ pci_io_bar_resource() {
 	local d bar flags
 
 	for d in /sys/bus/pci/devices/*; do
-		for bar in 0 1 2 3 4 5; do
-			flags=$(sed -n "$((bar + 1))p" "$d/resource" | awk '{ print $3 }')
+		bar=0
+		while [ $bar -lt 6 ] && read -r _ _ flags; do
 			if (( flags & 0x100 )) && [ -e "$d/resource$bar" ]; then
 				echo "$d/resource$bar"
 				return 0
 			fi
-		done
+			bar=$((bar + 1))
+		done <"$d/resource"
 	done
 }
 

@@ -5,7 +5,7 @@
  *
  *   p2pmr_fuzz --near RES [--cmb RES] [--ko P2PMR_KO] [--importer BDF]...
  *		[--seed N] [--seconds S] [--ops N] [--pattern SEED]
- *		[--no-disrupt] [--verbose]
+ *		[--rdma IBDEV] [--no-disrupt] [--verbose]
  *
  * The main thread draws operations from its own PRNG, seeded by --seed
  * (default: the time), and prints the seed first, so that a failing run
@@ -13,8 +13,12 @@
  * fds, ranges and addresses; mmap, munmap, reads and writes of the
  * dma-bufs it obtained (at most FZ_BUFS live) and of mappings of the
  * resource files; watches of ranges (WATCH_VA, UNWATCH, at most
- * FZ_WATCHES live) and mappings of their watch page; attach, map, unmap, pin, unpin and detach through the
- * test importer's debugfs ctl file.  A second thread (unless
+ * FZ_WATCHES live) and mappings of their watch page; attach, map, unmap,
+ * pin, unpin and detach through the test importer's debugfs ctl file;
+ * with --rdma, dma-buf MRs of the dma-bufs it holds registered on that
+ * soft-RoCE device (the patched rxe; valid and invalid ranges and access
+ * flags, at most FZ_MRS live), RDMA READs and WRITEs through them over a
+ * loopback RC QP pair, and deregistrations.  A second thread (unless
  * --no-disrupt) disrupts at random intervals: it removes and rescans the
  * near BAR's device, binds and unbinds pci-stub to it, and tries to
  * unload p2pmr.ko (reloading it from --ko when it goes).  With it the
@@ -31,6 +35,11 @@
  * - wrong out_* fields of a successful export;
  * - a watch whose counter did not move when the fuzzer unmapped its range
  *   or ended it, or that reused a slot still live;
+ * - an RDMA READ through a dma-buf MR of the near BAR that completes
+ *   with anything but the pattern at the BAR offset the MR stands for; an
+ *   RDMA its MR's access flags forbid that succeeds; an invalid MR
+ *   registered, or a valid one, or an allowed RDMA, failing although
+ *   nothing was disrupted since its dma-buf was made;
  * - a CPU access raising SIGBUS although nothing was disrupted since the
  *   mapping was made, or (with --pattern) reading anything but the
  *   testbed pattern of that seed at the BAR offset read: the caller fills
@@ -71,9 +80,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <infiniband/verbs.h>
 #include <linux/p2pmr.h>
+#include <p2pmr/p2pmr.h>
 
 #include "pattern_io.h"
+#include "rc_loop.h"
 
 #define DEV_PATH	"/dev/" P2PMR_DEVICE_NAME
 #define COUNTERS_PATH	"/sys/kernel/debug/p2pmr/counters"
@@ -92,6 +104,9 @@
 #define FZ_IDLE_SECS	10	/* for async release at the end */
 #define FZ_WATCHES	64	/* live watches kept */
 #define FZ_WPAGES	2	/* mappings of the watch page kept */
+#define FZ_MRS		8	/* live dma-buf MRs kept (--rdma) */
+#define FZ_RDMA_MAX	0x4000	/* most bytes one RDMA READ or WRITE moves */
+#define FZ_RDMA_SECS	60	/* for its completion */
 
 /* ---- PRNG -------------------------------------------------------------- */
 
@@ -166,6 +181,17 @@ struct fz_watch {
 };
 
 /* Operations, each a small function below; the table is at the end. */
+/* A dma-buf MR registered through the soft-RoCE device (--rdma). */
+struct fz_mr {
+	struct ibv_mr *mr;	/* NULL: free */
+	int res;
+	uint64_t bar_off;	/* BAR offset of the MR's first byte */
+	uint64_t len;
+	uint64_t iova;
+	int access;
+	unsigned int seq;	/* its dma-buf's */
+};
+
 struct fz_op {
 	const char *name;
 	void (*fn)(void);
@@ -206,6 +232,12 @@ static struct {
 	struct fz_watch watches[FZ_WATCHES];
 	uint64_t *wpages[FZ_WPAGES];	/* of fz.dev; NULL: none */
 
+	const char *rdma_name;	/* --rdma; NULL: no RDMA operations */
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct rc_loop loop;
+	struct fz_mr mrs[FZ_MRS];
+
 	/* scratch for ioctl structs: two pages, a guard, a read-only one */
 	uint8_t *arg;
 	uint8_t *guard;
@@ -222,6 +254,9 @@ static struct {
 	unsigned long checked_words;	/* words read against the pattern */
 	unsigned long watches_made;	/* WATCH_VA successes */
 	unsigned long watches_moved;	/* counters seen moving */
+	unsigned long mrs_made;		/* dma-buf MRs registered */
+	unsigned long rdma_ops;		/* RDMA READs and WRITEs completed */
+	unsigned long rdma_bytes_checked; /* read through MRs, checked */
 
 	/*
 	 * Shared with the disruption thread.  seq is odd while a disruption
@@ -1886,6 +1921,287 @@ static void op_reopen_res(void)
 		fz.res[ri].wo);
 }
 
+/* ---- operations: dma-buf MRs through soft-RoCE (--rdma) ------------------ */
+
+/*
+ * What an HCA driver does with p2pmr's dma-bufs, through the patched rxe:
+ * register a held dma-buf (valid and invalid ranges and access flags),
+ * RDMA READ and WRITE it through a loopback RC QP pair (READs checked
+ * against the pattern: the MR reaches the BAR bytes it was registered
+ * for, or fails), deregister; revocation reaches registered MRs through
+ * the disruption thread's removals and rebinds.
+ */
+
+/* Access flags a verbs provider checks before the driver sees them. */
+static bool rdma_access_bad(int access)
+{
+	return (access & (IBV_ACCESS_REMOTE_WRITE |
+			  IBV_ACCESS_REMOTE_ATOMIC)) &&
+	       !(access & IBV_ACCESS_LOCAL_WRITE);
+}
+
+static bool rdma_errno_known(int e)
+{
+	switch (e) {
+	case EINVAL: case ENODEV: case EOPNOTSUPP: case ENOMEM:
+	case EREMOTEIO: case EBUSY: case EIO:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void rdma_loop_open(void)
+{
+	struct rc_loop_attr attr = {
+		RC_LOOP_ATTR_DEFAULTS,
+		.cq_entries = 4,
+		.send_wr = 2,
+		.recv_wr = 1,
+		.buf_len = FZ_RDMA_MAX,
+		.buf_access = IBV_ACCESS_LOCAL_WRITE,
+	};
+	enum rc_loop_err err = rc_loop_create(&fz.loop, fz.pd, &attr);
+
+	if (err != RC_LOOP_OK)
+		fz_fail("soft-RoCE loopback on %s: step %d: %s", fz.rdma_name,
+			err, strerror(errno));
+}
+
+/* A failed work request leaves the QPs in the error state: start over. */
+static void rdma_loop_reopen(void)
+{
+	if (rc_loop_destroy(&fz.loop))
+		fz_fail("tearing down the loopback QPs: %s", strerror(errno));
+	rdma_loop_open();
+}
+
+static void rdma_setup(void)
+{
+	struct ibv_device **list;
+	int i, n;
+
+	list = ibv_get_device_list(&n);
+	if (!list)
+		fz_fail("ibv_get_device_list: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), fz.rdma_name))
+			fz.ctx = ibv_open_device(list[i]);
+	ibv_free_device_list(list);
+	if (!fz.ctx)
+		fz_fail("RDMA device %s cannot be opened", fz.rdma_name);
+	fz.pd = ibv_alloc_pd(fz.ctx);
+	if (!fz.pd)
+		fz_fail("ibv_alloc_pd on %s: %s", fz.rdma_name,
+			strerror(errno));
+	rdma_loop_open();
+}
+
+static void mr_drop(struct fz_mr *m)
+{
+	int err;
+
+	if (!m->mr)
+		return;
+	err = p2pmr_dereg_mr(m->mr);
+	if (err)
+		fz_fail("deregistering a dma-buf MR: %s", errname(err));
+	m->mr = NULL;
+}
+
+static void rdma_teardown(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < FZ_MRS; i++)
+		mr_drop(&fz.mrs[i]);
+	if (!fz.ctx)
+		return;
+	if (rc_loop_destroy(&fz.loop) || ibv_dealloc_pd(fz.pd) ||
+	    ibv_close_device(fz.ctx))
+		fz_fail("tearing down the RDMA resources: %s", strerror(errno));
+	fz.ctx = NULL;
+}
+
+static struct fz_mr *mr_random(void)
+{
+	unsigned int i, start = rng_below(&fz.rng, FZ_MRS);
+
+	for (i = 0; i < FZ_MRS; i++)
+		if (fz.mrs[(start + i) % FZ_MRS].mr)
+			return &fz.mrs[(start + i) % FZ_MRS];
+	return NULL;
+}
+
+static void op_rdma_reg(void)
+{
+	static const int accesses[] = {
+		IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ,
+		IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+			IBV_ACCESS_REMOTE_READ,
+		IBV_ACCESS_REMOTE_READ,
+		IBV_ACCESS_LOCAL_WRITE,
+		IBV_ACCESS_REMOTE_WRITE,		/* no LOCAL_WRITE */
+		IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_ATOMIC,
+	};
+	struct fz_buf *b = buf_random();
+	struct fz_mr *m = NULL;
+	uint64_t off, len, iova;
+	unsigned int i, seq;
+	struct ibv_mr *mr;
+	bool bad;
+	int access, err;
+
+	if (!fz.pd || !b)
+		return;
+	for (i = 0; i < FZ_MRS && !m; i++)
+		if (!fz.mrs[i].mr)
+			m = &fz.mrs[i];
+	if (!m) {
+		m = &fz.mrs[rng_below(&fz.rng, FZ_MRS)];
+		mr_drop(m);
+	}
+	if (rng_one_in(&fz.rng, 4)) {
+		off = pick_edge(b->size);
+		len = pick_edge(b->size);
+	} else {
+		pick_good_range(b->size, &off, &len);
+		/* Byte granular: the MR need not start or end on a page. */
+		if (rng_one_in(&fz.rng, 2) && len > 1) {
+			off += rng_below(&fz.rng, fz.page);
+			len -= off % fz.page + rng_below(&fz.rng, fz.page);
+			if ((int64_t)len <= 0)
+				len = 1;
+		}
+	}
+	access = accesses[rng_below(&fz.rng, sizeof(accesses) / sizeof(accesses[0]))];
+	/* The page offset of the iova must be the offset's. */
+	iova = (rng_next(&fz.rng) & ~((uint64_t)fz.page - 1) &
+		0xffffffffffffULL) + off % fz.page;
+	bad = !len || off + len < off || off + len > b->size ||
+	      rdma_access_bad(access) ||
+	      (access & IBV_ACCESS_REMOTE_ATOMIC);
+	fz_desc("fd %d [%#" PRIx64 ", +%#" PRIx64 ") of %#" PRIx64
+		" iova %#" PRIx64 " access %#x%s", b->fd, off, len, b->size,
+		iova, access, bad ? " (bad)" : "");
+
+	seq = atomic_load(&fz.seq);
+	mr = p2pmr_reg_dmabuf_mr(fz.pd, off, len, iova, b->fd, access);
+	err = mr ? 0 : errno;
+	count_errno(err);
+	fz_desc(" -> %s", errname(err));
+	if (bad) {
+		if (mr)
+			fz_fail("an invalid dma-buf MR was registered");
+		if (err != EINVAL && err != EOPNOTSUPP)
+			fz_fail("an invalid dma-buf MR was refused with %s, not EINVAL or EOPNOTSUPP",
+				errname(err));
+		fz.checked_refuse++;
+		return;
+	}
+	if (!mr) {
+		if (!rdma_errno_known(err))
+			fz_fail("registering a dma-buf MR failed with %s",
+				errname(err));
+		if (b->seq == seq && undisturbed_since(seq))
+			fz_fail("a dma-buf MR nothing disturbed was refused (%s)",
+				errname(err));
+		return;
+	}
+	if (b->seq == seq && undisturbed_since(seq))
+		fz.checked_succeed++;
+	/* rdma-core's ibv_reg_dmabuf_mr() puts the offset in addr. */
+	if (mr->length != len || (uint64_t)(uintptr_t)mr->addr != off)
+		fz_fail("the MR says [%p, +%#zx), registered [%#" PRIx64 ", +%#" PRIx64 ")",
+			mr->addr, mr->length, off, len);
+	fz.mrs_made++;
+	*m = (struct fz_mr){
+		.mr = mr,
+		.res = b->res,
+		.bar_off = b->bar_off == UINT64_MAX ? UINT64_MAX :
+			   b->bar_off + off,
+		.len = len,
+		.iova = iova,
+		.access = access,
+		.seq = b->seq,
+	};
+}
+
+static void op_rdma_dereg(void)
+{
+	struct fz_mr *m = mr_random();
+
+	if (!m)
+		return;
+	fz_desc("MR %#x iova %#" PRIx64, m->mr->rkey, m->iova);
+	mr_drop(m);
+}
+
+static void op_rdma_xfer(void)
+{
+	struct fz_mr *m = mr_random();
+	uint64_t off, len, bar_off, first_bad = 0;
+	enum ibv_wr_opcode opcode;
+	struct ibv_sge sge;
+	unsigned int seq;
+	struct ibv_wc wc;
+	bool allowed, check;
+	int64_t wrong;
+	int n;
+
+	if (!m)
+		return;
+	off = rng_below(&fz.rng, m->len);
+	len = 1 + rng_below(&fz.rng, m->len - off < FZ_RDMA_MAX ?
+				     m->len - off : FZ_RDMA_MAX);
+	bar_off = m->bar_off == UINT64_MAX ? UINT64_MAX : m->bar_off + off;
+	check = fz.have_pattern && m->res == 0 && bar_off != UINT64_MAX;
+	/* Only the pattern may be written, and only where it is known. */
+	opcode = IBV_WR_RDMA_READ;
+	if (check && rng_one_in(&fz.rng, 2))
+		opcode = IBV_WR_RDMA_WRITE;
+	allowed = m->access & (opcode == IBV_WR_RDMA_READ ?
+			       IBV_ACCESS_REMOTE_READ :
+			       IBV_ACCESS_REMOTE_WRITE);
+	fz_desc("%s %#" PRIx64 " bytes at MR %#x iova %#" PRIx64 " (BAR %#"
+		PRIx64 ")%s", opcode == IBV_WR_RDMA_READ ? "READ" : "WRITE",
+		len, m->mr->rkey, m->iova + off, bar_off,
+		allowed ? "" : " (not allowed)");
+	p2pmr_pattern_fill(fz.loop.buf, bar_off, len, fz.pattern,
+			   opcode == IBV_WR_RDMA_READ);
+	sge = (struct ibv_sge){
+		.addr = (uintptr_t)fz.loop.buf,
+		.length = len,
+		.lkey = fz.loop.mr->lkey,
+	};
+	seq = atomic_load(&fz.seq);
+	if (rc_loop_post(&fz.loop, opcode, &sge, m->iova + off, m->mr->rkey,
+			 0))
+		fz_fail("ibv_post_send: %s", strerror(errno));
+	n = rc_loop_poll(&fz.loop, &wc, 1, rc_loop_now() + FZ_RDMA_SECS, 100);
+	if (n <= 0)
+		fz_fail("no completion within %d s", FZ_RDMA_SECS);
+	fz_desc(" -> %s", ibv_wc_status_str(wc.status));
+	fz.rdma_ops++;
+	if (wc.status != IBV_WC_SUCCESS) {
+		if (allowed && m->seq == seq && undisturbed_since(seq))
+			fz_fail("RDMA on an MR nothing disturbed failed: %s",
+				ibv_wc_status_str(wc.status));
+		rdma_loop_reopen();
+		return;
+	}
+	if (!allowed)
+		fz_fail("RDMA the MR's access flags forbid succeeded");
+	if (opcode != IBV_WR_RDMA_READ || !check)
+		return;
+	wrong = p2pmr_pattern_check(fz.loop.buf, bar_off, len, fz.pattern,
+				    false, &first_bad);
+	if (wrong)
+		fz_fail("RDMA READ of BAR %#" PRIx64 ", +%#" PRIx64 " through the MR returned %" PRId64 " wrong bytes, the first at BAR offset %#" PRIx64,
+			bar_off, len, wrong, first_bad);
+	fz.rdma_bytes_checked += len;
+}
+
 /* ---- operations: the test importer --------------------------------------- */
 
 static int importer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -1997,6 +2313,9 @@ static void release_slots_if_waited(void)
 		fz.slots[s].attached = false;
 		fz.slots[s].pinned = false;
 	}
+	/* Where the dma-buf core pins every importer, MRs hold removal too. */
+	for (s = 0; s < FZ_MRS; s++)
+		mr_drop(&fz.mrs[s]);
 }
 
 /* ---- operations: letting go of everything -------------------------------- */
@@ -2006,6 +2325,8 @@ static void release_all(void)
 	unsigned int i;
 
 	importer_reset();
+	for (i = 0; i < FZ_MRS; i++)
+		mr_drop(&fz.mrs[i]);
 	for (i = 0; i < FZ_MAPS; i++)
 		map_drop(&fz.maps[i]);
 	for (i = 0; i < FZ_BUFS; i++)
@@ -2268,6 +2589,9 @@ static struct fz_op ops[] = {
 	{ .name = "reopen_res", .fn = op_reopen_res, .weight = 20 },
 	{ .name = "importer_attach", .fn = op_importer_attach, .weight = 60 },
 	{ .name = "importer_cmd", .fn = op_importer_cmd, .weight = 100 },
+	{ .name = "rdma_reg", .fn = op_rdma_reg, .weight = 40 },
+	{ .name = "rdma_xfer", .fn = op_rdma_xfer, .weight = 60 },
+	{ .name = "rdma_dereg", .fn = op_rdma_dereg, .weight = 15 },
 	/* last: wait_idle() counts as one */
 	{ .name = "quiesce", .fn = op_quiesce, .weight = 1 },
 };
@@ -2306,6 +2630,10 @@ static void summary(void)
 	       fz.checked_refuse, fz.checked_succeed, fz.checked_words);
 	printf("p2pmr_fuzz:   watches: %lu made, %lu counters checked to move\n",
 	       fz.watches_made, fz.watches_moved);
+	if (fz.rdma_name)
+		printf("p2pmr_fuzz:   RDMA on %s: %lu dma-buf MRs registered, %lu READs and WRITEs completed, %lu bytes read back\n",
+		       fz.rdma_name, fz.mrs_made, fz.rdma_ops,
+		       fz.rdma_bytes_checked);
 	for (e = 0; e < FZ_MAX_ERRNO; e++)
 		if (fz.errnos[e])
 			printf("p2pmr_fuzz:   result %-12s %8lu\n",
@@ -2327,7 +2655,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: p2pmr_fuzz --near RES [--cmb RES] [--ko P2PMR_KO] [--importer BDF]...\n"
 		"                  [--seed N] [--seconds S] [--ops N] [--pattern SEED]\n"
-		"                  [--no-disrupt] [--verbose]\n");
+		"                  [--rdma IBDEV] [--no-disrupt] [--verbose]\n");
 	return 2;
 }
 
@@ -2378,6 +2706,8 @@ static void setup(void)
 	if (dev_fd() < 0)
 		fz_fail("%s: p2pmr.ko is not loaded", DEV_PATH);
 	importer_reset();
+	if (fz.rdma_name)
+		rdma_setup();
 }
 
 int main(int argc, char **argv)
@@ -2411,6 +2741,8 @@ int main(int argc, char **argv)
 			fz.res[1].path = val;
 		} else if (!strcmp(a, "--ko")) {
 			fz.ko = val;
+		} else if (!strcmp(a, "--rdma")) {
+			fz.rdma_name = val;
 		} else if (!strcmp(a, "--importer")) {
 			if (fz.nr_importers == FZ_IMPORTERS)
 				return usage();
@@ -2481,6 +2813,7 @@ int main(int argc, char **argv)
 	atomic_store(&fz.stop, true);
 	fz.op_name = "release";
 	release_all();
+	rdma_teardown();
 	for (i = 0; i < (int)fz.nr_res; i++)
 		res_close(&fz.res[i]);
 	if (fz.disrupt)

@@ -9,10 +9,12 @@
 # place of the arguments.  A failing seed is repeated with
 # "p2pmr_fuzz --seed N" and the same paths.
 #
-# For each seed: p2pmr.ko and the test importer loaded, the near ivshmem
-# BAR filled with the testbed pattern through its sysfs mapping (not
-# through p2pmr), so that every read the fuzzer makes through p2pmr's
-# dma-bufs and mappings is checked against it.  The fuzzer removes and
+# The patched soft-RoCE comes up first (rxe0 on the NIC), where this
+# kernel has it: the fuzzer registers dma-buf MRs on it and moves data
+# through them.  For each seed: p2pmr.ko and the test importer loaded,
+# the near ivshmem BAR filled with the testbed pattern through its sysfs
+# mapping (not through p2pmr), so that every read the fuzzer makes
+# through p2pmr's dma-bufs, mappings and MRs is checked against it.  The fuzzer removes and
 # rescans the near device, binds pci-stub to it, unloads and reloads
 # p2pmr.ko, and ends by proving every counter back at zero and p2pmr.ko
 # unloadable.  Afterwards the whole near BAR still holds the pattern
@@ -60,6 +62,18 @@ fi
 importers=(--importer "$nic" --importer "$far")
 [ -n "$nvme" ] && importers+=(--importer "$nvme")
 
+# dma-buf MRs on the NIC through the patched soft-RoCE, where this
+# kernel has its series.
+rdma_args=()
+rxe_ko=$P2PMR_KMOD_DIR/rdma_rxe/rdma_rxe.ko
+if [ -r "$rxe_ko" ]; then
+	rxe_load_module "$rxe_ko"
+	ibdev=$(rxe_up rxe0) || exit 1
+	rdma_args=(--rdma "$ibdev")
+else
+	p2pmr_log "no RDMA operations: no patched rdma_rxe.ko for $(uname -r)"
+fi
+
 # Bytes the fuzzer writes are the pattern of this seed at their BAR
 # offset; the far BAR gets another one and must keep it.
 near_seed=$((0x5eed))
@@ -79,7 +93,7 @@ for seed in "${seeds[@]}"; do
 	t0=$SECONDS
 	"$fuzz" "${seed_arg[@]}" --seconds "$seconds" --near "$near_res" \
 		"${cmb_args[@]}" --ko "$ko" --pattern $near_seed \
-		"${importers[@]}" >/tmp/fuzz.out 2>&1
+		"${importers[@]}" "${rdma_args[@]}" >/tmp/fuzz.out 2>&1
 	rc=$?
 	cat /tmp/fuzz.out
 	[ $rc -eq 0 ] ||

@@ -84,6 +84,7 @@
 #include <linux/p2pmr.h>
 #include <p2pmr/p2pmr.h>
 
+#include "bar_export.h"
 #include "pattern_io.h"
 #include "rc_loop.h"
 
@@ -1978,22 +1979,11 @@ static void rdma_loop_reopen(void)
 
 static void rdma_setup(void)
 {
-	struct ibv_device **list;
-	int i, n;
-
-	list = ibv_get_device_list(&n);
-	if (!list)
-		fz_fail("ibv_get_device_list: %s", strerror(errno));
-	for (i = 0; i < n; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), fz.rdma_name))
-			fz.ctx = ibv_open_device(list[i]);
-	ibv_free_device_list(list);
-	if (!fz.ctx)
-		fz_fail("RDMA device %s cannot be opened", fz.rdma_name);
-	fz.pd = ibv_alloc_pd(fz.ctx);
+	fz.pd = test_open_pd("p2pmr_fuzz", fz.rdma_name);
 	if (!fz.pd)
-		fz_fail("ibv_alloc_pd on %s: %s", fz.rdma_name,
-			strerror(errno));
+		fz_fail("no protection domain on RDMA device %s (see above)",
+			fz.rdma_name);
+	fz.ctx = fz.pd->context;
 	rdma_loop_open();
 }
 

@@ -181,7 +181,6 @@ struct fz_watch {
 	uint64_t len;
 };
 
-/* Operations, each a small function below; the table is at the end. */
 /* A dma-buf MR registered through the soft-RoCE device (--rdma). */
 struct fz_mr {
 	struct ibv_mr *mr;	/* NULL: free */
@@ -193,6 +192,7 @@ struct fz_mr {
 	unsigned int seq;	/* its dma-buf's */
 };
 
+/* Operations, each a small function below; the table is at the end. */
 struct fz_op {
 	const char *name;
 	void (*fn)(void);
@@ -234,8 +234,7 @@ static struct {
 	uint64_t *wpages[FZ_WPAGES];	/* of fz.dev; NULL: none */
 
 	const char *rdma_name;	/* --rdma; NULL: no RDMA operations */
-	struct ibv_context *ctx;
-	struct ibv_pd *pd;
+	struct ibv_pd *pd;	/* on the device, pd->context */
 	struct rc_loop loop;
 	struct fz_mr mrs[FZ_MRS];
 
@@ -1933,11 +1932,16 @@ static void op_reopen_res(void)
  * the disruption thread's removals and rebinds.
  */
 
-/* Access flags a verbs provider checks before the driver sees them. */
+/*
+ * Access flags a dma-buf MR must refuse: remote writes or atomics without
+ * LOCAL_WRITE (the RDMA core's rule), and remote atomics at all (the CPU
+ * cannot do them atomically on device memory: the rxe series refuses).
+ */
 static bool rdma_access_bad(int access)
 {
-	return (access & (IBV_ACCESS_REMOTE_WRITE |
-			  IBV_ACCESS_REMOTE_ATOMIC)) &&
+	if (access & IBV_ACCESS_REMOTE_ATOMIC)
+		return true;
+	return (access & IBV_ACCESS_REMOTE_WRITE) &&
 	       !(access & IBV_ACCESS_LOCAL_WRITE);
 }
 
@@ -1983,7 +1987,6 @@ static void rdma_setup(void)
 	if (!fz.pd)
 		fz_fail("no protection domain on RDMA device %s (see above)",
 			fz.rdma_name);
-	fz.ctx = fz.pd->context;
 	rdma_loop_open();
 }
 
@@ -1999,18 +2002,39 @@ static void mr_drop(struct fz_mr *m)
 	m->mr = NULL;
 }
 
-static void rdma_teardown(void)
+static void mrs_drop(void)
 {
 	unsigned int i;
 
 	for (i = 0; i < FZ_MRS; i++)
 		mr_drop(&fz.mrs[i]);
-	if (!fz.ctx)
+}
+
+/* After release_all(), which deregistered the MRs. */
+static void rdma_teardown(void)
+{
+	struct ibv_context *ctx;
+
+	if (!fz.pd)
 		return;
+	ctx = fz.pd->context;
 	if (rc_loop_destroy(&fz.loop) || ibv_dealloc_pd(fz.pd) ||
-	    ibv_close_device(fz.ctx))
+	    ibv_close_device(ctx))
 		fz_fail("tearing down the RDMA resources: %s", strerror(errno));
-	fz.ctx = NULL;
+	fz.pd = NULL;
+}
+
+static struct fz_mr *mr_free_slot(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < FZ_MRS; i++)
+		if (!fz.mrs[i].mr)
+			return &fz.mrs[i];
+	/* Full: deregister a random one to make room. */
+	i = rng_below(&fz.rng, FZ_MRS);
+	mr_drop(&fz.mrs[i]);
+	return &fz.mrs[i];
 }
 
 static struct fz_mr *mr_random(void)
@@ -2035,22 +2059,16 @@ static void op_rdma_reg(void)
 		IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_ATOMIC,
 	};
 	struct fz_buf *b = buf_random();
-	struct fz_mr *m = NULL;
 	uint64_t off, len, iova;
-	unsigned int i, seq;
 	struct ibv_mr *mr;
+	struct fz_mr *m;
+	unsigned int seq;
 	bool bad;
 	int access, err;
 
 	if (!fz.pd || !b)
 		return;
-	for (i = 0; i < FZ_MRS && !m; i++)
-		if (!fz.mrs[i].mr)
-			m = &fz.mrs[i];
-	if (!m) {
-		m = &fz.mrs[rng_below(&fz.rng, FZ_MRS)];
-		mr_drop(m);
-	}
+	m = mr_free_slot();
 	if (rng_one_in(&fz.rng, 4)) {
 		off = pick_edge(b->size);
 		len = pick_edge(b->size);
@@ -2064,13 +2082,13 @@ static void op_rdma_reg(void)
 				len = 1;
 		}
 	}
-	access = accesses[rng_below(&fz.rng, sizeof(accesses) / sizeof(accesses[0]))];
+	access = accesses[rng_below(&fz.rng,
+				    sizeof(accesses) / sizeof(accesses[0]))];
 	/* The page offset of the iova must be the offset's. */
 	iova = (rng_next(&fz.rng) & ~((uint64_t)fz.page - 1) &
 		0xffffffffffffULL) + off % fz.page;
 	bad = !len || off + len < off || off + len > b->size ||
-	      rdma_access_bad(access) ||
-	      (access & IBV_ACCESS_REMOTE_ATOMIC);
+	      rdma_access_bad(access);
 	fz_desc("fd %d [%#" PRIx64 ", +%#" PRIx64 ") of %#" PRIx64
 		" iova %#" PRIx64 " access %#x%s", b->fd, off, len, b->size,
 		iova, access, bad ? " (bad)" : "");
@@ -2304,8 +2322,7 @@ static void release_slots_if_waited(void)
 		fz.slots[s].pinned = false;
 	}
 	/* Where the dma-buf core pins every importer, MRs hold removal too. */
-	for (s = 0; s < FZ_MRS; s++)
-		mr_drop(&fz.mrs[s]);
+	mrs_drop();
 }
 
 /* ---- operations: letting go of everything -------------------------------- */
@@ -2315,8 +2332,7 @@ static void release_all(void)
 	unsigned int i;
 
 	importer_reset();
-	for (i = 0; i < FZ_MRS; i++)
-		mr_drop(&fz.mrs[i]);
+	mrs_drop();
 	for (i = 0; i < FZ_MAPS; i++)
 		map_drop(&fz.maps[i]);
 	for (i = 0; i < FZ_BUFS; i++)

@@ -130,18 +130,24 @@ pci_nvme() {
 	done
 }
 
-# pci_near_ivshmem: the ivshmem device behind the same switch as the NIC.
-pci_near_ivshmem() {
+# _pci_near_nic <"vendor device">: the first such device behind the same
+# switch as the NIC, or nothing.
+_pci_near_nic() {
 	local sw d
 
 	sw=$(pci_upstream_switch_port "$(pci_nic)")
 	[ -n "$sw" ] || return 0
-	for d in $(_pci_find_id "$P2PMR_IVSHMEM_ID"); do
+	for d in $(_pci_find_id "$1"); do
 		if [ "$(pci_upstream_switch_port "$d")" = "$sw" ]; then
 			echo "$d"
 			return 0
 		fi
 	done
+}
+
+# pci_near_ivshmem: the ivshmem device behind the same switch as the NIC.
+pci_near_ivshmem() {
+	_pci_near_nic "$P2PMR_IVSHMEM_ID"
 }
 
 # pci_far_ivshmem: an ivshmem device on a root port of its own.
@@ -160,16 +166,7 @@ pci_far_ivshmem() {
 # pci_near_edu: the edu DMA engine behind the same switch as the NIC
 # (vm-run --edu), or nothing.
 pci_near_edu() {
-	local sw d
-
-	sw=$(pci_upstream_switch_port "$(pci_nic)")
-	[ -n "$sw" ] || return 0
-	for d in $(_pci_find_id "$P2PMR_EDU_ID"); do
-		if [ "$(pci_upstream_switch_port "$d")" = "$sw" ]; then
-			echo "$d"
-			return 0
-		fi
-	done
+	_pci_near_nic "$P2PMR_EDU_ID"
 }
 
 # pci_far_edu: an edu DMA engine below no switch, on a root port of its

@@ -14,10 +14,10 @@
 # through them.  For each seed: p2pmr.ko and the test importer loaded,
 # the near ivshmem BAR filled with the testbed pattern through its sysfs
 # mapping (not through p2pmr), so that every read the fuzzer makes
-# through p2pmr's dma-bufs, mappings and MRs is checked against it.  The fuzzer removes and
-# rescans the near device, binds pci-stub to it, unloads and reloads
-# p2pmr.ko, and ends by proving every counter back at zero and p2pmr.ko
-# unloadable.  Afterwards the whole near BAR still holds the pattern
+# through p2pmr's dma-bufs, mappings and MRs is checked against it.  The
+# fuzzer removes and rescans the near device, binds pci-stub to it,
+# unloads and reloads p2pmr.ko, and ends by proving every counter back at
+# zero and p2pmr.ko unloadable.  Afterwards the whole near BAR still holds the pattern
 # (read through sysfs again) and the far BAR, which nothing may touch,
 # still holds its own.
 . "$(dirname "$0")/lib.sh"

